@@ -1,0 +1,55 @@
+"""Datasets shared by both frameworks.
+
+This package's top level is framework-free: `DATASETS` describes every dataset
+(shapes, classes, splits, where it comes from) so `nnlab list` can answer at
+once; `create(name, ...)` imports the LightningDataModule that serves it.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from modules.errors import UserError
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a dataset is, without loading it."""
+
+    name: str
+    kind: str  # "image" | "sequence"
+    shape: tuple  # one sample as both frameworks' networks describe it: (C, H, W) or (T,) / (T, F)
+    num_classes: int
+    splits: tuple[int, int, int]  # train, val, test sizes
+    source: str  # "embedded" | "download" | "generated"
+    datamodule: str  # "module:Class" under datamodules/
+    description: str = ""
+
+
+DATASETS: dict[str, DatasetInfo] = {d.name: d for d in (
+    DatasetInfo("digits", "image", (1, 8, 8), 10, (1257, 180, 360), "embedded",
+                "images:DigitsDataModule", "scikit-learn's 1,797 real 8x8 handwritten digits"),
+    DatasetInfo("mnist", "image", (1, 28, 28), 10, (54000, 6000, 10000), "download",
+                "images:MNISTDataModule", "handwritten digits, IDX files into data/raw/MNIST/raw"),
+    DatasetInfo("fashion_mnist", "image", (1, 28, 28), 10, (54000, 6000, 10000), "download",
+                "images:FashionMNISTDataModule", "Zalando clothing images, IDX files into data/raw/FashionMNIST/raw"),
+    DatasetInfo("cifar10", "image", (3, 32, 32), 10, (45000, 5000, 10000), "download",
+                "images:CIFAR10DataModule", "32x32 colour images, python batches into data/raw/cifar-10-batches-py"),
+    DatasetInfo("mnist1d", "sequence", (40,), 10, (3600, 400, 1000), "generated",
+                "sequences:MNIST1DDataModule", "mnist1d's procedural 1-D digits (make_dataset defaults), embedded"),
+)}
+
+
+def get_info(name: str) -> DatasetInfo:
+    """The description of dataset `name`; an unknown name lists the valid ones."""
+    if name not in DATASETS:
+        raise UserError(f"unknown dataset {name!r}; valid: {', '.join(sorted(DATASETS))}")
+    return DATASETS[name]
+
+
+def create(name: str, **kwargs):
+    """Build the LightningDataModule of dataset `name` (imports torch and lightning)."""
+    info = get_info(name)
+    module_name, class_name = info.datamodule.split(":")
+    module = importlib.import_module(f"datamodules.{module_name}")
+    return getattr(module, class_name)(**kwargs)

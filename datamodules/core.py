@@ -1,0 +1,273 @@
+"""The common core every dataset stands on: seeded splits over arrays, served
+to PyTorch as a DataLoader and to Keras as a tf.data pipeline, batch for batch
+the same.
+
+Arrays are kept channels-first, as torch takes them; `channels_last` is the
+one place images are turned into Keras's (N, H, W, C).
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from datamodules import get_info
+from modules import backend
+from modules.errors import UserError
+
+torch = backend.torch()
+pl = backend.lightning()
+
+SPLITS = ("train", "val", "test")
+
+
+def data_root() -> Path:
+    """Where datasets live: `$NNLAB_DATA_DIR`, else `data/` under the working directory."""
+    return Path(os.environ.get("NNLAB_DATA_DIR", "data"))
+
+
+def channels_last(x: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) -> (N, H, W, C); other ranks pass through."""
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if x.ndim == 4 else x
+
+
+def seeded_split(n: int, sizes: tuple[int, ...], seed: int) -> list[np.ndarray]:
+    """Split range(n) into consecutive parts of `sizes` after a seeded shuffle."""
+    if sum(sizes) > n:
+        raise UserError(f"split sizes {sizes} need {sum(sizes)} samples, the data has {n}")
+    order = np.random.default_rng(seed).permutation(n)
+    bounds = np.cumsum((0,) + tuple(sizes))
+    return [np.sort(order[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The shuffled sample order of one training epoch, the same in both frameworks."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def resize_images(x: np.ndarray, size: int) -> np.ndarray:
+    """Resize (N, C, H, W) images to `size` x `size` (bilinear, antialiased)."""
+    if x.shape[-1] == size and x.shape[-2] == size:
+        return x
+    with torch.no_grad():
+        out = torch.nn.functional.interpolate(torch.from_numpy(x), size=(size, size), mode="bilinear",
+                                              align_corners=False, antialias=True)
+    return out.numpy()
+
+
+@dataclass
+class Split:
+    """Inputs and targets of one split."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+class _BatchTensors(torch.utils.data.Dataset):
+    """Serves whole batches by fancy indexing, not sample by sample."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return self.x[i], self.y[i]
+
+    def __getitems__(self, indices):
+        index = torch.as_tensor(indices)
+        return self.x[index], self.y[index]
+
+
+def _keep_batch(batch):
+    return batch
+
+
+class EpochBatchSampler(torch.utils.data.Sampler):
+    """Batches of indices in `epoch_order`; Lightning calls `set_epoch` each epoch.
+
+    Under distributed training every rank takes its own strided share of the
+    same order, so together the ranks see each sample once per epoch.
+    """
+
+    def __init__(self, n: int, batch_size: int, seed: int, shuffle: bool,
+                 rank: int = 0, world_size: int = 1) -> None:
+        self.n, self.batch_size, self.seed, self.shuffle = n, batch_size, seed, shuffle
+        self.rank, self.world_size = rank, world_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _indices(self) -> np.ndarray:
+        order = epoch_order(self.n, self.seed, self.epoch) if self.shuffle else np.arange(self.n)
+        return order[self.rank::self.world_size]
+
+    def __iter__(self):
+        indices = self._indices()
+        for start in range(0, len(indices), self.batch_size):
+            yield indices[start:start + self.batch_size].tolist()
+
+    def __len__(self) -> int:
+        return math.ceil(len(range(self.rank, self.n, self.world_size)) / self.batch_size)
+
+
+class ArrayDataModule(pl.LightningDataModule):
+    """A dataset held as arrays, split with a seed and normalised on its train split.
+
+    Subclasses set `name` and implement `load_arrays`; `prepare_data` fetches or
+    generates files and never touches state, `setup` reads them and splits.
+    """
+
+    name: str = ""
+
+    def __init__(self, batch_size: int = 64, seed: int = 0, split_seed: int = 0,
+                 image_size: int | None = None, data_dir: str | os.PathLike | None = None,
+                 normalize: bool = True) -> None:
+        super().__init__()
+        if batch_size <= 0:
+            raise UserError(f"batch size must be a positive integer, got {batch_size}")
+        self.info = get_info(self.name)
+        if image_size is not None and self.info.kind != "image":
+            raise UserError(f"--image-size applies to image data; {self.name} is {self.info.kind} data")
+        if image_size is not None and image_size <= 0:
+            raise UserError(f"image size must be a positive integer, got {image_size}")
+        self.batch_size, self.seed, self.split_seed = batch_size, seed, split_seed
+        self.image_size, self.normalize = image_size, normalize
+        self.data_dir = Path(data_dir) if data_dir else None
+        self.splits: dict[str, Split] = {}
+        self.digest = ""
+        self.world_size, self.rank = 1, 0
+
+    # --- to implement --------------------------------------------------------
+    def load_arrays(self) -> dict[str, Split]:
+        """Return the raw splits: at least "train" (and "test" where the data defines one)."""
+        raise NotImplementedError
+
+    # --- shape ----------------------------------------------------------------
+    @property
+    def input_shape(self) -> tuple:
+        """One sample's shape, channels-first (as both frameworks' builders take it)."""
+        if self.info.kind == "image" and self.image_size:
+            return (self.info.shape[0], self.image_size, self.image_size)
+        return self.info.shape
+
+    @property
+    def num_classes(self) -> int:
+        return self.info.num_classes
+
+    # --- Lightning hooks --------------------------------------------------------
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        raw = self.load_arrays()
+        raw = self._carve_validation(raw)
+        if self.info.kind == "image" and self.image_size:
+            raw = {k: Split(resize_images(s.x, self.image_size), s.y) for k, s in raw.items()}
+        if self.normalize:
+            raw = self._standardize(raw)
+        self.splits = {k: Split(np.ascontiguousarray(s.x, np.float32), s.y.astype(np.int64))
+                       for k, s in raw.items()}
+        self.digest = self._digest()
+
+    def _carve_validation(self, raw: dict[str, Split]) -> dict[str, Split]:
+        """Make train/val/test from what the files hold, with `split_seed`."""
+        n_train, n_val, n_test = self.info.splits
+        pool = raw["train"]
+        if "test" in raw:
+            if len(pool) < n_train + n_val:  # a smaller file set: keep the proportion
+                n_val = max(1, round(len(pool) * n_val / (n_train + n_val)))
+            train_idx, val_idx = seeded_split(len(pool), (len(pool) - n_val, n_val), self.split_seed)
+            return {"train": Split(pool.x[train_idx], pool.y[train_idx]),
+                    "val": Split(pool.x[val_idx], pool.y[val_idx]), "test": raw["test"]}
+        if len(pool) < n_train + n_val + n_test:  # a smaller file set: keep the proportions
+            total = n_train + n_val + n_test
+            n_val, n_test = round(len(pool) * n_val / total), round(len(pool) * n_test / total)
+            n_train = len(pool) - n_val - n_test
+        parts = seeded_split(len(pool), (n_train, n_val, n_test), self.split_seed)
+        return {k: Split(pool.x[i], pool.y[i]) for k, i in zip(SPLITS, parts)}
+
+    @staticmethod
+    def _standardize(raw: dict[str, Split]) -> dict[str, Split]:
+        """Zero mean, unit variance per channel, from the train split alone."""
+        x = raw["train"].x.astype(np.float64)
+        axes = (0, 2, 3) if x.ndim == 4 else tuple(range(x.ndim))
+        mean = x.mean(axis=axes, keepdims=True)[:1]
+        std = x.std(axis=axes, keepdims=True)[:1] + 1e-8
+        return {k: Split(((s.x - mean) / std).astype(np.float32), s.y) for k, s in raw.items()}
+
+    def _digest(self) -> str:
+        h = hashlib.sha256()
+        for key in SPLITS:
+            h.update(key.encode())
+            h.update(self.splits[key].x.tobytes())
+            h.update(self.splits[key].y.tobytes())
+        return h.hexdigest()[:16]
+
+    # --- PyTorch ----------------------------------------------------------------
+    def _loader(self, split: str, shuffle: bool):
+        self.setup()
+        data = self.splits[split]
+        sampler = EpochBatchSampler(len(data), self.batch_size, self.seed, shuffle,
+                                    rank=self.rank if shuffle else 0,
+                                    world_size=self.world_size if shuffle else 1)
+        return torch.utils.data.DataLoader(_BatchTensors(data.x, data.y), batch_sampler=sampler,
+                                           collate_fn=_keep_batch)
+
+    def train_dataloader(self):
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self):
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self):
+        return self._loader("test", shuffle=False)
+
+    # --- Keras ------------------------------------------------------------------
+    def arrays(self, split: str, layout: str = "channels_first") -> tuple[np.ndarray, np.ndarray]:
+        """(x, y) of `split`; `layout="channels_last"` for Keras."""
+        self.setup()
+        data = self.splits[split]
+        return (channels_last(data.x) if layout == "channels_last" else data.x), data.y
+
+    def steps_per_epoch(self, split: str = "train") -> int:
+        self.setup()
+        return math.ceil(len(self.splits[split]) / self.batch_size)
+
+    def keras_dataset(self, split: str, epochs: int = 1, first_epoch: int = 0):
+        """A tf.data pipeline of `split` yielding the same batches as the DataLoader.
+
+        The train split runs `epochs` epochs through one iterator (Keras's
+        per-epoch iterator teardown stalls epochs here); pass `steps_per_epoch`
+        to `fit`. Other splits yield one pass in order.
+        """
+        tf = backend.tensorflow()
+        x, y = self.arrays(split, layout="channels_last")
+        n, batch = len(x), self.batch_size
+        steps = math.ceil(n / batch)
+        if split == "train":
+            orders = np.stack([epoch_order(n, self.seed, first_epoch + e) for e in range(epochs)])
+        else:
+            orders, epochs = np.arange(n)[None, :], 1
+        x_all, y_all = tf.constant(x), tf.constant(y)
+        order_all = tf.constant(orders.astype(np.int32))
+
+        def gather(k):
+            epoch, step = k // steps, k % steps
+            start = step * batch
+            idx = order_all[epoch, start:tf.minimum(start + batch, n)]
+            return tf.gather(x_all, idx), tf.gather(y_all, idx)
+
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        options.deterministic = True
+        return (tf.data.Dataset.range(epochs * steps).map(gather).prefetch(2)
+                .with_options(options))

@@ -1,0 +1,135 @@
+"""Image datasets: digits (embedded), MNIST, Fashion-MNIST and CIFAR-10 (downloaded)."""
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import numpy as np
+
+from datamodules.core import ArrayDataModule, Split, data_root
+from datamodules.formats import find_file, read_cifar_batch, read_idx_pair
+from modules.errors import DataError
+
+_DOWNLOAD_TIMEOUT_S = 20
+
+
+class DigitsDataModule(ArrayDataModule):
+    """scikit-learn's 1,797 real 8x8 handwritten digits (embedded, no download)."""
+
+    name = "digits"
+
+    def load_arrays(self) -> dict[str, Split]:
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        x = (digits.images / 16.0).astype(np.float32)[:, None]  # (N, 1, 8, 8) in [0, 1]
+        return {"train": Split(x, digits.target.astype(np.int64))}
+
+
+class _IDXDataModule(ArrayDataModule):
+    """MNIST-format data: four IDX files, or only the test pair (then split with a seed)."""
+
+    torchvision_class = ""
+    folder_name = ""
+    stems = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+             "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+
+    def _folder(self) -> Path:
+        return self.data_dir or data_root() / "raw" / self.folder_name / "raw"
+
+    def _present(self) -> dict[str, tuple[Path, Path]]:
+        found = {}
+        for split, (images, labels) in self.stems.items():
+            pair = find_file(self._folder(), images), find_file(self._folder(), labels)
+            if all(pair):
+                found[split] = pair
+        return found
+
+    def prepare_data(self) -> None:
+        if self._present():
+            return
+        if self.data_dir is not None:
+            raise DataError(self._missing_message())
+        import torchvision
+
+        previous = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(_DOWNLOAD_TIMEOUT_S)
+        try:
+            getattr(torchvision.datasets, self.torchvision_class)(str(data_root() / "raw"), download=True)
+        except Exception:  # noqa: BLE001  (any network failure means: offline)
+            raise DataError(self._missing_message() + " (download failed: offline?)") from None
+        finally:
+            socket.setdefaulttimeout(previous)
+
+    def _missing_message(self) -> str:
+        names = ", ".join(f"{s}.gz" for pair in self.stems.values() for s in pair)
+        return (f"{self.name}: files not found: {names} in {self._folder()}; put them there "
+                f"(or only the two t10k files), or pass --data-dir FOLDER that holds them")
+
+    def load_arrays(self) -> dict[str, Split]:
+        present = self._present()
+        if not present:
+            raise DataError(self._missing_message())
+        arrays = {}
+        for split, (images, labels) in present.items():
+            x, y = read_idx_pair(images, labels)
+            arrays[split] = Split((x / 255.0).astype(np.float32), y)
+        if "train" not in arrays:  # only the test split is here: split it three ways
+            arrays = {"train": arrays["test"]}
+        return arrays
+
+
+class MNISTDataModule(_IDXDataModule):
+    """MNIST handwritten digits (LeCun et al.), through torchvision's downloader."""
+
+    name, torchvision_class, folder_name = "mnist", "MNIST", "MNIST"
+
+
+class FashionMNISTDataModule(_IDXDataModule):
+    """Fashion-MNIST (Xiao et al. 2017), through torchvision's downloader."""
+
+    name, torchvision_class, folder_name = "fashion_mnist", "FashionMNIST", "FashionMNIST"
+
+
+class CIFAR10DataModule(ArrayDataModule):
+    """CIFAR-10 (Krizhevsky 2009), python batches through torchvision's downloader."""
+
+    name = "cifar10"
+    train_files = tuple(f"data_batch_{i}" for i in range(1, 6))
+    test_file = "test_batch"
+
+    def _folder(self) -> Path:
+        return self.data_dir or data_root() / "raw" / "cifar-10-batches-py"
+
+    def _missing(self) -> list[str]:
+        return [f for f in self.train_files + (self.test_file,) if not (self._folder() / f).is_file()]
+
+    def _missing_message(self) -> str:
+        return (f"cifar10: files not found: {', '.join(self._missing())} in {self._folder()}; put the "
+                "extracted cifar-10-batches-py files there, or pass --data-dir FOLDER that holds them")
+
+    def prepare_data(self) -> None:
+        if not self._missing():
+            return
+        if self.data_dir is not None:
+            raise DataError(self._missing_message())
+        import torchvision
+
+        previous = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(_DOWNLOAD_TIMEOUT_S)
+        try:
+            torchvision.datasets.CIFAR10(str(data_root() / "raw"), download=True)
+        except Exception:  # noqa: BLE001
+            raise DataError(self._missing_message() + " (download failed: offline?)") from None
+        finally:
+            socket.setdefaulttimeout(previous)
+
+    def load_arrays(self) -> dict[str, Split]:
+        if self._missing():
+            raise DataError(self._missing_message())
+        parts = [read_cifar_batch(self._folder() / f) for f in self.train_files]
+        x_test, y_test = read_cifar_batch(self._folder() / self.test_file)
+        x = np.concatenate([p[0] for p in parts])
+        y = np.concatenate([p[1] for p in parts])
+        return {"train": Split((x / 255.0).astype(np.float32), y),
+                "test": Split((x_test / 255.0).astype(np.float32), y_test)}

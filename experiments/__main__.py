@@ -1,0 +1,4 @@
+"""`python -m experiments` is `nnlab`."""
+from experiments.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,94 @@
+"""One typed config for a training run, from params.yaml and the command line.
+
+The same object is validated here, logged to MLflow by `tracking`, and built by
+Optuna trials, so a pipeline run, a hand run and a trial agree on every key.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modules.errors import UserError
+
+FRAMEWORKS = ("torch", "keras")
+PARAMS_FILE = Path("params.yaml")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines one training run."""
+
+    framework: str = "torch"
+    arch: str = "mlp"
+    data: str | None = None  # None: the architecture's default dataset
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    seed: int = 0
+    split_seed: int = 0
+    image_size: int | None = None
+    data_dir: str | None = None
+    hparams: dict = field(default_factory=dict)
+    experiment: str | None = None  # None: one experiment per dataset
+    quiet: bool = False
+
+    def validate(self) -> "TrainConfig":
+        """Check names and ranges; raise UserError naming the first problem and its fix."""
+        import datamodules
+        from modules import registry
+        from modules.optim import optimizer_settings
+
+        if self.framework not in FRAMEWORKS:
+            raise UserError(f"unknown framework {self.framework!r}; valid: {', '.join(FRAMEWORKS)}")
+        arch = registry.get(self.arch)
+        if self.data is None:
+            self.data = arch.default_data
+            if self.image_size is None:
+                self.image_size = arch.default_image_size
+        info = datamodules.get_info(self.data)
+        for name, value, kind in (("epochs", self.epochs, int), ("batch size", self.batch_size, int),
+                                  ("learning rate", self.lr, float)):
+            if not isinstance(value, (int, float)) or value <= 0:
+                raise UserError(f"{name} must be a positive {kind.__name__}, got {value}")
+        optimizer_settings(self.optimizer)
+        if self.image_size is not None:
+            if info.kind != "image":
+                raise UserError(f"--image-size applies to image data; {self.data} is {info.kind} data")
+            if self.image_size <= 0:
+                raise UserError(f"image size must be a positive integer, got {self.image_size}")
+        side = self.image_size or (info.shape[-1] if info.kind == "image" else None)
+        if arch.min_input_size and side is not None and side < arch.min_input_size:
+            raise UserError(f"{self.arch} needs images of at least {arch.min_input_size}x"
+                            f"{arch.min_input_size}; {self.data} is {side}x{side}: "
+                            f"pass --image-size {arch.min_input_size} (or larger)")
+        self.hparams = arch.hyperparameters(self.hparams)
+        return self
+
+    def params(self) -> dict:
+        """Flat MLflow params: the run's settings and the architecture's hyperparameters."""
+        flat = {k: v for k, v in dataclasses.asdict(self).items()
+                if k not in ("hparams", "quiet", "experiment", "data_dir")}
+        flat.update(self.hparams)
+        return flat
+
+
+def load_params(path: Path = PARAMS_FILE) -> dict:
+    """Defaults from params.yaml: {"epochs": ..., "batch_size": ..., ...}; {} if absent."""
+    if not Path(path).is_file():
+        return {}
+    import yaml
+
+    try:
+        params = yaml.safe_load(Path(path).read_text()) or {}
+    except yaml.YAMLError as err:
+        raise UserError(f"{path}: not valid YAML ({err.__class__.__name__}); fix or delete it") from None
+    defaults = dict(params.get("train", {}) or {})
+    if "split_seed" in (params.get("data") or {}):
+        defaults["split_seed"] = params["data"]["split_seed"]
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(defaults) - known)
+    if unknown:
+        raise UserError(f"{path}: unknown train keys {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
+    return defaults

@@ -1,0 +1,56 @@
+"""Figures a run leaves as MLflow artifacts (matplotlib, no display needed)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
+    """Counts (true class, predicted class)."""
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (y_true, y_pred), 1)
+    return matrix
+
+
+def plot_confusion_matrix(matrix: np.ndarray, title: str, path: Path) -> Path:
+    """Save a confusion-matrix heat map with counts in the cells."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.imshow(matrix, cmap="Blues")
+    for (i, j), count in np.ndenumerate(matrix):
+        ax.text(j, i, str(count), ha="center", va="center", fontsize=7,
+                color="white" if count > matrix.max() / 2 else "black")
+    ax.set(xlabel="predicted", ylabel="true", title=title,
+           xticks=range(len(matrix)), yticks=range(len(matrix)))
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_learning_curves(history: list[dict], title: str, path: Path) -> Path:
+    """Save loss and accuracy per epoch, train and validation."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    epochs = np.arange(1, len(history) + 1)
+    for ax, metric in zip(axes, ("loss", "acc")):
+        for stage in ("train", "val"):
+            values = [h.get(f"{stage}/{metric}", np.nan) for h in history]
+            ax.plot(epochs, values, marker="o", label=stage)
+        ax.set(xlabel="epoch", ylabel=metric)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

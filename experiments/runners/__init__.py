@@ -1,0 +1,46 @@
+"""Fit a registered network with Lightning or Keras behind one interface.
+
+`fit(framework, ...)` returns a `FitResult` whose fields mean the same thing in
+both frameworks; `experiments.train` scores it and writes the MLflow run.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+EpochCallback = Callable[[int, dict], None]  # (epoch, {"train/loss": ..., "val/acc": ...})
+
+
+@dataclass
+class FitResult:
+    """What a fit leaves: the trained network, its size, timings and test-set outputs."""
+
+    model: Any
+    n_params: int
+    train_time_s: float
+    samples_seen: int
+    test_outputs: np.ndarray
+    history: list[dict] = field(default_factory=list)
+
+
+def runner(framework: str):
+    """The runner module of `framework` (imports that framework)."""
+    return importlib.import_module(f"experiments.runners.{framework}_runner")
+
+
+def fit(framework: str, arch, datamodule, config, on_epoch: EpochCallback,
+        callbacks: list = ()) -> FitResult:
+    """Train `arch` on `datamodule` with `config` in `framework`; call `on_epoch` after each epoch.
+
+    `callbacks` are framework callbacks (Lightning or Keras), e.g. Optuna pruning.
+    """
+    return runner(framework).fit(arch, datamodule, config, on_epoch, callbacks=callbacks)
+
+
+def save_model(framework: str, model, folder: Path) -> Path:
+    """Write the trained network into `folder`; return the file's path."""
+    return runner(framework).save_model(model, Path(folder))

@@ -1,0 +1,65 @@
+"""Train with PyTorch Lightning."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from experiments.runners import EpochCallback, FitResult
+from modules import backend
+
+torch = backend.torch()
+pl = backend.lightning()
+
+from modules.torch.layers import count_parameters  # noqa: E402
+from modules.torch.tasks import task_class  # noqa: E402
+
+
+class ReportEpochs(pl.Callback):
+    """Hands each epoch's metrics to the tracker, after validation has run."""
+
+    def __init__(self, on_epoch: EpochCallback) -> None:
+        self.on_epoch, self.history = on_epoch, []
+
+    def on_train_epoch_end(self, trainer, task) -> None:
+        metrics = task.epoch_metrics()
+        self.history.append(metrics)
+        if trainer.is_global_zero:
+            self.on_epoch(trainer.current_epoch, metrics)
+
+
+def make_trainer(config, callbacks: list, **overrides) -> "pl.Trainer":
+    """A Trainer with the lab's settings: no Lightning logger (the lab logs), quiet on request."""
+    options = dict(max_epochs=config.epochs, accelerator="cpu", devices=1, logger=False,
+                   enable_checkpointing=False, enable_model_summary=False,
+                   enable_progress_bar=not config.quiet, num_sanity_val_steps=0,
+                   deterministic=True, callbacks=callbacks)
+    options.update(overrides)
+    return pl.Trainer(**options)
+
+
+def build_task(arch, datamodule, config):
+    """The network of `arch` for `datamodule`'s shape, inside its task's LightningModule."""
+    network = arch.build("torch", datamodule.input_shape, datamodule.num_classes, **config.hparams)
+    return task_class(arch.task)(network, lr=config.lr, optimizer=config.optimizer)
+
+
+def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = ()) -> FitResult:
+    """Train `arch` on `datamodule` with Lightning."""
+    pl.seed_everything(config.seed, verbose=False)
+    task = build_task(arch, datamodule, config)
+    reporter = ReportEpochs(on_epoch)
+    trainer = make_trainer(config, [reporter, *callbacks])
+    start = time.perf_counter()
+    trainer.fit(task, datamodule=datamodule)
+    train_time = time.perf_counter() - start
+    return FitResult(model=task.network, n_params=count_parameters(task.network),
+                     train_time_s=train_time,
+                     samples_seen=len(datamodule.splits["train"]) * trainer.current_epoch,
+                     test_outputs=task.predict_split(datamodule, "test"), history=reporter.history)
+
+
+def save_model(network: torch.nn.Module, folder: Path) -> Path:
+    """Save the state dict (load it back with `torch.load(..., weights_only=True)`)."""
+    path = folder / "model.pt"
+    torch.save(network.state_dict(), path)
+    return path

@@ -1,0 +1,142 @@
+"""MLflow conventions: where runs go and the names of their params, metrics, tags
+and artifacts. Both frameworks log through here, so their runs compare key for key.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import signal
+import subprocess
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from modules import backend
+from modules.errors import UserError
+
+MLRUNS = Path("mlruns")
+STATUS_FOR_EXCEPTION = {KeyboardInterrupt: "KILLED", SystemExit: "KILLED"}
+
+
+def tracking_uri() -> str:
+    """`$MLFLOW_TRACKING_URI`, else the SQLite store `mlruns/mlflow.db` (3.x refuses a file store)."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if uri:
+        return uri
+    MLRUNS.mkdir(exist_ok=True)
+    return f"sqlite:///{(MLRUNS / 'mlflow.db').resolve()}"
+
+
+def _client():
+    backend.quiet_environment()
+    import mlflow
+
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    return mlflow.MlflowClient(uri)
+
+
+def experiment_id(client, name: str) -> str:
+    """The id of experiment `name`, created (artifacts under mlruns/) if new."""
+    try:
+        found = client.get_experiment_by_name(name)
+    except Exception as err:  # noqa: BLE001  (connection errors vary by store)
+        raise UserError(f"cannot reach the MLflow tracking store {tracking_uri()} "
+                        f"({type(err).__name__}); start the server or fix MLFLOW_TRACKING_URI") from None
+    if found is not None:
+        return found.experiment_id
+    location = None
+    if tracking_uri().startswith("sqlite:"):
+        location = (MLRUNS / "artifacts" / name).resolve().as_uri()
+    try:
+        return client.create_experiment(name, artifact_location=location)
+    except Exception:  # noqa: BLE001  (created meanwhile by a concurrent run)
+        return client.get_experiment_by_name(name).experiment_id
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a run depends on, as MLflow tags."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    tags = {"python": platform.python_version()}
+    for name in ("torch", "lightning", "tensorflow", "keras", "numpy", "mlflow"):
+        try:
+            tags[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return {f"version.{k}": v for k, v in tags.items()}
+
+
+def git_commit() -> str:
+    """The checkout's commit (with `-dirty` if changed), or "unknown" outside git."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+class TrackedRun:
+    """One MLflow run: params at the start, metrics per epoch, artifacts at the end."""
+
+    def __init__(self, client, run_id: str) -> None:
+        self.client, self.run_id = client, run_id
+
+    def log_params(self, params: dict) -> None:
+        from mlflow.entities import Param
+
+        self.client.log_batch(self.run_id, params=[Param(k, str(v)) for k, v in params.items()])
+
+    def set_tags(self, tags: dict) -> None:
+        from mlflow.entities import RunTag
+
+        self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+
+    def log_metrics(self, metrics: dict, step: int = 0) -> None:
+        """Log metrics in one batch; for per-epoch metrics, `step` is the epoch."""
+        import time
+
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        self.client.log_batch(self.run_id, metrics=[Metric(k, float(v), now, step)
+                                                    for k, v in metrics.items()])
+
+    def log_artifact(self, path: Path, folder: str | None = None) -> None:
+        self.client.log_artifact(self.run_id, str(path), folder)
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextmanager
+def tracked_run(experiment: str, run_name: str, params: dict, tags: dict,
+                parent_run_id: str | None = None) -> Iterator[TrackedRun]:
+    """Start an MLflow run; it ends FINISHED, FAILED (an error) or KILLED (Ctrl-C, SIGTERM)."""
+    client = _client()
+    exp_id = experiment_id(client, experiment)
+    all_tags = {"mlflow.runName": run_name, "mlflow.source.git.commit": git_commit(),
+                **library_versions(), **tags}
+    if parent_run_id:
+        all_tags["mlflow.parentRunId"] = parent_run_id
+    run = client.create_run(exp_id, tags=all_tags, run_name=run_name)
+    tracked = TrackedRun(client, run.info.run_id)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt) if in_main_thread else None
+    status = "FAILED"
+    try:
+        tracked.log_params(params)
+        yield tracked
+        status = "FINISHED"
+    except (KeyboardInterrupt, SystemExit):
+        status = "KILLED"
+        raise
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+        client.set_terminated(tracked.run_id, status)

@@ -1,0 +1,76 @@
+"""One training run: config -> data -> network -> fit -> score -> MLflow."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from experiments.config import TrainConfig
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    """Write JSON so that readers never see a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def make_datamodule(config: TrainConfig):
+    """The datamodule `config` asks for, prepared and set up."""
+    import datamodules
+
+    datamodule = datamodules.create(config.data, batch_size=config.batch_size, seed=config.seed,
+                                    split_seed=config.split_seed, image_size=config.image_size,
+                                    data_dir=config.data_dir)
+    datamodule.prepare_data()
+    datamodule.setup()
+    return datamodule
+
+
+def train(config: TrainConfig, metrics_out: Path | None = None, progress=print,
+          parent_run_id: str | None = None, callbacks: list = ()) -> dict:
+    """Train `config` (already validated), log it to MLflow and return the final metrics."""
+    from experiments import runners, tracking
+    from experiments.tasks import scorer
+    from modules import registry
+
+    arch = registry.get(config.arch)
+    run_name = f"{config.framework}-{config.arch}"
+    with tracking.tracked_run(config.experiment or config.data, run_name, config.params(),
+                              {"framework": config.framework, "arch": config.arch, "data": config.data,
+                               "task": arch.task}, parent_run_id=parent_run_id) as run:
+        datamodule = make_datamodule(config)
+        splits = {s: len(datamodule.splits[s]) for s in ("train", "val", "test")}
+        run.set_tags({"dataset.digest": datamodule.digest,
+                      "dataset.splits": "/".join(map(str, splits.values()))})
+        progress(f"{run_name} on {config.data} {datamodule.input_shape}: {splits['train']} train / "
+                 f"{splits['val']} val / {splits['test']} test; MLflow run {run.run_id}")
+
+        result = runners.fit(config.framework, arch, datamodule, config,
+                             on_epoch=lambda epoch, m: run.log_metrics(m, step=epoch),
+                             callbacks=list(callbacks))
+        task_scorer = scorer(arch.task)
+        metrics = task_scorer.evaluate(result.test_outputs, datamodule)
+        metrics.update(train_time_s=result.train_time_s,
+                       samples_per_s=result.samples_seen / max(result.train_time_s, 1e-9))
+        run.log_params({"n_params": result.n_params})
+        run.log_metrics(metrics, step=len(result.history))
+
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            run.log_artifact(runners.save_model(config.framework, result.model, folder), "model")
+            title = f"{config.arch} ({config.framework}) on {config.data}"
+            for path in task_scorer.artifacts(result.test_outputs, datamodule, result.history, folder, title):
+                run.log_artifact(path, "plots")
+            (folder / "history.json").write_text(json.dumps(result.history, indent=1))
+            run.log_artifact(folder / "history.json")
+
+        summary = {**metrics, "n_params": result.n_params, "run_id": run.run_id,
+                   "framework": config.framework, "arch": config.arch, "data": config.data,
+                   "epochs": len(result.history), "dataset_digest": datamodule.digest}
+    if metrics_out:
+        write_json_atomic(metrics_out, summary)
+    return summary

@@ -1,0 +1,140 @@
+"""The one place that imports the deep-learning frameworks, in a safe order.
+
+Importing TensorFlow (or Keras on the TensorFlow backend) before torchvision,
+lightning or torchmetrics segfaults with the current wheels: triton's native
+library and TensorFlow's clash. Every other module asks this one for a
+framework instead of importing it, so the torch side always loads first and
+`nnlab --help` loads none of them.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import sys
+import tempfile
+import warnings
+
+_TORCH_READY = False
+_KERAS_READY = False
+
+# glibc returns freed arenas to the OS and faults them back in on the next
+# batch; raising these thresholds removed up to 1.8x of page-fault overhead in
+# torch training on this class of machine.
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+# glibc caps the mmap threshold at 32 MiB on 64-bit.
+_MALLOC_SETTINGS = {_M_MMAP_THRESHOLD: 32 << 20, _M_TRIM_THRESHOLD: 1 << 30, _M_TOP_PAD: 64 << 20}
+
+
+def quiet_environment() -> None:
+    """Silence framework start-up chatter before any framework is imported."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # CUDA/oneDNN notices on CPU machines
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
+    os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*GPU available but not used.*")
+    warnings.filterwarnings("ignore", message=".*The number of training batches.*")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning",
+                 "lightning.pytorch.utilities.rank_zero", "lightning.pytorch.accelerators.cuda",
+                 "absl", "tensorflow", "h5py", "alembic", "mlflow"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def tune_malloc() -> None:
+    """Keep freed memory mapped between batches (see _MALLOC_SETTINGS)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (macOS, musl): nothing to tune
+        return
+    for option, value in _MALLOC_SETTINGS.items():
+        libc.mallopt(option, value)
+
+
+@contextlib.contextmanager
+def _native_stderr_captured():
+    """Hold back what native code writes to fd 2 (TensorFlow's absl pre-init notices
+    ignore TF_CPP_MIN_LOG_LEVEL); replay it if the block fails."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def torch():
+    """Import the torch side (torch, torchvision, lightning) and return `torch`."""
+    global _TORCH_READY
+    if not _TORCH_READY:
+        quiet_environment()
+        tune_malloc()
+        import torch as _torch
+        import torchvision  # noqa: F401  (must precede TensorFlow)
+        import lightning  # noqa: F401
+        import lightning.pytorch  # noqa: F401
+        try:
+            import torchmetrics  # noqa: F401
+        except ImportError:
+            pass
+        _TORCH_READY = True
+    import torch as _torch
+
+    return _torch
+
+
+def lightning():
+    """Return the `lightning.pytorch` package, imported in the safe order."""
+    torch()
+    import lightning.pytorch as pl
+
+    pl_logger = logging.getLogger("lightning.pytorch")
+    pl_logger.setLevel(logging.ERROR)
+    return pl
+
+
+def keras():
+    """Import Keras 3 on TensorFlow, after the torch side, and return `keras`."""
+    global _KERAS_READY
+    torch()  # the torch side must be loaded before TensorFlow
+    if not _KERAS_READY:
+        with _native_stderr_captured():
+            import tensorflow as tf
+            import keras as _keras  # noqa: F401
+
+            tf.constant(0)  # the first op loads the remaining native libraries (more notices)
+
+        tf.get_logger().setLevel(logging.ERROR)
+        try:
+            import absl.logging
+
+            absl.logging.set_verbosity(absl.logging.ERROR)
+        except ImportError:
+            pass
+        _KERAS_READY = True
+    import keras as _keras
+
+    return _keras
+
+
+def tensorflow():
+    """Return `tensorflow`, imported after the torch side."""
+    keras()
+    import tensorflow as tf
+
+    return tf

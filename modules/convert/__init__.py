@@ -1,0 +1,144 @@
+"""Weight transfer from PyTorch to Keras: the proof that both sides are one network.
+
+The Keras twin of a network names each weighted layer after the PyTorch module
+path it mirrors (`features.0`, `layer1.0.conv1`, ...). `transfer` walks the
+torch modules that own parameters or buffers, finds the Keras layer of the same
+name and sets its weights through the converter registered for that module
+type (layout changes such as OIHW -> HWIO, gate reordering). `parity` builds
+both sides, transfers, and compares outputs on one random batch.
+
+Converters live one file per layer family (`dense.py`, ...), registered with
+`@converter(TorchType)`; each returns the arrays in `layer.get_weights()` order.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import Callable
+
+import numpy as np
+
+from modules import backend
+from modules.errors import UserError
+
+_CONVERTERS: dict[type, Callable] = {}
+
+
+def converter(*torch_types: type):
+    """Register `fn(module, keras_layer) -> list[np.ndarray]` for these torch module types."""
+    def decorate(fn: Callable) -> Callable:
+        for torch_type in torch_types:
+            if torch_type in _CONVERTERS:
+                raise ValueError(f"a converter for {torch_type.__name__} is registered twice")
+            _CONVERTERS[torch_type] = fn
+        return fn
+    return decorate
+
+
+def _load_converters() -> None:
+    backend.keras()
+    package = importlib.import_module("modules.convert")
+    for info in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"modules.convert.{info.name}")
+
+
+def _converter_for(module) -> Callable | None:
+    for cls in type(module).__mro__:
+        if cls in _CONVERTERS:
+            return _CONVERTERS[cls]
+    return None
+
+
+def numpy_of(tensor) -> np.ndarray:
+    return tensor.detach().cpu().numpy()
+
+
+def keras_layers_by_name(model) -> dict:
+    """Every layer of `model`, nested ones included, by name."""
+    return {layer.name: layer for layer in model._flatten_layers(include_self=False, recursive=True)}
+
+
+def transfer(torch_model, keras_model) -> list[str]:
+    """Copy every weight of `torch_model` into `keras_model`; return the layer names done.
+
+    Raises ValueError if a weighted torch module has no converter or no Keras
+    twin, or if a weighted Keras layer is left untouched.
+    """
+    _load_converters()
+    layers = keras_layers_by_name(keras_model)
+    done = []
+    for name, module in torch_model.named_modules():
+        own = list(module.parameters(recurse=False)) + list(module.buffers(recurse=False))
+        if not own or _converter_for(module) is None and not any(p.numel() for p in own):
+            continue
+        convert = _converter_for(module)
+        if convert is None:
+            raise ValueError(f"no converter for {type(module).__name__} ({name})")
+        if name not in layers:
+            raise ValueError(f"torch module {name} ({type(module).__name__}) has no Keras layer of that name")
+        layer = layers[name]
+        weights = convert(module, layer)
+        expected = [tuple(w.shape) for w in layer.get_weights()]
+        got = [tuple(w.shape) for w in weights]
+        if expected != got:
+            raise ValueError(f"{name}: converted shapes {got} do not fit Keras's {expected}")
+        layer.set_weights(weights)
+        done.append(name)
+    missed = [n for n, layer in layers.items() if layer.weights and n not in done
+              and not any(n.startswith(d + "/") for d in done)
+              and not all(sub.name in done for sub in layer._flatten_layers(include_self=False))]
+    if missed:
+        raise ValueError(f"Keras layers with weights but no torch twin: {', '.join(missed)}")
+    return done
+
+
+def random_inputs(input_shape: tuple, batch: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """One random batch, channels-first for torch and channels-last for Keras."""
+    x = np.random.default_rng(seed).standard_normal((batch, *input_shape)).astype(np.float32)
+    return x, (x.transpose(0, 2, 3, 1) if x.ndim == 4 else x)
+
+
+def outputs_channels_first(y: np.ndarray) -> np.ndarray:
+    return y.transpose(0, 3, 1, 2) if y.ndim == 4 else y
+
+
+def parity(arch_name: str, input_shape: tuple | None = None, num_classes: int | None = None,
+           batch: int = 4, seed: int = 0, **hparams) -> dict:
+    """Build `arch_name` in both frameworks, transfer the weights, compare outputs.
+
+    Returns `arch`, `input_shape`, `num_classes`, `n_params_torch`, `n_params_keras`,
+    `param_difference` (and its `param_difference_reason`), `max_abs_diff`, `layers_transferred`.
+    """
+    import datamodules
+    from modules import registry
+
+    arch = registry.get(arch_name)
+    info = datamodules.get_info(arch.default_data)
+    if input_shape is None:
+        input_shape = info.shape
+        if info.kind == "image" and arch.default_image_size:
+            input_shape = (info.shape[0], arch.default_image_size, arch.default_image_size)
+    num_classes = num_classes or info.num_classes
+    side = input_shape[-1] if len(input_shape) == 3 else None
+    if arch.min_input_size and side is not None and side < arch.min_input_size:
+        raise UserError(f"{arch_name} needs inputs of at least {arch.min_input_size}x{arch.min_input_size}, "
+                        f"got {side}x{side}: pass --input-shape C,{arch.min_input_size},{arch.min_input_size}")
+    torch = backend.torch()
+    torch.manual_seed(seed)
+    torch_model = arch.build("torch", input_shape, num_classes, **hparams).eval()
+    keras_model = arch.build("keras", input_shape, num_classes, **hparams)
+    done = transfer(torch_model, keras_model)
+    x_torch, x_keras = random_inputs(tuple(input_shape), batch, seed)
+    with torch.inference_mode():
+        y_torch = numpy_of(torch_model(torch.from_numpy(x_torch)))
+    y_keras = outputs_channels_first(np.asarray(keras_model(x_keras, training=False)))
+    from modules.keras.layers import count_parameters as count_keras
+    from modules.torch.layers import count_parameters as count_torch
+
+    n_torch, n_keras = count_torch(torch_model), count_keras(keras_model)
+    return {"arch": arch_name, "input_shape": list(input_shape), "num_classes": num_classes,
+            "n_params_torch": n_torch, "n_params_keras": n_keras,
+            "param_difference": n_torch - n_keras,
+            "param_difference_reason": "" if n_torch == n_keras else "see the architecture's notes",
+            "max_abs_diff": float(np.max(np.abs(y_torch - y_keras))),
+            "layers_transferred": len(done)}

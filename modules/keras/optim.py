@@ -1,0 +1,19 @@
+"""Keras optimizers with the settings shared with PyTorch (`modules.optim`)."""
+from __future__ import annotations
+
+import keras
+
+from modules.optim import optimizer_settings
+
+
+def make_optimizer(name: str, lr: float) -> keras.optimizers.Optimizer:
+    """Optimizer `name` at learning rate `lr`."""
+    s = optimizer_settings(name)
+    if name == "adam":
+        return keras.optimizers.Adam(lr, beta_1=s["beta_1"], beta_2=s["beta_2"], epsilon=s["epsilon"])
+    if name == "adamw":
+        return keras.optimizers.AdamW(lr, weight_decay=s["weight_decay"], beta_1=s["beta_1"],
+                                      beta_2=s["beta_2"], epsilon=s["epsilon"])
+    if name == "sgd":
+        return keras.optimizers.SGD(lr, momentum=s["momentum"])
+    return keras.optimizers.RMSprop(lr, rho=s["rho"], epsilon=s["epsilon"])

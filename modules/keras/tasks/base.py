@@ -1,0 +1,30 @@
+"""What every Keras task shares. Mirrors `modules/torch/tasks/base.py`."""
+from __future__ import annotations
+
+import numpy as np
+
+from modules.keras.optim import make_optimizer
+
+
+def to_channels_first(outputs: np.ndarray) -> np.ndarray:
+    """(N, H, W, C) outputs -> (N, C, H, W), as the torch side returns them."""
+    return outputs.transpose(0, 3, 1, 2) if outputs.ndim == 4 else outputs
+
+
+class LabTask:
+    """Base task: `self.model` is what `fit` trains; subclasses compile it in `compile`."""
+
+    def __init__(self, network, lr: float = 1e-3, optimizer: str = "adam") -> None:
+        self.network = network
+        self.lr, self.optimizer_name = lr, optimizer
+        self.model = self.compile(network)
+
+    def make_optimizer(self):
+        return make_optimizer(self.optimizer_name, self.lr)
+
+    def compile(self, network):
+        raise NotImplementedError
+
+    def predict_split(self, datamodule, split: str) -> np.ndarray:
+        """The network's outputs on `split`, in order, channels-first."""
+        return to_channels_first(self.network.predict(datamodule.keras_dataset(split), verbose=0))

@@ -1,0 +1,19 @@
+"""PyTorch optimizers with the settings shared with Keras (`modules.optim`)."""
+from __future__ import annotations
+
+import torch
+
+from modules.optim import optimizer_settings
+
+
+def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
+    """Optimizer `name` over `params` at learning rate `lr`."""
+    s = optimizer_settings(name)
+    if name == "adam":
+        return torch.optim.Adam(params, lr, betas=(s["beta_1"], s["beta_2"]), eps=s["epsilon"])
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr, betas=(s["beta_1"], s["beta_2"]), eps=s["epsilon"],
+                                 weight_decay=s["weight_decay"])
+    if name == "sgd":
+        return torch.optim.SGD(params, lr, momentum=s["momentum"])
+    return torch.optim.RMSprop(params, lr, alpha=s["rho"], eps=s["epsilon"])

@@ -1,0 +1,83 @@
+"""What every Lightning task module shares: optimizer, epoch means, predictions."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from modules import backend
+from modules.torch.optim import make_optimizer
+
+pl = backend.lightning()
+
+
+class EpochMeans:
+    """Sample-weighted running sums of one epoch, kept as tensors (no per-step sync)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.count = 0
+
+    def add(self, n: int, **values: torch.Tensor) -> None:
+        for key, value in values.items():
+            self.sums[key] = self.sums.get(key, 0) + value.detach() * n
+        self.count += n
+
+    def means(self) -> dict[str, float]:
+        return {k: float(v) / max(self.count, 1) for k, v in self.sums.items()}
+
+
+class LabTask(pl.LightningModule):
+    """Base task: holds the network, builds the optimizer, tracks epoch means.
+
+    Subclasses implement `_step(batch, stage)` (adding to `self.epoch_means[stage]`
+    and returning the loss) and may override `predict_split`.
+    """
+
+    def __init__(self, network: torch.nn.Module, lr: float = 1e-3, optimizer: str = "adam") -> None:
+        super().__init__()
+        self.network = network
+        self.lr, self.optimizer_name = lr, optimizer
+        self.epoch_means = {"train": EpochMeans(), "val": EpochMeans()}
+
+    def forward(self, *inputs):
+        return self.network(*inputs)
+
+    def _step(self, batch, stage: str) -> torch.Tensor:
+        raise NotImplementedError
+
+    def training_step(self, batch, batch_idx: int):
+        return self._step(batch, "train")
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def on_train_epoch_start(self) -> None:
+        self.epoch_means["train"].reset()
+
+    def on_validation_epoch_start(self) -> None:
+        self.epoch_means["val"].reset()
+
+    def on_validation_epoch_end(self) -> None:
+        # once an epoch, for the progress bar only; MLflow gets `epoch_metrics`
+        means = self.epoch_means["val"].means()
+        if means:
+            self.log_dict({f"val/{k}": v for k, v in means.items()}, prog_bar=True)
+
+    def epoch_metrics(self) -> dict[str, float]:
+        """This epoch's metrics under the lab's keys (`train/loss`, `val/acc`, ...)."""
+        return {f"{stage}/{k}": v for stage, means in self.epoch_means.items()
+                for k, v in means.means().items()}
+
+    def configure_optimizers(self):
+        return make_optimizer(self.optimizer_name, self.parameters(), self.lr)
+
+    def predict_split(self, datamodule, split: str) -> np.ndarray:
+        """The network's outputs on every batch of `split`, in order, in evaluation mode."""
+        loader = {"train": datamodule.train_dataloader, "val": datamodule.val_dataloader,
+                  "test": datamodule.test_dataloader}[split]()
+        self.network.eval()
+        with torch.inference_mode():
+            return torch.cat([self.network(batch[0]) for batch in loader]).numpy()

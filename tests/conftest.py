@@ -1,0 +1,57 @@
+"""Test isolation: every test runs in its own folder with its own MLflow store.
+
+The torch side is imported first, here, because importing TensorFlow before
+torchvision or lightning kills the process (see `modules.backend`).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from modules import backend  # noqa: E402
+
+backend.torch()
+
+SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+
+
+@pytest.fixture(scope="session")
+def data_cache(tmp_path_factory) -> Path:
+    """One data folder for the session, so generated datasets are made once."""
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(autouse=True)
+def lab_dir(tmp_path, monkeypatch, data_cache) -> Path:
+    """Run in a fresh folder: its own `mlruns/` SQLite store; generated data shared."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NNLAB_DATA_DIR", str(data_cache))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return tmp_path
+
+
+def mlflow_runs(experiment: str | None = None) -> list:
+    """Every MLflow run in the current folder's store (optionally one experiment)."""
+    import mlflow
+
+    from experiments.tracking import tracking_uri
+
+    client = mlflow.MlflowClient(tracking_uri())
+    experiments = [e.experiment_id for e in client.search_experiments()
+                   if experiment is None or e.name == experiment]
+    return client.search_runs(experiments) if experiments else []
+
+
+def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: int = 600):
+    """Run `python -m experiments ARGS` in a subprocess; return the CompletedProcess."""
+    import subprocess
+
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "experiments", *args], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, timeout=timeout)

@@ -1,0 +1,74 @@
+"""The `nnlab` command line: fast listing, one-line errors, metrics JSON."""
+import json
+
+import pytest
+
+from conftest import mlflow_runs, run_cli
+from modules import registry
+
+
+def test_help_and_list_load_no_framework():
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    probe = ("import sys; from experiments.cli import main; main(['list']); "
+             "heavy = [m for m in ('torch', 'tensorflow', 'mlflow', 'keras') if m in sys.modules]; "
+             "print('HEAVY', heavy)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "HEAVY []" in done.stdout
+
+
+def test_list_json_shows_every_architecture_with_both_parameter_counts():
+    done = run_cli("list", "--json")
+    assert done.returncode == 0, done.stderr
+    listing = json.loads(done.stdout)
+    names = {a["name"] for a in listing["architectures"]}
+    assert names == set(registry.names())
+    for arch in listing["architectures"]:
+        assert arch["params_torch"] == arch["params_keras"] > 0, arch["name"]
+    digits = next(d for d in listing["datasets"] if d["name"] == "digits")
+    assert digits["shape"] == [1, 8, 8] and digits["source"] == "embedded"
+    assert (digits["train"], digits["val"], digits["test"]) == (1257, 180, 360)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--arch", "resnet999"], "unknown architecture 'resnet999'; valid:"),
+    (["train", "--arch", "mlp", "--data", "imagenet"], "unknown dataset 'imagenet'; valid:"),
+    (["train", "--arch", "mlp", "--framework", "jax"], "unknown framework 'jax'; valid: torch, keras"),
+    (["train", "--arch", "mlp", "--epochs", "0"], "--epochs: must be a positive integer"),
+    (["train", "--arch", "mlp", "--batch-size", "-3"], "--batch-size: must be a positive integer"),
+    (["train", "--arch", "mlp", "--lr", "0"], "--lr: must be positive"),
+    (["train", "--arch", "mlp", "--set", "activation=swish2"], "activation='swish2' is not valid"),
+    (["train", "--arch", "lenet5", "--data", "digits"], "at least 28x28; digits is 8x8: pass --image-size 28"),
+    (["train", "--arch", "mlp", "--optimizer", "lbfgs"], "unknown optimizer 'lbfgs'"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    done = run_cli(*args)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+    assert mlflow_runs() == []  # validated before any run was started
+
+
+def test_offline_download_names_files_and_folder_and_marks_the_run_failed(lab_dir):
+    done = run_cli("train", "--arch", "mlp", "--data", "cifar10", "--data-dir", str(lab_dir / "nothing"),
+                   cwd=lab_dir)
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert "data_batch_1" in line and "nothing" in line
+    [run] = mlflow_runs()
+    assert run.info.status == "FAILED"
+
+
+def test_train_prints_metrics_and_run_id_and_writes_metrics_json(lab_dir):
+    done = run_cli("train", "--framework", "torch", "--arch", "mlp", "--data", "digits", "--epochs", "1",
+                   "--quiet", "--metrics-out", "out/metrics.json", "--set", "depth=1", cwd=lab_dir)
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((lab_dir / "out" / "metrics.json").read_text())
+    assert f"MLflow run {metrics['run_id']}" in done.stdout
+    assert 0.0 <= metrics["test/acc"] <= 1.0 and metrics["n_params"] == 64 * 256 + 256 + 2570
+    assert done.stderr.strip() == ""  # no framework log spam

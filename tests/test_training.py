@@ -1,0 +1,128 @@
+"""Training in both frameworks: targets, tracking, reproducibility, one process for both."""
+import json
+import textwrap
+
+import pytest
+
+from conftest import ROOT, mlflow_runs, run_cli
+from experiments.config import TrainConfig
+from experiments.train import train
+
+EXPECTED_PARAMS = {"framework", "arch", "data", "epochs", "batch_size", "lr", "optimizer", "seed", "n_params"}
+EXPECTED_METRICS = {"train/loss", "train/acc", "val/loss", "val/acc", "test/acc", "test/loss",
+                    "train_time_s", "samples_per_s"}
+
+
+def quick(framework: str, arch: str = "mlp", data: str = "digits", **kw) -> TrainConfig:
+    return TrainConfig(framework=framework, arch=arch, data=data, quiet=True,
+                       **{"epochs": 2, "batch_size": 128, **kw}).validate()
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_lenet5_on_digits_28_reaches_95_percent_in_10_epochs(framework, lab_dir):
+    config = TrainConfig(framework=framework, arch="lenet5", data="digits", image_size=28,
+                         epochs=10, quiet=True).validate()
+    summary = train(config, metrics_out=lab_dir / "m.json", progress=lambda *a: None)
+    assert summary["test/acc"] >= 0.95
+    written = json.loads((lab_dir / "m.json").read_text())
+    assert {"test/acc", "test/loss", "n_params", "train_time_s", "run_id"} <= set(written)
+    assert written["n_params"] == 61_706
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_mlp_on_mnist1d_reaches_60_percent_with_defaults(framework):
+    config = TrainConfig(framework=framework, arch="mlp", data="mnist1d", epochs=20, quiet=True).validate()
+    assert train(config, progress=lambda *a: None)["test/acc"] >= 0.60
+
+
+def test_both_frameworks_log_the_same_param_and_metric_keys():
+    summaries = [train(quick(fw), progress=lambda *a: None) for fw in ("torch", "keras")]
+    runs = {r.info.run_id: r for r in mlflow_runs("digits")}
+    torch_run, keras_run = (runs[s["run_id"]] for s in summaries)
+    assert set(torch_run.data.params) == set(keras_run.data.params) >= EXPECTED_PARAMS
+    assert set(torch_run.data.metrics) == set(keras_run.data.metrics) >= EXPECTED_METRICS
+    for run in (torch_run, keras_run):
+        assert run.info.status == "FINISHED"
+        assert run.data.tags["dataset.digest"] == summaries[0]["dataset_digest"]
+        assert run.data.tags["version.torch"] and run.data.tags["mlflow.source.git.commit"]
+
+
+def test_epoch_metrics_are_logged_once_per_epoch_with_the_epoch_as_step():
+    import mlflow
+
+    from experiments.tracking import tracking_uri
+
+    for framework in ("torch", "keras"):
+        summary = train(quick(framework, epochs=3), progress=lambda *a: None)
+        history = mlflow.MlflowClient(tracking_uri()).get_metric_history(summary["run_id"], "val/acc")
+        assert [m.step for m in history] == [0, 1, 2]
+
+
+def test_run_leaves_the_model_and_plots_as_artifacts():
+    import mlflow
+
+    from experiments.tracking import tracking_uri
+
+    client = mlflow.MlflowClient(tracking_uri())
+    for framework, model_file in (("torch", "model/model.pt"), ("keras", "model/model.keras")):
+        run_id = train(quick(framework, epochs=1), progress=lambda *a: None)["run_id"]
+        paths = {a.path for folder in ("model", "plots") for a in client.list_artifacts(run_id, folder)}
+        assert {model_file, "plots/confusion_matrix.png", "plots/learning_curves.png"} <= paths
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_same_seed_gives_the_same_metrics(framework):
+    first = train(quick(framework, seed=5), progress=lambda *a: None)
+    second = train(quick(framework, seed=5), progress=lambda *a: None)
+    other = train(quick(framework, seed=6), progress=lambda *a: None)
+    assert first["test/loss"] == second["test/loss"]
+    assert first["test/acc"] == second["test/acc"]
+    assert other["test/loss"] != first["test/loss"]
+
+
+def test_a_run_that_fails_is_marked_failed(lab_dir):
+    config = TrainConfig(framework="torch", arch="mlp", data="mnist", data_dir=str(lab_dir / "none"),
+                         quiet=True).validate()
+    from modules.errors import DataError
+
+    with pytest.raises(DataError):
+        train(config, progress=lambda *a: None)
+    [run] = mlflow_runs("mnist")
+    assert run.info.status == "FAILED"
+
+
+def test_an_interrupted_run_is_marked_killed(monkeypatch):
+    from experiments import runners
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runners, "fit", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(quick("torch"), progress=lambda *a: None)
+    [run] = mlflow_runs("digits")
+    assert run.info.status == "KILLED"
+
+
+BOTH_ORDERS = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {root!r})
+    from experiments.config import TrainConfig
+    from experiments.train import train
+    for framework in sys.argv[1:]:
+        config = TrainConfig(framework=framework, arch="mlp", data="digits", epochs=1, quiet=True).validate()
+        print(framework, train(config, progress=lambda *a: None)["test/acc"])
+""")
+
+
+@pytest.mark.parametrize("order", [("torch", "keras"), ("keras", "torch")])
+def test_one_process_trains_both_frameworks_in_either_order(order, lab_dir):
+    import subprocess
+    import sys
+
+    script = lab_dir / "both.py"
+    script.write_text(BOTH_ORDERS.format(root=str(ROOT)))
+    done = subprocess.run([sys.executable, str(script), *order], capture_output=True, text=True,
+                          timeout=300, cwd=lab_dir)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [line.split()[0] for line in done.stdout.splitlines()] == list(order)
