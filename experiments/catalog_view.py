@@ -36,10 +36,10 @@ def count_parameters(arch: registry.Architecture, framework: str) -> int:
     return layers.count_parameters(network)
 
 
-def refresh_parameter_counts() -> dict:
-    """Recount every architecture in both frameworks and rewrite the counts file."""
-    counts = {}
-    for arch in registry.all_architectures():
+def refresh_parameter_counts(names: list[str] | None = None) -> dict:
+    """Recount `names` (default: every architecture) in both frameworks; rewrite the counts file."""
+    counts = cached_counts() if names else {}
+    for arch in [registry.get(n) for n in names] if names else registry.all_architectures():
         shape, classes = default_input(arch)
         counts[arch.name] = {"data": arch.default_data, "input_shape": list(shape), "num_classes": classes,
                              **{fw: count_parameters(arch, fw) for fw in registry.FRAMEWORKS}}

@@ -1,0 +1,37 @@
+"""`nnlab parity`: prove the torch and Keras networks are one network."""
+from __future__ import annotations
+
+import json
+
+from experiments.cli import key_value, positive_int, shape
+
+ORDER = 30
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("parity", help="prove the torch and Keras networks are one network")
+    p.add_argument("--arch", required=True, help="architecture name (see nnlab list)")
+    p.add_argument("--num-classes", type=positive_int)
+    p.add_argument("--input-shape", type=shape, help="C,H,W for images, T or T,F for sequences")
+    p.add_argument("--set", dest="hparams", type=key_value, action="append", default=[],
+                   metavar="KEY=VALUE", help="an architecture hyperparameter (repeatable)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run(args) -> int:
+    from modules import registry
+    from modules.convert import parity
+
+    hparams = registry.get(args.arch).hyperparameters(dict(args.hparams))
+    report = parity(args.arch, args.input_shape, args.num_classes, **hparams)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    diff = report["param_difference"]
+    print(f"{report['arch']}: input {'x'.join(map(str, report['input_shape']))}, "
+          f"{report['num_classes']} classes, {report['layers_transferred']} layers transferred")
+    print(f"  parameters  torch {report['n_params_torch']:,}  keras {report['n_params_keras']:,}"
+          + (f"  (differ by {diff:,}: {report['param_difference_reason']})" if diff else "  (equal)"))
+    print(f"  outputs     max |torch - keras| = {report['max_abs_diff']:.2e}  "
+          f"({'same network' if report['max_abs_diff'] <= 1e-4 else 'MISMATCH'})")
+    return 0

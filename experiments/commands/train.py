@@ -1,0 +1,51 @@
+"""`nnlab train`: train one architecture in one framework, tracked in MLflow."""
+from __future__ import annotations
+
+from experiments.cli import key_value, positive_float, positive_int
+
+ORDER = 20
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("train", help="train one architecture in one framework")
+    p.add_argument("--framework", default=None, help="torch or keras (default: params.yaml, else torch)")
+    p.add_argument("--arch", required=True, help="architecture name (see nnlab list)")
+    p.add_argument("--data", help="dataset name (default: the architecture's default data)")
+    p.add_argument("--epochs", type=positive_int)
+    p.add_argument("--batch-size", type=positive_int)
+    p.add_argument("--lr", type=positive_float, help="learning rate")
+    p.add_argument("--optimizer", help="adam, adamw, sgd or rmsprop")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--image-size", type=positive_int, help="resize image data to N x N")
+    p.add_argument("--data-dir", help="folder holding the dataset's files (e.g. MNIST IDX files)")
+    p.add_argument("--set", dest="hparams", type=key_value, action="append", default=[],
+                   metavar="KEY=VALUE", help="an architecture hyperparameter (repeatable)")
+    p.add_argument("--experiment", help="MLflow experiment (default: the dataset's name)")
+    p.add_argument("--metrics-out", help="write the final metrics as JSON to this file")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or progress lines")
+
+
+def config_from_args(args):
+    """params.yaml defaults, overridden by what the command line gives; validated."""
+    from experiments.config import TrainConfig, load_params
+
+    settings = load_params()
+    given = {"framework": args.framework, "arch": args.arch, "data": args.data, "epochs": args.epochs,
+             "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer,
+             "seed": args.seed, "image_size": args.image_size, "data_dir": args.data_dir,
+             "experiment": args.experiment}
+    settings.update({k: v for k, v in given.items() if v is not None})
+    return TrainConfig(**settings, hparams=dict(args.hparams), quiet=args.quiet).validate()
+
+
+def run(args) -> int:
+    config = config_from_args(args)
+    from experiments.train import train
+
+    summary = train(config, metrics_out=args.metrics_out,
+                    progress=(lambda *a: None) if args.quiet else print)
+    shown = "  ".join(f"{k} {v:.4f}" for k, v in summary.items() if k.startswith("test/"))
+    print(f"{config.framework} {config.arch} on {config.data}: {shown}  params {summary['n_params']:,}  "
+          f"train {summary['train_time_s']:.1f}s ({summary['samples_per_s']:.0f} samples/s)")
+    print(f"MLflow run {summary['run_id']}")
+    return 0
