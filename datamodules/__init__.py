@@ -24,6 +24,7 @@ class DatasetInfo:
     source: str  # "embedded" | "download" | "generated"
     datamodule: str  # "module:Class" under datamodules/
     description: str = ""
+    task: str = "classify"  # what the data asks of a network: classify, forecast, translate
 
 
 DATASETS: dict[str, DatasetInfo] = {d.name: d for d in (

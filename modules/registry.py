@@ -60,6 +60,9 @@ class Architecture:
     builder: str | None = None  # function name in both framework modules; defaults to `name`
     min_input_size: int | None = None  # smallest image side the network accepts
     default_image_size: int | None = None  # image side used with `default_data` when none is given
+    # training settings this network needs (e.g. {"epochs": 30, "lr": 0.01}); they override
+    # params.yaml's general defaults, and the command line overrides them
+    train_defaults: dict = field(default_factory=dict)
     paper: str = ""
 
     @property

@@ -26,10 +26,12 @@ def add_parser(subparsers) -> None:
 
 
 def config_from_args(args):
-    """params.yaml defaults, overridden by what the command line gives; validated."""
+    """params.yaml defaults < the architecture's own training defaults < the command line."""
     from experiments.config import TrainConfig, load_params
+    from modules import registry
 
     settings = load_params()
+    settings.update(registry.get(args.arch).train_defaults)
     given = {"framework": args.framework, "arch": args.arch, "data": args.data, "epochs": args.epochs,
              "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer,
              "seed": args.seed, "image_size": args.image_size, "data_dir": args.data_dir,
