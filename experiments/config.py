@@ -11,7 +11,7 @@ from pathlib import Path
 
 from modules.errors import UserError
 
-FRAMEWORKS = ("torch", "keras")
+FRAMEWORKS = ("torch", "keras", "numpy")  # numpy: the from-scratch twins in modules/numpy/
 PARAMS_FILE = Path("params.yaml")
 
 
@@ -43,6 +43,10 @@ class TrainConfig:
         if self.framework not in FRAMEWORKS:
             raise UserError(f"unknown framework {self.framework!r}; valid: {', '.join(FRAMEWORKS)}")
         arch = registry.get(self.arch)
+        if self.framework == "numpy":  # only some architectures have a from-scratch NumPy twin
+            from modules.numpy import check_training
+
+            check_training(self.arch, self.optimizer)
         if self.data is None:
             self.data = arch.default_data
             if self.image_size is None:

@@ -8,7 +8,7 @@ ORDER = 20
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("train", help="train one architecture in one framework")
-    p.add_argument("--framework", default=None, help="torch or keras (default: params.yaml, else torch)")
+    p.add_argument("--framework", default=None, help="torch, keras or numpy (default: params.yaml, else torch)")
     p.add_argument("--arch", required=True, help="architecture name (see nnlab list)")
     p.add_argument("--data", help="dataset name (default: the architecture's default data)")
     p.add_argument("--epochs", type=positive_int)
@@ -36,6 +36,10 @@ def config_from_args(args):
              "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer,
              "seed": args.seed, "image_size": args.image_size, "data_dir": args.data_dir,
              "experiment": args.experiment}
+    if (args.framework or settings.get("framework")) == "numpy":  # plain SGD needs its own lr
+        from modules.numpy import TRAIN_DEFAULTS
+
+        settings.update(TRAIN_DEFAULTS)
     settings.update({k: v for k, v in given.items() if v is not None})
     return TrainConfig(**settings, hparams=dict(args.hparams), quiet=args.quiet).validate()
 

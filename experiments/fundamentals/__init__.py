@@ -1,0 +1,65 @@
+"""The fundamentals lab: activations, forward and backward propagation, measured in both frameworks.
+
+Each module here computes one lesson's numbers and figures (`activations`,
+`vanishing_gradients`, `linear_collapse`); the `nnlab activations` and
+`nnlab experiment ...` commands print them, write them under `--out`, and log
+them to MLflow in the experiment `fundamentals`.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from modules.activations import ACTIVATIONS, check_activation
+from modules.errors import UserError
+
+DEFAULT_OUT = Path("reports/fundamentals")
+EXPERIMENT = "fundamentals"  # the MLflow experiment of every fundamentals run
+HIDDEN_ACTIVATIONS = tuple(a for a in ACTIVATIONS if a != "linear")  # the non-linear choices
+
+
+def parse_activations(text: str | None, valid: tuple[str, ...] = ACTIVATIONS,
+                      default: tuple[str, ...] = HIDDEN_ACTIVATIONS) -> tuple[str, ...]:
+    """Comma-separated activation names -> a tuple; an unknown name lists the valid ones."""
+    if not text:
+        return default
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    for name in names:
+        if valid is ACTIVATIONS:
+            check_activation(name)
+        elif name not in valid:
+            raise UserError(f"unknown activation {name!r}; valid: {', '.join(valid)}")
+    if not names:
+        raise UserError(f"no activation given; valid: {', '.join(valid)}")
+    return names
+
+
+def parse_ints(text: str, what: str) -> tuple[int, ...]:
+    """Comma-separated positive integers (e.g. depths `10,20`)."""
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise UserError(f"{what} must be comma-separated positive integers, got {text!r}") from None
+    if not values or min(values) <= 0:
+        raise UserError(f"{what} must be positive, got {text!r}")
+    return values
+
+
+def save_figure(fig, path: Path) -> Path:
+    """Write a matplotlib figure as PNG atomically (readers never see half a file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, dpi=110, format="png")
+    os.replace(tmp, path)
+    return path
+
+
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt

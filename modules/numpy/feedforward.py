@@ -1,0 +1,90 @@
+"""Multilayer perceptron in NumPy, forward and backward by hand.
+
+Mirrors `modules/torch/feedforward.py` layer for layer and name for name
+(`hidden.1.weight`, ..., `head.bias`), so weights move between the two as they
+are, and the same builder `mlp(input_shape, num_classes, depth, width, activation,
+dropout)` makes it.
+
+Forward, for a batch x of shape (B, D):
+    a_0 = flatten(x)                            (B, D)
+    z_l = a_{l-1} W_l^T + b_l                   (B, width)     l = 1..depth
+    a_l = f(z_l)                                (B, width)
+    logits = a_depth W_head^T + b_head          (B, K)
+    loss = mean cross-entropy(softmax(logits), y)
+
+Backward runs the same list of layers in reverse: each layer turns dL/d(its
+output) into dL/d(its input), storing dL/d(its parameters) on the way.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from modules.numpy.layers import Activation, Dense, Dropout, Flatten, softmax_cross_entropy
+
+
+class MLP:
+    """`depth` hidden dense layers of `width` units, then a linear output (logits)."""
+
+    def __init__(self, input_shape: tuple, num_classes: int, depth: int, width: int,
+                 activation: str, dropout: float, seed: int = 0, dtype=np.float32) -> None:
+        rng = np.random.default_rng(seed)
+        self.layers: list[tuple[str, object]] = [("hidden.0", Flatten())]
+        in_features = math.prod(input_shape)
+        for _ in range(depth):
+            index = len(self.layers)  # torch's index of this layer inside `hidden`
+            self.layers += [(f"hidden.{index}", Dense(in_features, width, rng, dtype)),
+                            (f"hidden.{index + 1}", Activation(activation))]
+            if dropout > 0:
+                self.layers.append((f"hidden.{index + 2}", Dropout(dropout, rng)))
+            in_features = width
+        self.layers.append(("head", Dense(in_features, num_classes, rng, dtype)))
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Logits (B, num_classes) of inputs (B, ...); `training` turns dropout on."""
+        for _, layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def backward(self, grad_logits: np.ndarray) -> None:
+        """Backpropagate dLoss/dlogits (B, num_classes); fills every layer's `grads`."""
+        grad = grad_logits
+        for _, layer in reversed(self.layers):
+            grad = layer.backward(grad)
+
+    def loss_and_gradients(self, x: np.ndarray, y: np.ndarray, training: bool = False
+                           ) -> tuple[float, np.ndarray, dict[str, np.ndarray]]:
+        """One forward and one backward pass: (loss, logits, {parameter name: dLoss/dparameter})."""
+        logits = self.forward(x, training)
+        loss, grad_logits = softmax_cross_entropy(logits, y)
+        self.backward(grad_logits)
+        return loss, logits, self.gradients()
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        """Parameters by torch's state-dict name; the arrays themselves (update them in place)."""
+        return {f"{name}.{key}": value for name, layer in self.layers
+                for key, value in layer.params.items()}
+
+    def gradients(self) -> dict[str, np.ndarray]:
+        """dLoss/dparameter from the last `backward`, by the same names as `parameters`."""
+        return {f"{name}.{key}": value for name, layer in self.layers
+                for key, value in layer.grads.items()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Copy in weights named and shaped as torch's state dict (e.g. from an nn.Module)."""
+        own = self.parameters()
+        if set(state) != set(own):
+            raise ValueError(f"state dict keys differ: {sorted(set(state) ^ set(own))}")
+        for name, value in state.items():
+            own[name][...] = np.asarray(value, dtype=own[name].dtype).reshape(own[name].shape)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters, by torch's state-dict names and shapes."""
+        return {name: value.copy() for name, value in self.parameters().items()}
+
+
+def mlp(input_shape: tuple, num_classes: int = 10, depth: int = 3, width: int = 256,
+        activation: str = "relu", dropout: float = 0.2, seed: int = 0, dtype=np.float32) -> MLP:
+    """Multilayer perceptron (Rumelhart, Hinton & Williams 1986, https://doi.org/10.1038/323533a0)."""
+    return MLP(input_shape, num_classes, depth, width, activation, dropout, seed, dtype)
