@@ -1,0 +1,116 @@
+"""Residual networks (He et al. 2015): ImageNet ResNets and the paper's CIFAR ResNets.
+
+One table (`RESNETS`) holds every variant; `modules/torch/resnet.py` and
+`modules/keras/resnet.py` both read it, so the two frameworks cannot drift.
+
+Choices stated where the paper leaves room:
+- ImageNet ResNets follow torchvision ("ResNet v1.5"): in a bottleneck block the
+  stride sits on the 3x3 convolution, not the first 1x1 as in the paper; shortcuts
+  are identities except where the shape changes, where a 1x1 convolution + BN
+  projects (the paper's option B).
+- CIFAR ResNets (paper section 4.2) use option A by default: the shortcut
+  subsamples with stride 2 and zero-pads the new channels (no parameters);
+  `shortcut="projection"` gives option B instead.
+- Small images: `small_input=True` swaps the 7x7 stride-2 stem and its max pool
+  for one 3x3 stride-1 convolution (as the paper's CIFAR nets start), so a 32x32
+  digit keeps its resolution into the first stage. The rest is unchanged.
+- `zero_init_residual=True` starts the last BN of every residual branch at gamma 0,
+  so each block begins as the identity (Goyal et al. 2017; timm's default). It is
+  off for the ImageNet nets (torchvision's default) and on for the CIFAR nets: with
+  the paper's He initialisation a fresh 56-layer net in evaluation mode (running
+  statistics 0/1, so BN does not normalise) doubles the output variance in each of
+  its 27 blocks, giving logits near 1e3, and it also trains faster in few epochs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from modules.errors import UserError
+from modules.registry import Architecture, Param, register
+
+PAPER = "He et al. 2015, https://arxiv.org/abs/1512.03385"
+BLOCK_EXPANSION = {"basic": 1, "bottleneck": 4}  # block output channels / block width
+IMAGENET_STEM_WIDTH = 64
+IMAGENET_STEM_STRIDE = 4  # 7x7 conv stride 2, then 3x3 max pool stride 2
+SHORTCUTS = ("identity", "projection")  # option A (zero-padded identity) or B (1x1 conv + BN)
+
+
+@dataclass(frozen=True)
+class ResNetSpec:
+    """One ResNet: its block type, blocks per stage and the width of each stage."""
+
+    block: str  # "basic" (two 3x3 convs) or "bottleneck" (1x1, 3x3, 1x1 with 4x expansion)
+    blocks: tuple[int, ...]  # blocks per stage; stages after the first start with stride 2
+    widths: tuple[int, ...]  # block width per stage (a bottleneck outputs 4x this)
+    stem_width: int  # channels of the first convolution
+    imagenet_stem: bool  # True: 7x7/2 conv + max pool unless small_input; False: always 3x3/1
+
+    @property
+    def depth(self) -> int:
+        convs_per_block = 3 if self.block == "bottleneck" else 2
+        return convs_per_block * sum(self.blocks) + 2  # + stem conv + classifier
+
+    def stage_channels(self) -> list[tuple[int, int, int]]:
+        """(input channels, width, output channels) of every stage."""
+        channels, out = [], self.stem_width
+        for width in self.widths:
+            channels.append((out, width, width * BLOCK_EXPANSION[self.block]))
+            out = width * BLOCK_EXPANSION[self.block]
+        return channels
+
+    def total_stride(self, small_input: bool) -> int:
+        """How much the network shrinks an image side before global pooling."""
+        stem = IMAGENET_STEM_STRIDE if self.imagenet_stem and not small_input else 1
+        return stem * 2 ** (len(self.blocks) - 1)
+
+
+def cifar_resnet(n: int) -> ResNetSpec:
+    """The paper's 6n+2-layer CIFAR ResNet: three stages of n basic blocks, 16/32/64 wide."""
+    return ResNetSpec("basic", (n, n, n), (16, 32, 64), stem_width=16, imagenet_stem=False)
+
+
+RESNETS: dict[str, ResNetSpec] = {
+    "resnet18": ResNetSpec("basic", (2, 2, 2, 2), (64, 128, 256, 512), IMAGENET_STEM_WIDTH, True),
+    "resnet34": ResNetSpec("basic", (3, 4, 6, 3), (64, 128, 256, 512), IMAGENET_STEM_WIDTH, True),
+    "resnet50": ResNetSpec("bottleneck", (3, 4, 6, 3), (64, 128, 256, 512), IMAGENET_STEM_WIDTH, True),
+    "resnet20": cifar_resnet(3),
+    "resnet56": cifar_resnet(9),
+}
+
+
+def check_input_size(name: str, input_shape: tuple, minimum: int, setting: str = "") -> None:
+    """Raise UserError in one line when an image side is below `minimum`."""
+    side = min(input_shape[-2:])
+    if side < minimum:
+        raise UserError(f"{name}{setting} needs images of at least {minimum}x{minimum}, got "
+                        f"{input_shape[-2]}x{input_shape[-1]}: pass --image-size {minimum} (or larger)")
+
+
+def check_resnet_input(name: str, input_shape: tuple, small_input: bool = True) -> None:
+    """Every stage must see at least a 1x1 map: the side must reach the total stride."""
+    spec = RESNETS[name]
+    setting = "" if small_input or not spec.imagenet_stem else " with small_input=false"
+    check_input_size(name, input_shape, spec.total_stride(small_input), setting)
+
+
+for _name, _spec in RESNETS.items():
+    if _spec.imagenet_stem:
+        _defaults = {"small_input": True, "zero_init_residual": False}
+        _space = {"small_input": Param("bool", choices=(True, False))}
+    else:
+        _defaults = {"shortcut": "identity", "zero_init_residual": True}
+        _space = {"shortcut": Param("categorical", choices=SHORTCUTS)}
+    _space["zero_init_residual"] = Param("bool", choices=(True, False))
+    register(Architecture(
+        name=_name,
+        task="classify",
+        family="cnn",
+        module="resnet",
+        default_data="digits",
+        defaults=_defaults,
+        space=_space,
+        min_input_size=_spec.total_stride(small_input=True),
+        default_image_size=32,
+        train_defaults={"epochs": 5},
+        paper=PAPER,
+    ))
