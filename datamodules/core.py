@@ -17,7 +17,7 @@ import numpy as np
 
 from datamodules import get_info
 from modules import backend
-from modules.errors import UserError
+from modules.errors import DataError, UserError
 
 torch = backend.torch()
 pl = backend.lightning()
@@ -144,13 +144,50 @@ class ArrayDataModule(pl.LightningDataModule):
         self.image_size, self.normalize = image_size, normalize
         self.data_dir = Path(data_dir) if data_dir else None
         self.splits: dict[str, Split] = {}
-        self.digest = ""
+        self.digest = self.source_digest = ""
         self.world_size, self.rank = 1, 0
+
+    # Save the raw arrays under data/prepared/<name>.npz in `prepare_data` and read them
+    # from there in `setup`: the versioned file the DVC pipeline's `prepare` stage writes.
+    cache_prepared: bool = False
+    # what targets are served as: class indices by default; forecasting data serves floats
+    target_dtype: type = np.int64
 
     # --- to implement --------------------------------------------------------
     def load_arrays(self) -> dict[str, Split]:
         """Return the raw splits: at least "train" (and "test" where the data defines one)."""
         raise NotImplementedError
+
+    def fetch(self) -> None:
+        """Download or generate the source files `load_arrays` reads (default: nothing)."""
+
+    # --- prepared files --------------------------------------------------------
+    def prepared_path(self) -> Path | None:
+        """Where the raw arrays are kept, or None (not cached, or a user's --data-dir)."""
+        if not self.cache_prepared or self.data_dir is not None:
+            return None
+        return data_root() / "prepared" / f"{self.name}.npz"
+
+    def prepare_data(self, force: bool = False) -> None:
+        """Fetch the source files and, for cached datasets, write the prepared file."""
+        self.fetch()
+        path = self.prepared_path()
+        if path is None or (path.is_file() and not force):
+            return
+        raw = self.load_arrays()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.tmp.npz")
+        np.savez(tmp, **{f"{k}_{part}": getattr(s, part) for k, s in raw.items() for part in ("x", "y")})
+        tmp.replace(path)  # readers never see a half-written file
+
+    def _read_prepared(self, path: Path) -> dict[str, Split]:
+        try:
+            with np.load(path) as f:
+                names = {key.rsplit("_", 1)[0] for key in f.files}
+                return {k: Split(f[f"{k}_x"], f[f"{k}_y"]) for k in names}
+        except (OSError, KeyError, ValueError, EOFError) as err:
+            raise DataError(f"{path}: corrupt prepared file ({type(err).__name__}); "
+                            f"delete it, or run `nnlab prepare --data {self.name} --force`") from None
 
     # --- shape ----------------------------------------------------------------
     @property
@@ -168,13 +205,15 @@ class ArrayDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
-        raw = self.load_arrays()
+        path = self.prepared_path()
+        raw = self._read_prepared(path) if path is not None and path.is_file() else self.load_arrays()
+        self.source_digest = self._digest_of(raw)
         raw = self._carve_validation(raw)
         if self.info.kind == "image" and self.image_size:
             raw = {k: Split(resize_images(s.x, self.image_size), s.y) for k, s in raw.items()}
         if self.normalize:
             raw = self._standardize(raw)
-        self.splits = {k: Split(np.ascontiguousarray(s.x, np.float32), s.y.astype(np.int64))
+        self.splits = {k: Split(np.ascontiguousarray(s.x, np.float32), s.y.astype(self.target_dtype))
                        for k, s in raw.items()}
         self.digest = self._digest()
 
@@ -205,11 +244,16 @@ class ArrayDataModule(pl.LightningDataModule):
         return {k: Split(((s.x - mean) / std).astype(np.float32), s.y) for k, s in raw.items()}
 
     def _digest(self) -> str:
+        return self._digest_of(self.splits)
+
+    @staticmethod
+    def _digest_of(splits: dict[str, Split]) -> str:
+        """A short content hash of split arrays (names, shapes, dtypes and bytes)."""
         h = hashlib.sha256()
-        for key in SPLITS:
-            h.update(key.encode())
-            h.update(self.splits[key].x.tobytes())
-            h.update(self.splits[key].y.tobytes())
+        for key in sorted(splits):
+            for array in (splits[key].x, splits[key].y):
+                h.update(f"{key}{array.shape}{array.dtype}".encode())
+                h.update(np.ascontiguousarray(array).tobytes())
         return h.hexdigest()[:16]
 
     # --- PyTorch ----------------------------------------------------------------

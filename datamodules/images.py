@@ -17,6 +17,7 @@ class DigitsDataModule(ArrayDataModule):
     """scikit-learn's 1,797 real 8x8 handwritten digits (embedded, no download)."""
 
     name = "digits"
+    cache_prepared = True
 
     def load_arrays(self) -> dict[str, Split]:
         from sklearn.datasets import load_digits
@@ -45,7 +46,7 @@ class _IDXDataModule(ArrayDataModule):
                 found[split] = pair
         return found
 
-    def prepare_data(self) -> None:
+    def fetch(self) -> None:
         if self._present():
             return
         if self.data_dir is not None:
@@ -108,7 +109,7 @@ class CIFAR10DataModule(ArrayDataModule):
         return (f"cifar10: files not found: {', '.join(self._missing())} in {self._folder()}; put the "
                 "extracted cifar-10-batches-py files there, or pass --data-dir FOLDER that holds them")
 
-    def prepare_data(self) -> None:
+    def fetch(self) -> None:
         if not self._missing():
             return
         if self.data_dir is not None:

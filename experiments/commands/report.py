@@ -1,0 +1,26 @@
+"""`nnlab report`: leaderboard and comparison plots (DVC's report stage)."""
+from __future__ import annotations
+
+import json
+
+ORDER = 70
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("report", help="leaderboard (Markdown, CSV) and comparison plots")
+    p.add_argument("--train", default="metrics/train", help="folder of per-run metrics JSON files")
+    p.add_argument("--tune", default="metrics/tune", help="folder with the study's best.json")
+    p.add_argument("--out", default="reports", help="where to write the report")
+    p.add_argument("--quiet", action="store_true")
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from experiments.report import build_report
+
+    summary = build_report(Path(args.train), Path(args.tune), Path(args.out))
+    if not args.quiet:
+        print((Path(args.out) / "leaderboard.md").read_text())
+        print(json.dumps(summary))
+    return 0
