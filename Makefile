@@ -13,9 +13,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --progress-bar off -e '.[dev]'
 	touch $@
 
+# the main job: the DVC pipeline (prepare -> train matrix -> tune -> report) on embedded data
 run: setup
-	$(BIN)/nnlab train --framework torch --arch lenet5 --data digits --image-size 28 --epochs 10
-	$(BIN)/nnlab train --framework keras --arch lenet5 --data digits --image-size 28 --epochs 10
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
+	@cat reports/leaderboard.md
 
 test: setup
 	$(BIN)/python -m pytest
