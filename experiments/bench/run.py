@@ -1,0 +1,130 @@
+"""Drive the benchmark: interleaved measurements in fresh processes, then figures and ratios."""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from experiments.bench.models import MODELS, PAIRS
+from modules.errors import UserError
+
+
+def run_worker(model: str, path: str, epochs: int, batch: int) -> dict:
+    """One measurement in its own process."""
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    done = subprocess.run([sys.executable, "-m", "experiments.bench.worker", model, path, str(epochs),
+                           str(batch)], capture_output=True, text=True, env=env)
+    line = next((l for l in done.stdout.splitlines() if l.startswith("BENCH ")), None)
+    if done.returncode != 0 or line is None:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError(f"{model}/{path} failed: {tail[0]}")
+    return json.loads(line[len("BENCH "):])
+
+
+def training_flops_per_sample(model_name: str) -> float | None:
+    """About 3x the forward FLOPs of one sample (forward + backward), by torch's flop counter."""
+    from modules import backend
+
+    torch = backend.torch()
+    from torch.utils.flop_counter import FlopCounterMode
+
+    import datamodules
+    from modules import registry
+
+    model = MODELS[model_name]
+    arch = registry.get(model.arch)
+    info = datamodules.get_info(model.data)
+    shape = (info.shape[0], model.image_size, model.image_size) if model.image_size else info.shape
+    network = arch.build("torch", shape, info.num_classes, **dict(model.hparams)).eval()
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        network(torch.zeros(8, *shape))
+    return 3 * counter.get_total_flops() / 8
+
+
+def matmul_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
+    """The machine's measured fp32 matmul rate (best of a few), in GFLOP/s."""
+    from modules import backend
+
+    torch = backend.torch()
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
+    return 2 * size ** 3 / best / 1e9
+
+
+def summarize(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def bench(models: list[str], repeats: int, epochs: int, batch: int, progress=print) -> dict:
+    """Run every pair of every model `repeats` times, interleaved; return all figures."""
+    from modules import registry
+
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        raise UserError(f"unknown benchmark model {', '.join(unknown)}; valid: {', '.join(MODELS)}")
+    missing = [m for m in models if MODELS[m].arch not in registry.names()]
+    if missing:
+        raise UserError(f"architecture not registered for {', '.join(missing)}")
+    peak = matmul_peak_gflops()
+    results = {"machine": {"cpus": os.cpu_count(), "matmul_peak_gflops": peak}, "rows": [], "pairs": []}
+    for model in models:
+        flops = training_flops_per_sample(model)
+        samples = {}
+        for lab, floor in PAIRS:
+            ratios = []
+            for repeat in range(repeats):
+                order = (lab, floor) if repeat % 2 == 0 else (floor, lab)  # A B, then B A
+                got = {p: run_worker(model, p, epochs, batch) for p in order}
+                for p, r in got.items():
+                    samples.setdefault(p, []).append(r)
+                ratios.append(got[lab]["samples_per_s"] / got[floor]["samples_per_s"])
+                progress(f"  {model:9s} {lab:>16s} {got[lab]['samples_per_s']:8.0f}/s  "
+                         f"{floor:>13s} {got[floor]['samples_per_s']:8.0f}/s  ratio {ratios[-1]:.3f}")
+            results["pairs"].append({"model": model, "path": lab, "floor": floor,
+                                     "ratio_median": statistics.median(ratios),
+                                     "ratio_min": min(ratios), "ratio_max": max(ratios)})
+        for path, runs in samples.items():
+            rates = [r["samples_per_s"] for r in runs]
+            row = {"model": model, "path": path, "samples_per_s_median": statistics.median(rates),
+                   "samples_per_s_min": min(rates), "samples_per_s_max": max(rates),
+                   "gflops_median": statistics.median(rates) * flops / 1e9 if flops else None,
+                   "peak_rss_mb_median": statistics.median(r["peak_rss_mb"] for r in runs)}
+            row["fraction_of_peak"] = row["gflops_median"] / peak if flops else None
+            logs = [r["mlflow_log_s_per_epoch"] for r in runs if "mlflow_log_s_per_epoch" in r]
+            if logs:
+                epoch_s = statistics.median(statistics.median(r["epoch_seconds"]) for r in runs)
+                row["mlflow_log_s_per_epoch"] = statistics.median(logs)
+                row["mlflow_log_fraction_of_epoch"] = statistics.median(logs) / epoch_s
+            results["rows"].append(row)
+    return results
+
+
+def format_results(results: dict) -> str:
+    lines = [f"machine: {results['machine']['cpus']} CPUs, fp32 matmul peak "
+             f"{results['machine']['matmul_peak_gflops']:.0f} GFLOP/s", "",
+             f"{'model':9s} {'path':17s} {'samples/s median (min-max)':>30s} {'GFLOP/s':>8s} "
+             f"{'of peak':>8s} {'RSS MB':>7s} {'MLflow/epoch':>13s}"]
+    for r in results["rows"]:
+        mlflow_cost = (f"{100 * r['mlflow_log_fraction_of_epoch']:.2f}%"
+                       if r.get("mlflow_log_fraction_of_epoch") is not None else "-")
+        gflops = f"{r['gflops_median']:.1f}" if r["gflops_median"] else "-"
+        share = f"{100 * r['fraction_of_peak']:.0f}%" if r["fraction_of_peak"] else "-"
+        lines.append(f"{r['model']:9s} {r['path']:17s} {r['samples_per_s_median']:10.0f} "
+                     f"({r['samples_per_s_min']:.0f}-{r['samples_per_s_max']:.0f}){'':>6s} {gflops:>8s} "
+                     f"{share:>8s} {r['peak_rss_mb_median']:7.0f} {mlflow_cost:>13s}")
+    lines += ["", f"{'model':9s} {'lab path / hand-written':40s} {'ratio median (min-max)':>24s}"]
+    for p in results["pairs"]:
+        lines.append(f"{p['model']:9s} {p['path'] + ' / ' + p['floor']:40s} {p['ratio_median']:10.3f} "
+                     f"({p['ratio_min']:.3f}-{p['ratio_max']:.3f})")
+    return "\n".join(lines)

@@ -1,0 +1,227 @@
+"""One benchmark measurement in a fresh process: prints one JSON line.
+
+    python -m experiments.bench.worker MODEL PATH EPOCHS BATCH
+
+PATH is one of: lightning (the lab's `nnlab train --framework torch` path, MLflow on),
+torch_loop (a hand-written PyTorch loop over the same nn.Module and batches),
+keras_fit (the lab's `nnlab train --framework keras` path, MLflow on),
+tf_loop (a hand-written tf.function GradientTape loop over the same Keras model and batches),
+keras_datamodule / keras_tfdata (Keras `fit` fed by the shared datamodule vs by a native
+tf.data pipeline over the same arrays, tracking off).
+"""
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+
+from experiments.bench.models import MODELS
+from modules import backend
+
+
+class EpochClock:
+    """Wall-clock end time of each epoch (the first one is warm-up)."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.ends: list[float] = []
+
+    def tick(self) -> None:
+        self.ends.append(time.perf_counter())
+
+    def steady_epoch_seconds(self) -> list[float]:
+        edges = [self.start, *self.ends]
+        return [b - a for a, b in zip(edges[1:-1], edges[2:])]  # epochs 2..E
+
+
+def _config(model, framework: str, epochs: int, batch: int):
+    from experiments.config import TrainConfig
+
+    return TrainConfig(framework=framework, arch=model.arch, data=model.data, epochs=epochs,
+                       batch_size=batch, image_size=model.image_size, hparams=dict(model.hparams),
+                       quiet=True, experiment="bench").validate()
+
+
+def _datamodule(config):
+    from experiments.train import make_datamodule
+
+    return make_datamodule(config)
+
+
+def lab_path(model, framework: str, epochs: int, batch: int) -> dict:
+    """`nnlab train` as users run it (tracking on), timed per epoch by a callback."""
+    from experiments import train as train_module, tracking
+
+    clock = EpochClock()
+    log_seconds = []
+    original = tracking.TrackedRun.log_metrics
+
+    def timed_log(self, metrics, step=0):  # how long MLflow logging takes per epoch
+        t = time.perf_counter()
+        original(self, metrics, step)
+        log_seconds.append(time.perf_counter() - t)
+
+    tracking.TrackedRun.log_metrics = timed_log
+    if framework == "torch":
+        pl = backend.lightning()
+
+        class Tick(pl.Callback):
+            def on_train_epoch_start(self, trainer, module):
+                if not clock.ends:
+                    clock.start = time.perf_counter()
+
+            def on_train_epoch_end(self, trainer, module):
+                clock.tick()
+        callback = Tick()
+    else:
+        keras = backend.keras()
+
+        class Tick(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                if not clock.ends:
+                    clock.start = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                clock.tick()
+        callback = Tick()
+    config = _config(model, framework, epochs, batch)
+    summary = train_module.train(config, progress=lambda *a: None, callbacks=[callback])
+    n = len(_datamodule(config).splits["train"])
+    steady = clock.steady_epoch_seconds()
+    per_epoch_log = sum(log_seconds[:epochs]) / max(1, min(epochs, len(log_seconds)))
+    return {"samples": n, "epoch_seconds": steady, "mlflow_log_s_per_epoch": per_epoch_log,
+            "test_acc": summary.get("test/acc")}
+
+
+def torch_loop(model, epochs: int, batch: int) -> dict:
+    """The floor for the Lightning path: the same nn.Module, batches and optimizer, by hand."""
+    torch = backend.torch()
+    from experiments.runners.torch_runner import build_task
+    from modules.torch.optim import make_optimizer
+
+    config = _config(model, "torch", epochs, batch)
+    dm = _datamodule(config)
+    torch.manual_seed(config.seed)
+    network = build_task(registry_arch(model), dm, config).network
+    optimizer = make_optimizer(config.optimizer, network.parameters(), config.lr)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    loader = dm.train_dataloader()
+    clock = EpochClock()
+    for epoch in range(epochs):
+        network.train()
+        loader.batch_sampler.set_epoch(epoch)
+        for x, y in loader:
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(network(x), y)
+            loss.backward()
+            optimizer.step()
+        network.eval()
+        with torch.no_grad():  # validation, as the lab's path does each epoch
+            for x, y in dm.val_dataloader():
+                network(x)
+        clock.tick()
+    return {"samples": len(dm.splits["train"]), "epoch_seconds": clock.steady_epoch_seconds()}
+
+
+def registry_arch(model):
+    from modules import registry
+
+    return registry.get(model.arch)
+
+
+def tf_loop(model, epochs: int, batch: int) -> dict:
+    """The floor for the Keras path: a tf.function GradientTape loop over the same model and batches."""
+    keras = backend.keras()
+    tf = backend.tensorflow()
+    from experiments.runners.keras_runner import build_task, seed_everything
+
+    config = _config(model, "keras", epochs, batch)
+    dm = _datamodule(config)
+    seed_everything(config.seed)
+    task = build_task(registry_arch(model), dm, config)
+    network, optimizer = task.network, task.make_optimizer()
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    @tf.function
+    def train_step(x, y):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, network(x, training=True))
+        optimizer.apply_gradients(zip(tape.gradient(loss, network.trainable_variables),
+                                      network.trainable_variables))
+        return loss
+
+    @tf.function
+    def eval_step(x):
+        return network(x, training=False)
+
+    steps = dm.steps_per_epoch("train")
+    batches = iter(dm.keras_dataset("train", epochs=epochs))
+    clock = EpochClock()
+    for _ in range(epochs):
+        for _ in range(steps):
+            x, y = next(batches)
+            train_step(x, y)
+        for x, _ in dm.keras_dataset("val"):
+            eval_step(x)
+        clock.tick()
+    return {"samples": len(dm.splits["train"]), "epoch_seconds": clock.steady_epoch_seconds()}
+
+
+def keras_feed(model, epochs: int, batch: int, native: bool) -> dict:
+    """Keras `fit` (no tracking) fed by the datamodule, or by a native tf.data pipeline."""
+    keras = backend.keras()
+    tf = backend.tensorflow()
+    from experiments.runners.keras_runner import build_task, seed_everything
+
+    config = _config(model, "keras", epochs, batch)
+    dm = _datamodule(config)
+    seed_everything(config.seed)
+    task = build_task(registry_arch(model), dm, config)
+    clock = EpochClock()
+
+    class Tick(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if not clock.ends:
+                clock.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            clock.tick()
+
+    if native:
+        x, y = dm.arrays("train", layout="channels_last")
+        xv, yv = dm.arrays("val", layout="channels_last")
+        train = (tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=config.seed)
+                 .batch(batch).prefetch(tf.data.AUTOTUNE))
+        val = tf.data.Dataset.from_tensor_slices((xv, yv)).batch(batch).prefetch(tf.data.AUTOTUNE)
+        task.model.fit(train, epochs=epochs, validation_data=val, callbacks=[Tick()], verbose=0)
+    else:
+        task.model.fit(dm.keras_dataset("train", epochs=epochs), epochs=epochs,
+                       steps_per_epoch=dm.steps_per_epoch("train"), validation_data=dm.keras_dataset("val"),
+                       callbacks=[Tick()], verbose=0)
+    return {"samples": len(dm.splits["train"]), "epoch_seconds": clock.steady_epoch_seconds()}
+
+
+def measure(model_name: str, path: str, epochs: int, batch: int) -> dict:
+    model = MODELS[model_name]
+    if path == "lightning":
+        result = lab_path(model, "torch", epochs, batch)
+    elif path == "keras_fit":
+        result = lab_path(model, "keras", epochs, batch)
+    elif path == "torch_loop":
+        result = torch_loop(model, epochs, batch)
+    elif path == "tf_loop":
+        result = tf_loop(model, epochs, batch)
+    else:
+        result = keras_feed(model, epochs, batch, native=path == "keras_tfdata")
+    seconds = result["epoch_seconds"]
+    result.update(model=model_name, path=path,
+                  samples_per_s=result["samples"] * len(seconds) / sum(seconds) if seconds else None,
+                  peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return result
+
+
+if __name__ == "__main__":
+    backend.quiet_environment()
+    model_name, path, epochs, batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    print("BENCH " + json.dumps(measure(model_name, path, epochs, batch)))

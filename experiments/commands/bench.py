@@ -1,0 +1,32 @@
+"""`nnlab bench`: the lab's training paths against hand-written loops, interleaved."""
+from __future__ import annotations
+
+from experiments.cli import positive_int
+
+ORDER = 80
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("bench", help="throughput of the lab's paths vs hand-written loops")
+    p.add_argument("--models", default="lenet5,resnet20,gru", help="comma-separated (lenet5, resnet20, gru, mlp)")
+    p.add_argument("--repeats", type=positive_int, default=3, help="interleaved repeats of each pair")
+    p.add_argument("--epochs", type=positive_int, default=4, help="epochs per measurement (first is warm-up)")
+    p.add_argument("--batch-size", type=positive_int, default=128)
+    p.add_argument("--json", help="write every figure to this JSON file")
+
+
+def run(args) -> int:
+    from experiments.bench.run import bench, format_results
+    from experiments.cli import positive_int as _  # noqa: F401  (keeps imports light)
+    from experiments.train import write_json_atomic
+
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if args.epochs < 2:
+        from modules.errors import UserError
+
+        raise UserError("--epochs must be at least 2: the first epoch is warm-up and not counted")
+    results = bench(models, args.repeats, args.epochs, args.batch_size)
+    print(format_results(results))
+    if args.json:
+        write_json_atomic(args.json, results)
+    return 0
