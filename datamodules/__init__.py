@@ -7,7 +7,7 @@ once; `create(name, ...)` imports the LightningDataModule that serves it.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from modules.errors import UserError
 
@@ -25,6 +25,22 @@ class DatasetInfo:
     datamodule: str  # "module:Class" under datamodules/
     description: str = ""
     task: str = "classify"  # what the data asks of a network: classify, forecast, translate
+    # settings the datamodule takes (`--data-option KEY=VALUE`), with their defaults
+    options: dict = field(default_factory=dict)
+
+    def with_options(self, overrides: dict | None = None) -> dict:
+        """`options` merged with `overrides` (CLI strings coerced); an unknown key names the valid ones."""
+        merged = dict(self.options)
+        for key, value in (overrides or {}).items():
+            if key not in self.options:
+                valid = ", ".join(sorted(self.options)) or "(none)"
+                raise UserError(f"dataset {self.name} has no option {key!r}; valid: {valid}")
+            try:
+                merged[key] = type(self.options[key])(value)
+            except (TypeError, ValueError):
+                raise UserError(f"dataset {self.name}: option {key}={value!r} must be of type "
+                                f"{type(self.options[key]).__name__}") from None
+        return merged
 
 
 DATASETS: dict[str, DatasetInfo] = {d.name: d for d in (
@@ -38,6 +54,14 @@ DATASETS: dict[str, DatasetInfo] = {d.name: d for d in (
                 "images:CIFAR10DataModule", "32x32 colour images, python batches into data/raw/cifar-10-batches-py"),
     DatasetInfo("mnist1d", "sequence", (40,), 10, (3600, 400, 1000), "generated",
                 "sequences:MNIST1DDataModule", "mnist1d's procedural 1-D digits (make_dataset defaults), embedded"),
+    DatasetInfo("sunspots", "sequence", (12, 1), 1, (207, 44, 46), "embedded",
+                "timeseries:SunspotsDataModule", "yearly sunspot numbers 1700-2008 (statsmodels), "
+                "windows -> next year, chronological split", task="forecast",
+                options={"window": 12, "horizon": 11}),
+    DatasetInfo("mackey_glass", "sequence", (30, 1), 1, (2779, 595, 596), "generated",
+                "timeseries:MackeyGlassDataModule", "Mackey-Glass series (tau=17, RK4, dt=0.1, sampled "
+                "every 1.0), windows -> next value", task="forecast",
+                options={"window": 30, "horizon": 84, "length": 4000}),
 )}
 
 

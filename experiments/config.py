@@ -31,6 +31,7 @@ class TrainConfig:
     image_size: int | None = None
     data_dir: str | None = None
     hparams: dict = field(default_factory=dict)
+    data_options: dict = field(default_factory=dict)  # the dataset's own settings (e.g. window)
     experiment: str | None = None  # None: one experiment per dataset
     quiet: bool = False
 
@@ -68,13 +69,20 @@ class TrainConfig:
                             f"{arch.min_input_size}; {self.data} is {side}x{side}: "
                             f"pass --image-size {arch.min_input_size} (or larger)")
         self.hparams = arch.hyperparameters(self.hparams)
+        self.data_options = info.with_options(self.data_options)
+        if info.options:  # the datamodule checks its settings against the data (cheap: nothing loads)
+            datamodules.create(self.data, **self.data_options)
+        from experiments.tasks import effective_task
+
+        effective_task(arch.task, info.task, self.arch, self.data)  # e.g. a forecaster on image data
         return self
 
     def params(self) -> dict:
         """Flat MLflow params: the run's settings and the architecture's hyperparameters."""
         flat = {k: v for k, v in dataclasses.asdict(self).items()
-                if k not in ("hparams", "quiet", "experiment", "data_dir")}
+                if k not in ("hparams", "quiet", "experiment", "data_dir", "data_options")}
         flat.update(self.hparams)
+        flat.update({f"data.{k}": v for k, v in self.data_options.items()})
         return flat
 
 

@@ -24,7 +24,7 @@ def make_datamodule(config: TrainConfig):
 
     datamodule = datamodules.create(config.data, batch_size=config.batch_size, seed=config.seed,
                                     split_seed=config.split_seed, image_size=config.image_size,
-                                    data_dir=config.data_dir)
+                                    data_dir=config.data_dir, **config.data_options)
     datamodule.prepare_data()
     datamodule.setup()
     return datamodule
@@ -34,14 +34,16 @@ def train(config: TrainConfig, metrics_out: Path | None = None, progress=print,
           parent_run_id: str | None = None, callbacks: list = ()) -> dict:
     """Train `config` (already validated), log it to MLflow and return the final metrics."""
     from experiments import runners, tracking
-    from experiments.tasks import scorer
+    import datamodules
+    from experiments.tasks import effective_task, scorer
     from modules import registry
 
     arch = registry.get(config.arch)
+    task = effective_task(arch.task, datamodules.get_info(config.data).task, config.arch, config.data)
     run_name = f"{config.framework}-{config.arch}"
     with tracking.tracked_run(config.experiment or config.data, run_name, config.params(),
                               {"framework": config.framework, "arch": config.arch, "data": config.data,
-                               "task": arch.task}, parent_run_id=parent_run_id) as run:
+                               "task": task}, parent_run_id=parent_run_id) as run:
         datamodule = make_datamodule(config)
         splits = {s: len(datamodule.splits[s]) for s in ("train", "val", "test")}
         run.set_tags({"dataset.digest": datamodule.digest,
@@ -52,7 +54,7 @@ def train(config: TrainConfig, metrics_out: Path | None = None, progress=print,
         result = runners.fit(config.framework, arch, datamodule, config,
                              on_epoch=lambda epoch, m: run.log_metrics(m, step=epoch),
                              callbacks=list(callbacks))
-        task_scorer = scorer(arch.task)
+        task_scorer = scorer(task)
         metrics = task_scorer.evaluate(result.test_outputs, datamodule)
         metrics.update(train_time_s=result.train_time_s,
                        samples_per_s=result.samples_seen / max(result.train_time_s, 1e-9))

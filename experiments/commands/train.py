@@ -20,6 +20,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--data-dir", help="folder holding the dataset's files (e.g. MNIST IDX files)")
     p.add_argument("--set", dest="hparams", type=key_value, action="append", default=[],
                    metavar="KEY=VALUE", help="an architecture hyperparameter (repeatable)")
+    p.add_argument("--data-option", dest="data_options", type=key_value, action="append", default=[],
+                   metavar="KEY=VALUE", help="a dataset setting, e.g. window=30 or horizon=84 (repeatable)")
     p.add_argument("--experiment", help="MLflow experiment (default: the dataset's name)")
     p.add_argument("--metrics-out", help="write the final metrics as JSON to this file")
     p.add_argument("--quiet", action="store_true", help="no progress bars or progress lines")
@@ -41,7 +43,8 @@ def config_from_args(args):
 
         settings.update(TRAIN_DEFAULTS)
     settings.update({k: v for k, v in given.items() if v is not None})
-    return TrainConfig(**settings, hparams=dict(args.hparams), quiet=args.quiet).validate()
+    return TrainConfig(**settings, hparams=dict(args.hparams), data_options=dict(args.data_options),
+                       quiet=args.quiet).validate()
 
 
 def run(args) -> int:

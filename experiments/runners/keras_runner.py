@@ -10,6 +10,7 @@ from modules import backend
 
 keras = backend.keras()
 
+from experiments.tasks import effective_task  # noqa: E402
 from modules.keras.layers import count_parameters  # noqa: E402
 from modules.keras.tasks import task_class  # noqa: E402
 
@@ -51,7 +52,8 @@ def verbosity(config) -> int:
 def build_task(arch, datamodule, config):
     """The network of `arch` for `datamodule`'s shape, wrapped in its Keras task."""
     network = arch.build("keras", datamodule.input_shape, datamodule.num_classes, **config.hparams)
-    return task_class(arch.task)(network, lr=config.lr, optimizer=config.optimizer)
+    task = effective_task(arch.task, datamodule.info.task, arch.name, datamodule.info.name)
+    return task_class(task)(network, lr=config.lr, optimizer=config.optimizer)
 
 
 def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = ()) -> FitResult:
@@ -68,7 +70,7 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = ())
     return FitResult(model=task.network, n_params=count_parameters(task.network),
                      train_time_s=train_time,
                      samples_seen=len(datamodule.splits["train"]) * len(reporter.history),
-                     test_outputs=task.predict_split(datamodule, "test"), history=reporter.history)
+                     test_outputs=task.test_outputs(datamodule), history=reporter.history)
 
 
 def save_model(model, folder: Path) -> Path:

@@ -10,6 +10,7 @@ from modules import backend
 torch = backend.torch()
 pl = backend.lightning()
 
+from experiments.tasks import effective_task  # noqa: E402
 from modules.torch.layers import count_parameters  # noqa: E402
 from modules.torch.tasks import task_class  # noqa: E402
 
@@ -40,7 +41,8 @@ def make_trainer(config, callbacks: list, **overrides) -> "pl.Trainer":
 def build_task(arch, datamodule, config):
     """The network of `arch` for `datamodule`'s shape, inside its task's LightningModule."""
     network = arch.build("torch", datamodule.input_shape, datamodule.num_classes, **config.hparams)
-    return task_class(arch.task)(network, lr=config.lr, optimizer=config.optimizer)
+    task = effective_task(arch.task, datamodule.info.task, arch.name, datamodule.info.name)
+    return task_class(task)(network, lr=config.lr, optimizer=config.optimizer)
 
 
 def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = ()) -> FitResult:
@@ -55,7 +57,7 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = ())
     return FitResult(model=task.network, n_params=count_parameters(task.network),
                      train_time_s=train_time,
                      samples_seen=len(datamodule.splits["train"]) * trainer.current_epoch,
-                     test_outputs=task.predict_split(datamodule, "test"), history=reporter.history)
+                     test_outputs=task.test_outputs(datamodule), history=reporter.history)
 
 
 def save_model(network: torch.nn.Module, folder: Path) -> Path:

@@ -11,7 +11,7 @@ import importlib
 
 from modules.errors import UserError
 
-SCORERS = {"classify": "classify"}
+SCORERS = {"classify": "classify", "forecast": "forecast"}
 
 
 def scorer(task: str):
@@ -19,3 +19,20 @@ def scorer(task: str):
     if task not in SCORERS:
         raise UserError(f"no scorer for task {task!r}; implemented: {', '.join(SCORERS)}")
     return importlib.import_module(f"experiments.tasks.{SCORERS[task]}")
+
+
+def effective_task(arch_task: str, data_task: str, arch_name: str = "", data_name: str = "") -> str:
+    """The task a run trains and scores: the architecture's, except that a classifier
+    trained on forecasting data becomes a forecaster (one regression output, MSE).
+
+    A forecaster (e.g. `esn`) needs forecasting data: anything else is a UserError.
+    """
+    if data_task == "forecast" and arch_task == "classify":
+        return "forecast"
+    if arch_task == "forecast" and data_task != "forecast":
+        from datamodules import DATASETS
+
+        valid = ", ".join(sorted(n for n, d in DATASETS.items() if d.task == "forecast"))
+        raise UserError(f"{arch_name or 'this architecture'} forecasts; {data_name or 'this dataset'} "
+                        f"is {data_task} data: choose --data {valid}")
+    return arch_task

@@ -13,6 +13,7 @@ from modules.errors import UserError
 
 TASK_CLASSES = {
     "classify": "classify:ClassifierTask",
+    "forecast": "forecast:ForecastTask",
 }
 
 

@@ -1,0 +1,116 @@
+"""`nnlab esn-compare`: the lab's echo state network in both frameworks against reservoirpy.
+
+All three use the same reservoir matrices (`modules.catalog.reservoir.reservoir_matrices`,
+handed to reservoirpy as arrays), the same standardised series and the same
+ridge penalty. The lab's ESN reads windows (each run from a zero state, as the
+datamodule serves them, tracked in MLflow like every run); reservoirpy runs
+once over the continuous training stretch, discarding the first `window`
+states as warm-up. Both predict the same test targets one step ahead and
+free-run `horizon` steps from the start of the test split.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+from experiments.cli import key_value
+
+ORDER = 60
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("esn-compare", help="echo state network: torch, keras and reservoirpy, "
+                              "same reservoir: fit time and NRMSE")
+    p.add_argument("--data", default="mackey_glass", help="a forecasting dataset (default: mackey_glass)")
+    p.add_argument("--set", dest="hparams", type=key_value, action="append", default=[],
+                   metavar="KEY=VALUE", help="an esn hyperparameter, e.g. units=500 (repeatable)")
+    p.add_argument("--data-option", dest="data_options", type=key_value, action="append", default=[],
+                   metavar="KEY=VALUE", help="a dataset setting, e.g. window=30 or horizon=84 (repeatable)")
+    p.add_argument("--frameworks", default="torch,keras", help="lab frameworks to run (default: torch,keras)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def standardised_series(datamodule):
+    """The whole series, standardised as the datamodule serves it, and where the test targets start."""
+    import numpy as np
+
+    s = datamodule.splits
+    series = np.concatenate([s["train"].x[0, :, 0], s["train"].y[:, 0], s["val"].y[:, 0], s["test"].y[:, 0]])
+    return series.astype(np.float64), len(series) - len(s["test"])
+
+
+def reservoirpy_forecast(hparams: dict, datamodule) -> dict:
+    """Fit reservoirpy's Reservoir >> Ridge on the lab's reservoir; time it and score it."""
+    import numpy as np
+    from reservoirpy import __version__ as version
+    from reservoirpy.nodes import Reservoir, Ridge
+
+    from experiments.tasks.forecast import nrmse
+    from modules.catalog.reservoir import reservoir_matrices
+
+    series, test_start = standardised_series(datamodule)
+    train_end = len(datamodule.splits["train"]) + datamodule.window  # first value no train window targets
+    m = reservoir_matrices(hparams["units"], 1, hparams["spectral_radius"], hparams["density"],
+                           hparams["input_scaling"], hparams["seed"])
+    reservoir = Reservoir(units=hparams["units"], lr=hparams["leak_rate"], W=m.w.astype(np.float64),
+                          Win=m.w_in.astype(np.float64), bias=m.bias.astype(np.float64))
+    esn = reservoir >> Ridge(ridge=hparams["ridge"])
+    u = series[:, None]
+    start = time.perf_counter()
+    esn.fit(u[:train_end - 1], u[1:train_end], warmup=datamodule.window)
+    fit_time = time.perf_counter() - start
+
+    esn.reset()
+    one_step = esn.run(u[:-1])[test_start - 1:, 0]  # output t predicts value t + 1
+    esn.reset()
+    value = esn.run(u[:test_start])[-1:]  # the prediction of the first test value
+    free = [value[0, 0]]
+    for _ in range(datamodule.horizon - 1):
+        value = esn.run(value)
+        free.append(value[0, 0])
+    truth = series[test_start:]
+    return {"implementation": f"reservoirpy {version}", "fit_time_s": fit_time,
+            "test/nrmse": nrmse(one_step, truth),
+            "test/free_run_nrmse": nrmse(np.asarray(free), truth[:datamodule.horizon])}
+
+
+def run(args) -> int:
+    from experiments.config import TrainConfig
+    from experiments.train import make_datamodule, train
+    from modules import registry
+    from modules.errors import UserError
+
+    frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
+    for framework in frameworks:
+        if framework not in registry.FRAMEWORKS:
+            raise UserError(f"unknown framework {framework!r} in --frameworks; valid: "
+                            f"{', '.join(registry.FRAMEWORKS)}")
+    settings = {**registry.get("esn").train_defaults, "arch": "esn", "data": args.data, "quiet": True,
+                "hparams": dict(args.hparams), "data_options": dict(args.data_options)}
+    config = TrainConfig(**settings).validate()
+    if config.hparams["readout"] != "ridge":
+        raise UserError("esn-compare compares ridge readouts; drop --set readout=...")
+    rows = []
+    for framework in frameworks:
+        summary = train(TrainConfig(**{**settings, "framework": framework}).validate(),
+                        progress=lambda *a: None)
+        rows.append({"implementation": f"nnlab {framework}", "fit_time_s": summary["train_time_s"],
+                     "test/nrmse": summary["test/nrmse"],
+                     "test/free_run_nrmse": summary["test/free_run_nrmse"], "run_id": summary["run_id"]})
+    datamodule = make_datamodule(config)
+    rows.append(reservoirpy_forecast(config.hparams, datamodule))
+    report = {"data": config.data, "hyperparameters": config.hparams, "data_options": config.data_options,
+              "results": rows}
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    h, o = config.hparams, config.data_options
+    print(f"esn on {config.data}: units {h['units']}, spectral radius {h['spectral_radius']}, leak rate "
+          f"{h['leak_rate']}, input scaling {h['input_scaling']}, density {h['density']}, ridge {h['ridge']}, "
+          f"seed {h['seed']}; window {o['window']}, free run {o['horizon']} steps; the same reservoir matrices")
+    print(f"  {'implementation':<20} {'fit time (s)':>12} {'one-step NRMSE':>15} {'free-run NRMSE':>15}")
+    for row in rows:
+        print(f"  {row['implementation']:<20} {row['fit_time_s']:>12.2f} {row['test/nrmse']:>15.5f} "
+              f"{row['test/free_run_nrmse']:>15.5f}")
+    print("  (nnlab runs each training window from a zero state; reservoirpy runs the training stretch once)")
+    return 0

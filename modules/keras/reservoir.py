@@ -1,0 +1,81 @@
+"""Echo state network (Keras). Mirrors `modules/torch/reservoir.py`.
+
+The reservoir layer makes its matrices with `modules.catalog.reservoir.reservoir_matrices`
+(NumPy, from the seed) and keeps them as non-trainable weights, so it holds the
+same reservoir as the PyTorch twin and is saved and reloaded from its config.
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from modules.catalog.reservoir import reservoir_matrices
+
+
+@keras.saving.register_keras_serializable(package="nnlab")
+class Reservoir(layers.Layer):
+    """A leaky-integrator tanh reservoir run over a sequence; returns the last state.
+
+    Weights, in `get_weights()` order: input kernel (inputs, units), recurrent
+    kernel (units, units), bias (units,); all non-trainable.
+    """
+
+    def __init__(self, units: int, spectral_radius: float, leak_rate: float, input_scaling: float,
+                 density: float, seed: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.units, self.spectral_radius, self.leak_rate = units, spectral_radius, leak_rate
+        self.input_scaling, self.density, self.seed = input_scaling, density, seed
+
+    def build(self, input_shape) -> None:
+        inputs = input_shape[-1] if len(input_shape) == 3 else 1
+        m = reservoir_matrices(self.units, inputs, self.spectral_radius, self.density,
+                               self.input_scaling, self.seed)
+        self.input_kernel = self.add_weight(shape=(inputs, self.units), name="input_kernel",
+                                            initializer="zeros", trainable=False)
+        self.kernel = self.add_weight(shape=(self.units, self.units), name="kernel",
+                                      initializer="zeros", trainable=False)
+        self.bias = self.add_weight(shape=(self.units,), name="bias", initializer="zeros", trainable=False)
+        self.input_kernel.assign(m.w_in.T)
+        self.kernel.assign(m.w.T)
+        self.bias.assign(m.bias)
+
+    def call(self, x):
+        if len(x.shape) == 2:  # (B, T) -> (B, T, 1)
+            x = ops.expand_dims(x, -1)
+        drive = ops.matmul(x, self.input_kernel) + self.bias  # (B, T, units)
+        state = ops.zeros_like(drive[:, 0])  # (B, units)
+        for t in range(x.shape[1]):
+            update = ops.tanh(drive[:, t] + ops.matmul(state, self.kernel))
+            state = (1 - self.leak_rate) * state + self.leak_rate * update
+        return state
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.units)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "units": self.units, "spectral_radius": self.spectral_radius,
+                "leak_rate": self.leak_rate, "input_scaling": self.input_scaling,
+                "density": self.density, "seed": self.seed}
+
+
+def features_model(network: keras.Model) -> keras.Model:
+    """The reservoir's last state, (B, units): what the readout reads."""
+    return keras.Model(network.inputs, network.get_layer("reservoir").output)
+
+
+def set_readout(network: keras.Model, weights: np.ndarray, bias: np.ndarray) -> None:
+    """Load a readout fitted elsewhere: weights (units, outputs), bias (outputs,)."""
+    network.get_layer("readout").set_weights([np.asarray(weights, np.float32), np.asarray(bias, np.float32)])
+
+
+def esn(input_shape: tuple, num_classes: int = 1, units: int = 300, spectral_radius: float = 0.9,
+        leak_rate: float = 0.3, input_scaling: float = 1.0, density: float = 0.1, ridge: float = 1e-6,
+        seed: int = 42, readout: str = "ridge") -> keras.Model:
+    """Echo state network (Jaeger 2001, https://www.ai.rug.nl/minds/uploads/EchoStatesTechRep.pdf)."""
+    inputs = keras.Input(tuple(input_shape))
+    states = Reservoir(units, spectral_radius, leak_rate, input_scaling, density, seed, name="reservoir")(inputs)
+    outputs = layers.Dense(num_classes, name="readout")(states)
+    model = keras.Model(inputs, outputs, name="esn")
+    model.closed_form_readout, model.ridge = readout == "ridge", ridge
+    return model

@@ -1,0 +1,85 @@
+"""Forecasting (Keras). Mirrors `modules/torch/tasks/forecast.py`.
+
+Any network that maps a window (B, T, 1) to (B, 1) forecasts: compiled with
+the mean squared error of the next value. A network with `closed_form_readout`
+(the echo state network) is trained by `RidgeReadoutFit.fit` instead, a custom
+fit path: one pass over the training batches collects reservoir states, the
+readout is solved by ridge regression, then validation runs and the callbacks
+hear of the epoch under Keras's usual log names.
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from modules.catalog.reservoir import RidgeAccumulator
+from modules.keras.reservoir import features_model, set_readout
+from modules.keras.tasks.base import LabTask
+
+
+class RidgeReadoutFit:
+    """What `fit` trains for a closed-form readout: `fit(...)` with Keras's arguments."""
+
+    def __init__(self, network: keras.Model) -> None:
+        self.network = network
+        self.features = features_model(network)
+        self.ridge_sums = RidgeAccumulator(network.ridge)
+
+    def _mse(self, dataset) -> float:
+        total, count = 0.0, 0
+        for x, y in dataset:
+            pred = np.asarray(self.network(x, training=False), np.float64)
+            total += float(((pred - np.asarray(y, np.float64)) ** 2).sum())
+            count += pred.size
+        return total / max(count, 1)
+
+    def fit(self, dataset, epochs: int = 1, steps_per_epoch: int | None = None, validation_data=None,
+            callbacks=(), verbose: int = 0, **unused):
+        """Solve the readout once per epoch; report `loss` (and `val_loss`) to `callbacks`."""
+        hooks = keras.callbacks.CallbackList(list(callbacks), model=self.network)
+        batches = iter(dataset)
+        hooks.on_train_begin()
+        for epoch in range(epochs):
+            hooks.on_epoch_begin(epoch)
+            self.ridge_sums.reset()
+            for _ in range(steps_per_epoch):
+                x, y = next(batches)
+                self.ridge_sums.add(np.asarray(self.features(x, training=False)), np.asarray(y))
+            weights, bias = self.ridge_sums.solve()
+            set_readout(self.network, weights, bias)
+            logs = {"loss": self.ridge_sums.mean_squared_error(weights, bias)}
+            if validation_data is not None:
+                logs["val_loss"] = self._mse(validation_data)
+            if verbose:
+                print(f"epoch {epoch + 1}/{epochs}: " + "  ".join(f"{k} {v:.3g}" for k, v in logs.items()))
+            hooks.on_epoch_end(epoch, logs)
+        hooks.on_train_end()
+
+
+class ForecastTask(LabTask):
+    """Next-value regression: MSE loss; free-running prediction for the test outputs."""
+
+    def compile(self, network: keras.Model):
+        if getattr(network, "closed_form_readout", False):
+            return RidgeReadoutFit(network)
+        network.compile(optimizer=self.make_optimizer(), loss=keras.losses.MeanSquaredError())
+        return network
+
+    def predict_windows(self, x: np.ndarray) -> np.ndarray:
+        """One-step predictions (N, 1) for windows (N, T, 1)."""
+        return np.asarray(self.network(np.ascontiguousarray(x, np.float32), training=False))
+
+    def free_run(self, first_window: np.ndarray, horizon: int) -> np.ndarray:
+        """Predict `horizon` steps from one window (T, 1), feeding each prediction back as input."""
+        window, out = np.array(first_window, np.float32), []
+        for _ in range(horizon):
+            value = self.predict_windows(window[None])[0]
+            out.append(value[0])
+            window = np.concatenate([window[1:], value[None, :1]])
+        return np.asarray(out, np.float32)
+
+    def test_outputs(self, datamodule) -> dict:
+        """One-step predictions on the test split and a free run of `datamodule.horizon` steps."""
+        x = datamodule.splits["test"].x
+        return {"one_step": self.predict_split(datamodule, "test"),
+                "free_run": self.free_run(x[0], datamodule.horizon)}
