@@ -6,10 +6,41 @@ import keras
 from modules.keras.tasks.base import LabTask
 
 
+class AuxiliaryLossModel(keras.Model):
+    """What `fit` trains for a network that returns (main, *auxiliary) logits in training
+    (GoogLeNet): the compiled loss on the main logits plus the network's `aux_loss_weight`
+    times each auxiliary loss; metrics and evaluation on the main logits alone."""
+
+    def __init__(self, network: keras.Model) -> None:
+        super().__init__(name=f"{network.name}_with_aux_loss")
+        self.network = network
+        self.aux_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def call(self, inputs, training=None):
+        return self.network(inputs, training=training)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        if not isinstance(y_pred, (tuple, list)):
+            return super().compute_loss(x, y, y_pred, sample_weight, training=training)
+        main, *aux_logits = y_pred
+        loss = super().compute_loss(x, y, main, sample_weight, training=training)
+        return loss + self.network.aux_loss_weight * sum(self.aux_loss(y, aux) for aux in aux_logits)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        main = y_pred[0] if isinstance(y_pred, (tuple, list)) else y_pred
+        return super().compute_metrics(x, y, main, sample_weight)
+
+
 class ClassifierTask(LabTask):
-    """Softmax classification: cross-entropy on logits, accuracy as the metric."""
+    """Softmax classification: cross-entropy on logits, accuracy as the metric.
+
+    A network with an `aux_loss_weight` returns auxiliary logits in training; it is
+    trained through `AuxiliaryLossModel`. Other networks are compiled as they are.
+    """
 
     def compile(self, network: keras.Model) -> keras.Model:
+        if getattr(network, "aux_loss_weight", None) is not None:
+            network = AuxiliaryLossModel(network)
         network.compile(optimizer=self.make_optimizer(),
                         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                         metrics=[keras.metrics.SparseCategoricalAccuracy(name="acc")])

@@ -8,12 +8,20 @@ from modules.torch.tasks.base import LabTask
 
 
 class ClassifierTask(LabTask):
-    """Softmax classification: cross-entropy on logits, accuracy as the metric."""
+    """Softmax classification: cross-entropy on logits, accuracy as the metric.
+
+    A network with auxiliary classifiers (GoogLeNet) returns (main, *auxiliary) logits
+    in training mode: their losses are added, weighted by its `aux_loss_weight`;
+    accuracy, validation and predictions use the main logits alone.
+    """
 
     def _step(self, batch, stage: str) -> torch.Tensor:
         x, y = batch
-        logits = self(x)
+        outputs = self(x)
+        logits, *aux_logits = outputs if isinstance(outputs, tuple) else (outputs,)
         loss = F.cross_entropy(logits, y)
+        if aux_logits:
+            loss = loss + self.network.aux_loss_weight * sum(F.cross_entropy(aux, y) for aux in aux_logits)
         acc = (logits.argmax(dim=1) == y).float().mean()
         self.epoch_means[stage].add(len(y), loss=loss, acc=acc)
         return loss

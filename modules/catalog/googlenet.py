@@ -1,0 +1,157 @@
+"""GoogLeNet (Szegedy et al. 2014): inception modules with four branches and 1x1 reductions.
+
+One table (`INCEPTIONS`, the paper's Table 1) drives both `modules/torch/googlenet.py`
+and `modules/keras/googlenet.py`.
+
+Choices stated where the paper leaves room:
+- Max poolings are 3x3 stride 2 rounded up (Caffe's and torchvision's ceil mode), so a
+  224x224 image gives Table 1's 112, 56, 28, 14 and 7 pixel maps.
+- Response normalisation (`lrn=True`) follows the first max pooling and the 3x3 stem
+  convolution (Figure 3), with the reference Caffe model's constants (size 5,
+  alpha 1e-4, beta 0.75, k 1: Caffe and torch both divide alpha by the size).
+- The final 7x7 average pooling is a global average pooling (the same at 224x224).
+- Auxiliary classifiers (`aux_logits=True`, section 5): on inception 4a and 4d, 5x5
+  average pooling stride 3, 1x1 convolution with 128 filters, fully connected 1024,
+  dropout 0.7, linear; their losses are added with weight 0.3 in training and they
+  are ignored at evaluation.
+- torchvision's `googlenet` differs: batch norm after every convolution (an Inception
+  v2 ingredient) instead of biases and LRN, and 3x3 instead of 5x5 convolutions in
+  the fourth branch (a bug kept for its weights, pytorch/vision#906).
+- Small images: `small_input=True` swaps the 7x7 stride-2 convolution and its max
+  pooling for one 3x3 stride-1 convolution, so a 32x32 digit reaches inception 3a at
+  16x16; `width` scales every convolution and the auxiliary fully connected layer.
+"""
+from __future__ import annotations
+
+import math
+
+from modules.catalog.alexnet import check_input_size, scaled
+from modules.registry import Architecture, Param, register
+
+# Table 1: (name, #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj); a bare name
+# is a 3x3 stride-2 max pooling.
+INCEPTIONS = (
+    ("inception3a", 64, 96, 128, 16, 32, 32),
+    ("inception3b", 128, 128, 192, 32, 96, 64),
+    "maxpool3",
+    ("inception4a", 192, 96, 208, 16, 48, 64),
+    ("inception4b", 160, 112, 224, 24, 64, 64),
+    ("inception4c", 128, 128, 256, 24, 64, 64),
+    ("inception4d", 112, 144, 288, 32, 64, 64),
+    ("inception4e", 256, 160, 320, 32, 128, 128),
+    "maxpool4",
+    ("inception5a", 256, 160, 320, 32, 128, 128),
+    ("inception5b", 384, 192, 384, 48, 128, 128),
+)
+# Stem: conv1 (7x7/2 at ImageNet, 3x3/1 for small images), [max pool], [LRN],
+# conv2 1x1 reduce, conv3 3x3, [LRN], max pool.
+STEM_CHANNELS = (64, 64, 192)
+IMAGENET_STEM = (7, 2, 3)  # (kernel, stride, padding) of conv1, then a max pooling
+SMALL_STEM = (3, 1, 1)  # no max pooling after it
+MAX_POOL = ("maxpool", 3, 2, 0, True)  # 3x3 stride 2, ceil mode (a layer plan entry)
+AUX_AFTER = ("inception4a", "inception4d")
+AUX_POOL = (5, 3)  # average pooling kernel, stride
+AUX_CHANNELS, AUX_HIDDEN = 128, 1024
+AUX_DROPOUT = 0.7
+AUX_LOSS_WEIGHT = 0.3  # section 5: "their loss is added to the total loss with a discount weight"
+LRN = {"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 1.0}
+
+
+def is_pool(spec) -> bool:
+    return isinstance(spec, str)
+
+
+def inception_spec(name: str) -> tuple:
+    return next(spec for spec in INCEPTIONS if not is_pool(spec) and spec[0] == name)
+
+
+def stem_layers(width: float, lrn: bool, small_input: bool) -> list[tuple]:
+    """The stem as a layer plan (see `modules.catalog.plans`)."""
+    c1, c2, c3 = (scaled(c, width) for c in STEM_CHANNELS)
+    kernel, stride, padding = SMALL_STEM if small_input else IMAGENET_STEM
+    norm = [("lrn", LRN)] if lrn else []
+    return [("conv", c1, kernel, stride, padding), ("relu",), *([] if small_input else [MAX_POOL]), *norm,
+            ("conv", c2, 1, 1, 0), ("relu",), ("conv", c3, 3, 1, 1), ("relu",), *norm, MAX_POOL]
+
+
+def branch_layers(spec: tuple, width: float) -> list[list[tuple]]:
+    """The four branches of one inception module as layer plans."""
+    c1, c3_reduce, c3, c5_reduce, c5, pool_proj = inception_channels(spec, width)
+    return [[("conv", c1, 1, 1, 0), ("relu",)],
+            [("conv", c3_reduce, 1, 1, 0), ("relu",), ("conv", c3, 3, 1, 1), ("relu",)],
+            [("conv", c5_reduce, 1, 1, 0), ("relu",), ("conv", c5, 5, 1, 2), ("relu",)],
+            [("maxpool", 3, 1, 1), ("conv", pool_proj, 1, 1, 0), ("relu",)]]
+
+
+def pooled_side(side: int, kernel: int, stride: int, ceil_mode: bool) -> int:
+    """Output side of a max/avg pooling without padding (0: the input is smaller than the kernel)."""
+    if side < kernel:
+        return 0
+    rounding = math.ceil if ceil_mode else math.floor
+    return rounding((side - kernel) / stride) + 1
+
+
+def inception_channels(spec: tuple, width: float) -> tuple[int, ...]:
+    """The six widths of one inception module, scaled."""
+    return tuple(scaled(c, width) for c in spec[1:])
+
+
+def inception_out(spec: tuple, width: float) -> int:
+    c1, _, c3, _, c5, proj = inception_channels(spec, width)
+    return c1 + c3 + c5 + proj
+
+
+def feature_sides(side: int, small_input: bool) -> dict[str, int]:
+    """Side of the map entering each inception module and leaving the stem (0: too small)."""
+    kernel, stride, padding = SMALL_STEM if small_input else IMAGENET_STEM
+    side = (side + 2 * padding - kernel) // stride + 1
+    if not small_input:
+        side = pooled_side(side, 3, 2, ceil_mode=True)
+    side = pooled_side(side, 3, 2, ceil_mode=True)
+    sides = {"stem": side}
+    for spec in INCEPTIONS:
+        if is_pool(spec):
+            side = pooled_side(side, 3, 2, ceil_mode=True)
+        else:
+            sides[spec[0]] = side
+    return sides
+
+
+def aux_side(side: int, small_input: bool) -> int:
+    """Side of an auxiliary classifier's pooled map (inception 4a and 4d see the same side)."""
+    return pooled_side(feature_sides(side, small_input)["inception4a"], *AUX_POOL, ceil_mode=False)
+
+
+def min_input_size(small_input: bool, aux_logits: bool) -> int:
+    """The smallest square input GoogLeNet accepts with these settings."""
+    def fits(side: int) -> bool:
+        return min(feature_sides(side, small_input).values()) >= 1 and (
+            not aux_logits or aux_side(side, small_input) >= 1)
+    return next(s for s in range(1, 4096) if fits(s))
+
+
+def check_googlenet_input(input_shape: tuple, small_input: bool, aux_logits: bool) -> None:
+    settings = [s for s, on in (("small_input=false", not small_input), ("aux_logits=true", aux_logits)) if on]
+    check_input_size("googlenet", input_shape, min_input_size(small_input, aux_logits),
+                     f" with {' and '.join(settings)}" if settings else "")
+
+
+register(Architecture(
+    name="googlenet",
+    task="classify",
+    family="cnn",
+    module="googlenet",
+    default_data="digits",
+    # small-image settings; the paper's: small_input=false, width=1
+    defaults={"width": 0.25, "dropout": 0.4, "aux_logits": True, "lrn": False, "small_input": True},
+    space={
+        "width": Param("float", 0.125, 1.0, log=True, bounds=(0.01, 8.0)),
+        "dropout": Param("float", 0.0, 0.7, bounds=(0.0, 0.99)),
+        "aux_logits": Param("bool", choices=(True, False)),
+        "lrn": Param("bool", choices=(True, False)),
+        "small_input": Param("bool", choices=(True, False)),
+    },
+    min_input_size=min_input_size(small_input=True, aux_logits=True),
+    default_image_size=32,
+    paper="Szegedy et al. 2014, https://arxiv.org/abs/1409.4842",
+))

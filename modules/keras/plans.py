@@ -1,0 +1,71 @@
+"""Apply a framework-free layer plan to a Keras tensor (see `modules.catalog.plans`).
+
+Mirrors `modules/torch/plans.py`: entry i of a plan under `prefix` becomes the
+layer `<prefix>.<i>`, the name of the torch module it mirrors.
+"""
+from __future__ import annotations
+
+from keras import layers
+
+from modules.catalog.plans import BN_EPSILON, BN_MOMENTUM
+from modules.keras.local_response_norm import LocalResponseNorm
+
+
+def conv2d(x, filters: int, kernel: int, stride: int, padding: int, name: str):
+    """torch's Conv2d(kernel, stride, padding) on an NHWC tensor: explicit symmetric padding."""
+    if stride == 1 and kernel % 2 == 1 and padding == kernel // 2:
+        return layers.Conv2D(filters, kernel, padding="same", name=name)(x)
+    if padding:
+        x = layers.ZeroPadding2D(padding)(x)
+    return layers.Conv2D(filters, kernel, strides=stride, name=name)(x)
+
+
+def max_pool2d(x, kernel: int, stride: int, padding: int = 0, ceil_mode: bool = False):
+    """torch's MaxPool2d on an NHWC tensor, for the settings Keras can express exactly.
+
+    Both frameworks ignore padding in max pooling (torch pads with -inf, Keras's "same"
+    skips it). Padding kernel // 2 at stride 1 is Keras's "same". Ceil mode adds a last
+    window running past the bottom/right edge: Keras's "same" when it pads nothing
+    before and gives torch's number of windows.
+    """
+    sides = x.shape[1:3]
+    if stride == 1 and padding == kernel // 2 and kernel % 2 == 1:
+        return layers.MaxPooling2D(kernel, strides=1, padding="same")(x)
+    if padding == 0 and (not ceil_mode or all((s - kernel) % stride == 0 for s in sides)):
+        return layers.MaxPooling2D(kernel, strides=stride)(x)
+
+    def same_is_torch_ceil(side: int) -> bool:
+        windows = -(-(side - kernel) // stride) + 1  # torch, ceil mode
+        same_windows = -(-side // stride)
+        return same_windows == windows and ((windows - 1) * stride + kernel - side) // 2 == 0
+
+    if padding == 0 and ceil_mode and all(same_is_torch_ceil(s) for s in sides):
+        return layers.MaxPooling2D(kernel, strides=stride, padding="same")(x)
+    raise ValueError(f"max pooling {kernel}/{stride} (padding {padding}, ceil mode {ceil_mode}) on "
+                     f"{tuple(sides)} has no exact Keras equivalent here")
+
+
+def apply_plan(x, plan: list[tuple], prefix: str):
+    """`x` through the layers of `plan`, named like torch's `<prefix>.<index>`."""
+    for index, (kind, *args) in enumerate(plan):
+        name = f"{prefix}.{index}"
+        if kind == "conv":
+            x = conv2d(x, *args, name=name)
+        elif kind == "bn":
+            x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=1 - BN_MOMENTUM, name=name)(x)
+        elif kind == "relu":
+            x = layers.ReLU()(x)
+        elif kind == "lrn":
+            x = LocalResponseNorm(**args[0])(x)
+        elif kind == "maxpool":
+            x = max_pool2d(x, *args)
+        elif kind == "dropout":
+            x = layers.Dropout(args[0])(x)
+        elif kind == "flatten":
+            x = layers.Permute((3, 1, 2))(x)  # flatten in torch's (C, H, W) order
+            x = layers.Flatten()(x)
+        elif kind == "linear":
+            x = layers.Dense(args[0], name=name)(x)
+        else:
+            raise ValueError(f"unknown plan entry {kind!r}")
+    return x

@@ -1,0 +1,90 @@
+"""GoogLeNet (PyTorch). Mirrors `modules/keras/googlenet.py`."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from modules.catalog.alexnet import scaled
+from modules.catalog.googlenet import (AUX_AFTER, AUX_CHANNELS, AUX_DROPOUT, AUX_HIDDEN, AUX_LOSS_WEIGHT,
+                                       AUX_POOL, INCEPTIONS, MAX_POOL, STEM_CHANNELS, aux_side,
+                                       branch_layers, check_googlenet_input, inception_out, inception_spec,
+                                       is_pool, stem_layers)
+from modules.torch.plans import build_plan
+
+
+class Inception(nn.Module):
+    """Four parallel branches, concatenated: 1x1; 1x1 then 3x3; 1x1 then 5x5; 3x3 max pool then 1x1."""
+
+    def __init__(self, in_channels: int, branches: list[list[tuple]]) -> None:
+        super().__init__()
+        self.branch1, self.branch2, self.branch3, self.branch4 = (build_plan(b, in_channels) for b in branches)
+
+    def forward(self, x):  # (B, C, H, W) -> (B, c1 + c3 + c5 + pool_proj, H, W)
+        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], dim=1)
+
+
+class AuxClassifier(nn.Module):
+    """Section 5: 5x5/3 average pooling, 1x1 conv 128, fully connected 1024, dropout 0.7, linear."""
+
+    def __init__(self, in_channels: int, side: int, num_classes: int, width: float) -> None:
+        super().__init__()
+        channels, hidden = scaled(AUX_CHANNELS, width), scaled(AUX_HIDDEN, width)
+        self.pool = nn.AvgPool2d(AUX_POOL[0], stride=AUX_POOL[1])
+        self.conv = nn.Conv2d(in_channels, channels, 1)
+        self.fc1 = nn.Linear(channels * side * side, hidden)
+        self.dropout = nn.Dropout(AUX_DROPOUT)
+        self.fc2 = nn.Linear(hidden, num_classes)
+
+    def forward(self, x):  # (B, C, H, W)
+        x = torch.relu(self.conv(self.pool(x))).flatten(1)  # (B, channels * side * side)
+        return self.fc2(self.dropout(torch.relu(self.fc1(x))))  # (B, num_classes)
+
+
+class GoogLeNet(nn.Module):
+    """Stem, nine inception modules between max poolings, global average pooling, dropout, linear.
+
+    In training mode with auxiliary classifiers it returns (main, aux1, aux2) logits,
+    otherwise the main logits alone; the task weighs the auxiliary losses by
+    `aux_loss_weight`.
+    """
+
+    aux_loss_weight = AUX_LOSS_WEIGHT
+
+    def __init__(self, input_shape: tuple, num_classes: int, width: float, dropout: float,
+                 aux_logits: bool, lrn: bool, small_input: bool) -> None:
+        super().__init__()
+        check_googlenet_input(input_shape, small_input, aux_logits)
+        in_channels, height, _ = input_shape
+        self.stem = build_plan(stem_layers(width, lrn, small_input), in_channels)
+        channels = scaled(STEM_CHANNELS[-1], width)
+        self.order = []
+        for spec in INCEPTIONS:
+            if is_pool(spec):
+                self.add_module(spec, build_plan([MAX_POOL], channels))
+            else:
+                self.add_module(spec[0], Inception(channels, branch_layers(spec, width)))
+                channels = inception_out(spec, width)
+            self.order.append(spec if is_pool(spec) else spec[0])
+        # auxiliary classifiers `aux1`, `aux2` on the outputs of inception 4a and 4d (same side)
+        self.aux_after = {after: f"aux{i}" for i, after in enumerate(AUX_AFTER, 1)} if aux_logits else {}
+        for after, aux_name in self.aux_after.items():
+            self.add_module(aux_name, AuxClassifier(inception_out(inception_spec(after), width),
+                                                    aux_side(height, small_input), num_classes, width))
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(channels, num_classes)
+
+    def forward(self, x):  # (B, C, H, W)
+        aux_logits = []
+        x = self.stem(x)
+        for name in self.order:
+            x = getattr(self, name)(x)
+            if self.training and name in self.aux_after:
+                aux_logits.append(getattr(self, self.aux_after[name])(x))
+        logits = self.fc(self.dropout(x.mean(dim=(2, 3))))  # global average pooling -> (B, num_classes)
+        return (logits, *aux_logits) if aux_logits else logits
+
+
+def googlenet(input_shape: tuple, num_classes: int = 1000, width: float = 1.0, dropout: float = 0.4,
+              aux_logits: bool = True, lrn: bool = True, small_input: bool = False) -> GoogLeNet:
+    """GoogLeNet (Szegedy et al. 2014, https://arxiv.org/abs/1409.4842)."""
+    return GoogLeNet(input_shape, num_classes, width, dropout, aux_logits, lrn, small_input)

@@ -1,0 +1,37 @@
+"""Build an `nn.Sequential` from a framework-free layer plan (see `modules.catalog.plans`)."""
+from __future__ import annotations
+
+from torch import nn
+
+from modules.catalog.plans import BN_EPSILON, BN_MOMENTUM
+
+
+def build_plan(plan: list[tuple], in_channels: int, in_features: int | None = None) -> nn.Sequential:
+    """The layers of `plan`; `in_channels` feeds the first convolution, `in_features`
+    the first linear layer when no flatten precedes it (a flatten sets it itself)."""
+    layers: list[nn.Module] = []
+    channels, features = in_channels, in_features
+    for kind, *args in plan:
+        if kind == "conv":
+            out, kernel, stride, padding = args
+            layers.append(nn.Conv2d(channels, out, kernel, stride=stride, padding=padding))
+            channels = out
+        elif kind == "bn":
+            layers.append(nn.BatchNorm2d(channels, eps=BN_EPSILON, momentum=BN_MOMENTUM))
+        elif kind == "relu":
+            layers.append(nn.ReLU(inplace=True))
+        elif kind == "lrn":
+            layers.append(nn.LocalResponseNorm(**args[0]))
+        elif kind == "maxpool":
+            kernel, stride, padding, ceil_mode = (*args, *(0, False)[len(args) - 2:])  # defaults: 0, floor
+            layers.append(nn.MaxPool2d(kernel, stride=stride, padding=padding, ceil_mode=ceil_mode))
+        elif kind == "dropout":
+            layers.append(nn.Dropout(args[0]))
+        elif kind == "flatten":
+            layers.append(nn.Flatten())
+        elif kind == "linear":
+            layers.append(nn.Linear(features, args[0]))
+            features = args[0]
+        else:
+            raise ValueError(f"unknown plan entry {kind!r}")
+    return nn.Sequential(*layers)
