@@ -34,6 +34,8 @@ class TrainConfig:
     data_options: dict = field(default_factory=dict)  # the dataset's own settings (e.g. window)
     experiment: str | None = None  # None: one experiment per dataset
     quiet: bool = False
+    # a final refit (`nnlab best`): train on train+val, keeping a small slice of val to monitor
+    train_on_val: bool = False
 
     def validate(self) -> "TrainConfig":
         """Check names and ranges; raise UserError naming the first problem and its fix."""

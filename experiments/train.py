@@ -27,12 +27,19 @@ def make_datamodule(config: TrainConfig):
                                     data_dir=config.data_dir, **config.data_options)
     datamodule.prepare_data()
     datamodule.setup()
+    if config.train_on_val:
+        from datamodules.refit import merge_validation_into_train
+
+        merge_validation_into_train(datamodule)
     return datamodule
 
 
 def train(config: TrainConfig, metrics_out: Path | None = None, progress=print,
-          parent_run_id: str | None = None, callbacks: list = ()) -> dict:
-    """Train `config` (already validated), log it to MLflow and return the final metrics."""
+          parent_run_id: str | None = None, callbacks: list = (), tags: dict | None = None) -> dict:
+    """Train `config` (already validated), log it to MLflow and return the final metrics.
+
+    `tags` are added to the run's tags (e.g. the Optuna study and trial it belongs to).
+    """
     from experiments import runners, tracking
     import datamodules
     from experiments.tasks import effective_task, scorer
@@ -43,7 +50,7 @@ def train(config: TrainConfig, metrics_out: Path | None = None, progress=print,
     run_name = f"{config.framework}-{config.arch}"
     with tracking.tracked_run(config.experiment or config.data, run_name, config.params(),
                               {"framework": config.framework, "arch": config.arch, "data": config.data,
-                               "task": task}, parent_run_id=parent_run_id) as run:
+                               "task": task, **(tags or {})}, parent_run_id=parent_run_id) as run:
         datamodule = make_datamodule(config)
         splits = {s: len(datamodule.splits[s]) for s in ("train", "val", "test")}
         run.set_tags({"dataset.digest": datamodule.digest,

@@ -1,0 +1,80 @@
+"""`nnlab tune`: an Optuna study over architectures, frameworks and their settings."""
+from __future__ import annotations
+
+from experiments.cli import positive_float, positive_int
+
+ORDER = 30
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("tune", help="search architectures, frameworks and settings with Optuna",
+                              description="Run, resume or join an Optuna study. Every trial is an "
+                              "`nnlab train` run nested under the study's MLflow run.")
+    p.add_argument("--study", help="study name (the same name again resumes it); required unless --show-space")
+    p.add_argument("--data", required=True, help="dataset name (see nnlab list)")
+    p.add_argument("--archs", help="comma-separated architectures (default: all for the data's task)")
+    p.add_argument("--family", help="every architecture of one family (cnn, rnn, ...)")
+    p.add_argument("--frameworks", default="torch,keras", help="comma-separated: torch,keras (default both)")
+    p.add_argument("--trials", type=positive_int, default=20,
+                   help="the study's budget of finished trials, counting earlier runs (default 20)")
+    p.add_argument("--timeout", type=positive_float, help="stop starting trials after S seconds")
+    p.add_argument("--objective", default="val/acc",
+                   help="val/acc (default), or several for a Pareto front: val/acc,n_params")
+    p.add_argument("--sampler", default="tpe", help="tpe (default), random or nsga2")
+    p.add_argument("--pruner", default="median", help="median (default), hyperband or none")
+    p.add_argument("--storage", help="Optuna storage URL (default sqlite:///mlruns/optuna.db; "
+                   "journal:FILE; postgresql://user:pass@host/db for several hosts)")
+    p.add_argument("--jobs", type=positive_int, default=1, help="worker processes on this host")
+    p.add_argument("--epochs", help="epochs per trial: N (fixed) or LOW-HIGH (searched; default 5-20)")
+    p.add_argument("--image-size", type=positive_int, help="resize images to N x N for every trial")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampler and of every trial")
+    p.add_argument("--experiment", help="MLflow experiment (default: the dataset's name)")
+    p.add_argument("--show-space", action="store_true", help="print the search space and exit")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or per-trial lines")
+    p.add_argument("--worker-of", help=argparse_suppress())
+    p.add_argument("--worker-index", type=int, default=0, help=argparse_suppress())
+
+
+def argparse_suppress():
+    import argparse
+
+    return argparse.SUPPRESS
+
+
+def names(text: str | None, flag: str) -> list[str] | None:
+    """`a,b` -> ["a", "b"]; a flag given but empty is a user error."""
+    from modules.errors import UserError
+
+    if text is None:
+        return None
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise UserError(f"{flag} is empty; name at least one (see nnlab list)")
+    return items
+
+
+def run(args) -> int:
+    import datamodules
+    from experiments.tune import TuneOptions, run_study
+    from experiments.tune_space import SearchSpace, parse_epochs
+
+    from modules.errors import UserError
+
+    datamodules.get_info(args.data)  # an unknown dataset is one line, before anything loads
+    if not args.study and not args.show_space:
+        raise UserError("--study NAME is required (the same name again resumes the study)")
+    options = TuneOptions(study=args.study or "show-space", data=args.data, archs=names(args.archs, "--archs"),
+                          family=args.family, frameworks=names(args.frameworks, "--frameworks"),
+                          trials=args.trials, timeout=args.timeout, objective=args.objective,
+                          sampler=args.sampler, pruner=args.pruner, storage=args.storage, jobs=args.jobs,
+                          seed=args.seed, epochs=args.epochs, image_size=args.image_size,
+                          experiment=args.experiment, quiet=args.quiet, worker_of=args.worker_of,
+                          worker_index=args.worker_index)
+    space = SearchSpace.build(args.data, archs=options.archs, family=options.family,
+                              frameworks=options.frameworks, epochs=parse_epochs(args.epochs),
+                              image_size=args.image_size, seed=args.seed)
+    if args.show_space:
+        print(space.describe())
+        return 0
+    run_study(options, space, say=(lambda *a: None) if args.quiet else print)
+    return 0

@@ -1,0 +1,469 @@
+"""Optuna studies over architectures and frameworks (`nnlab tune`).
+
+A trial is the normal training flow (`experiments.train.train`) on a config the
+trial draws from the registry's spaces (`tune_space`); its run is nested under
+the study's MLflow run (`tune_tracking`). Studies persist in an Optuna storage
+(`tune_storage`), so the same command resumes one; `--jobs N` runs N worker
+processes on the same study. `--trials N` is the study's budget: trials that
+finished (COMPLETE, PRUNED, or FAIL with a reason) count; a trial lost with its
+worker does not, so a rerun after a crash runs it again.
+"""
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from experiments import tune_storage, tune_tracking
+from experiments.tune_space import Objective, SearchSpace, parse_epochs, parse_objectives
+from modules.errors import UserError
+
+SAMPLERS = ("tpe", "random", "nsga2")
+PRUNERS = ("median", "hyperband", "none")
+FAIL_REASON_ATTR = "fail_reason"
+
+
+class TrialFailed(Exception):
+    """A trial that could not finish (invalid combination, divergence, out of memory, ...)."""
+
+
+@dataclass
+class TuneOptions:
+    """What `nnlab tune` was asked for."""
+
+    study: str
+    data: str
+    archs: list[str] | None = None
+    family: str | None = None
+    frameworks: list[str] | None = None
+    trials: int = 20
+    timeout: float | None = None
+    objective: str = "val/acc"
+    sampler: str = "tpe"
+    pruner: str = "median"
+    storage: str | None = None
+    jobs: int = 1
+    seed: int = 0
+    epochs: str | None = None
+    image_size: int | None = None
+    experiment: str | None = None
+    quiet: bool = False
+    worker_of: str | None = None  # set in the processes `--jobs` starts: the study's MLflow run
+    worker_index: int = 0
+    objectives: list[Objective] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.sampler not in SAMPLERS:
+            raise UserError(f"unknown sampler {self.sampler!r}; valid: {', '.join(SAMPLERS)}")
+        if self.pruner not in PRUNERS:
+            raise UserError(f"unknown pruner {self.pruner!r}; valid: {', '.join(PRUNERS)}")
+        if not self.study or "/" in self.study:
+            raise UserError(f"--study {self.study!r}: give a name without '/'")
+        self.objectives = parse_objectives(self.objective)
+        self.experiment = self.experiment or self.data
+
+    @property
+    def keys(self) -> list[str]:
+        return [o.key for o in self.objectives]
+
+    def worker_argv(self, url: str, parent_run_id: str, index: int) -> list[str]:
+        """The command line of worker `index` of a `--jobs` study."""
+        argv = ["tune", "--study", self.study, "--data", self.data, "--trials", str(self.trials),
+                "--objective", self.objective, "--sampler", self.sampler, "--pruner", self.pruner,
+                "--storage", url, "--seed", str(self.seed), "--experiment", self.experiment, "--quiet",
+                "--worker-of", parent_run_id, "--worker-index", str(index)]
+        for flag, value in (("--archs", self.archs), ("--family", self.family),
+                            ("--frameworks", self.frameworks)):
+            if value:
+                argv += [flag, value if isinstance(value, str) else ",".join(value)]
+        for flag, value in (("--timeout", self.timeout), ("--epochs", self.epochs),
+                            ("--image-size", self.image_size)):
+            if value is not None:
+                argv += [flag, str(value)]
+        return argv
+
+
+def quiet_optuna() -> None:
+    """Optuna's own per-trial log lines and experimental-feature warnings off: the lab prints its own."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+
+def make_sampler(name: str, seed: int, n_objectives: int, parallel: bool):
+    import optuna
+
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed)
+    # multivariate + group: architectures' own parameters are modelled per architecture;
+    # constant_liar keeps parallel workers from drawing the same point
+    return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, n_startup_trials=5,
+                                      constant_liar=parallel)
+
+
+def make_pruner(name: str, max_epochs: int):
+    import optuna
+
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs, reduction_factor=3)
+    return optuna.pruners.NopPruner()
+
+
+# --- counting the budget ------------------------------------------------------------------
+def counts_toward_budget(trial) -> bool:
+    from optuna.trial import TrialState
+
+    return trial.state in (TrialState.COMPLETE, TrialState.PRUNED) or (
+        trial.state == TrialState.FAIL and FAIL_REASON_ATTR in trial.user_attrs)
+
+
+def budget_used(study) -> tuple[int, int]:
+    """(trials that count toward `--trials`, trials running now)."""
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False)
+    return (sum(counts_toward_budget(t) for t in trials),
+            sum(t.state == TrialState.RUNNING for t in trials))
+
+
+# --- one trial ------------------------------------------------------------------------------
+def on_trial_lost(study, trial) -> None:
+    """A trial failed because its worker died: end its MLflow run FAILED with the reason."""
+    parent = study.user_attrs.get(tune_tracking.STUDY_RUN_ATTR)
+    run_id = parent and tune_tracking.find_trial_run(parent, trial.number)
+    if run_id:
+        reason = trial.user_attrs.get(tune_storage.LOST_ATTR) or "worker stopped sending heartbeats"
+        tune_tracking.tag_trial_run(run_id, "FAIL", reason=reason, end_status="FAILED")
+
+
+class TrialObjective:
+    """Optuna's objective: draw a config, train it, return the objective values."""
+
+    def __init__(self, options: TuneOptions, space: SearchSpace, parent_run_id: str, prune: bool,
+                 storage_url: str) -> None:
+        self.options, self.space, self.parent_run_id = options, space, parent_run_id
+        self.monitor = options.keys[0] if prune else None
+        self.storage_url = tune_storage.redact(storage_url)
+
+    def __call__(self, trial):
+        import optuna
+
+        from experiments.train import train
+        from experiments.tune_callbacks import EpochLog, trial_callbacks
+
+        trial.set_user_attr(tune_storage.WORKER_ATTR, tune_storage.this_worker())
+        log = EpochLog()
+        try:
+            config = self.space.suggest_config(trial, self.options.experiment)
+        except UserError as err:
+            self._fail(trial, None, f"invalid combination: {err}", log)
+        tags = {"optuna.study": self.options.study, "optuna.trial": trial.number,
+                "optuna.storage": self.storage_url}
+        try:
+            summary = train(config, progress=lambda *a: None, parent_run_id=self.parent_run_id,
+                            callbacks=trial_callbacks(config.framework, trial, self.monitor, log), tags=tags)
+        except optuna.TrialPruned:
+            epoch = log.pruned_epoch if log.pruned_epoch is not None else max(log.epochs - 1, 0)
+            trial.set_user_attr("epochs_trained", epoch + 1)
+            trial.set_user_attr("pruned_epoch", epoch)
+            run_id = tune_tracking.find_trial_run(self.parent_run_id, trial.number)
+            if run_id:
+                trial.set_user_attr(tune_tracking.TRIAL_RUN_ATTR, run_id)
+                tune_tracking.tag_trial_run(run_id, "PRUNED", pruned_epoch=epoch,
+                                            reason=f"{self.monitor} below the pruner's cut at epoch {epoch}")
+            raise
+        except Exception as err:  # noqa: BLE001  (OOM, divergence, a bad combination: the study goes on)
+            message = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            self._fail(trial, config, f"{type(err).__name__}: {message}", log)
+        finally:
+            self._release(config.framework)
+        trial.set_user_attr(tune_tracking.TRIAL_RUN_ATTR, summary["run_id"])
+        trial.set_user_attr("epochs_trained", summary["epochs"])
+        try:
+            values = tune_tracking.trial_values(summary["run_id"], self.options.keys)
+        except KeyError as err:
+            self._fail(trial, config, str(err), log)
+        if not all(math.isfinite(v) for v in values):
+            self._fail(trial, config, f"non-finite objective {values}", log)
+        tune_tracking.tag_trial_run(summary["run_id"], "COMPLETE")
+        return values[0] if len(values) == 1 else values
+
+    def _fail(self, trial, config, reason: str, log) -> None:
+        trial.set_user_attr(FAIL_REASON_ATTR, reason[:500])
+        trial.set_user_attr("epochs_trained", log.epochs)
+        run_id = config and tune_tracking.find_trial_run(self.parent_run_id, trial.number)
+        if run_id:
+            trial.set_user_attr(tune_tracking.TRIAL_RUN_ATTR, run_id)
+            tune_tracking.tag_trial_run(run_id, "FAIL", reason=reason, end_status="FAILED")
+        raise TrialFailed(reason)
+
+    @staticmethod
+    def _release(framework: str | None) -> None:
+        """Free what a Keras trial left in TensorFlow's graph, so trials do not slow down."""
+        if framework == "keras":
+            from modules import backend
+
+            backend.keras().backend.clear_session()
+
+
+# --- progress ---------------------------------------------------------------------------------
+def describe_trial(trial, keys: list[str]) -> str:
+    p = trial.params
+    values = (f"{' '.join(f'{k}={v:.4f}' for k, v in zip(keys, trial.values))}"
+              if trial.values else "")
+    arch_params = " ".join(f"{k.split('.', 1)[1]}={v:.3g}" if isinstance(v, float) else
+                           f"{k.split('.', 1)[1]}={v}" for k, v in p.items() if "." in k)
+    setting = (f"{p.get('framework', '?')} {p.get('arch', '?')} lr={p.get('lr', float('nan')):.2g} "
+               f"bs={p.get('batch_size', '?')} {p.get('optimizer', '?')}"
+               f"{' epochs=' + str(p['epochs']) if 'epochs' in p else ''} {arch_params}").strip()
+    extra = ""
+    if trial.state.name == "PRUNED":
+        extra = f" (pruned at epoch {trial.user_attrs.get('pruned_epoch', '?')})"
+    elif trial.state.name == "FAIL":
+        extra = f" ({trial.user_attrs.get(FAIL_REASON_ATTR) or trial.user_attrs.get(tune_storage.LOST_ATTR) or 'worker lost'})"
+    return f"trial {trial.number:>3} {trial.state.name:<8} {values:<16} {setting}{extra}"
+
+
+class Progress:
+    """A bar over the budget with the best value so far, and one line per finished trial."""
+
+    def __init__(self, study, options: TuneOptions) -> None:
+        self.options, self.seen = options, {t.number for t in study.get_trials(deepcopy=False)
+                                             if t.state.is_finished()}
+        self.bar = None
+        if not options.quiet:
+            from tqdm import tqdm
+
+            used, _ = budget_used(study)
+            self.bar = tqdm(total=options.trials, initial=min(used, options.trials), unit="trial",
+                            dynamic_ncols=True, file=sys.stdout)
+
+    def update(self, study, *_) -> None:
+        if self.bar is None:
+            return
+        trials = study.get_trials(deepcopy=False)
+        for trial in trials:
+            if trial.state.is_finished() and trial.number not in self.seen:
+                self.seen.add(trial.number)
+                self.bar.write(describe_trial(trial, self.options.keys))
+        used = sum(counts_toward_budget(t) for t in trials)
+        self.bar.n = min(used, self.options.trials)
+        best = best_text(study, self.options)
+        if best:
+            self.bar.set_postfix_str(best, refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def best_text(study, options: TuneOptions) -> str:
+    from optuna.trial import TrialState
+
+    if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        return ""
+    if len(options.keys) > 1:
+        return f"pareto front: {len(study.best_trials)} trial(s)"
+    return f"best {options.keys[0]}={study.best_value:.4f} (trial {study.best_trial.number})"
+
+
+# --- the study ------------------------------------------------------------------------------
+def open_study(options: TuneOptions, space: SearchSpace, url: str, storage, max_epochs: int):
+    """Create the study or load it to resume; return (study, created)."""
+    import optuna
+
+    directions = [o.direction for o in options.objectives]
+    existing = options.study in tune_storage.study_names(storage)
+    used = 0
+    if existing:
+        summary = next(s for s in storage.get_all_studies() if s.study_name == options.study)
+        used = len(storage.get_all_trials(summary._study_id, deepcopy=False))
+        if [d.name.lower() for d in summary.directions] != directions:
+            raise UserError(f"study {options.study!r} optimises {len(summary.directions)} objective(s) "
+                            f"{[d.name.lower() for d in summary.directions]}; --objective {options.objective} "
+                            f"asks for {directions}: use a new --study name")
+        data = summary.user_attrs.get("data")
+        if data and data != options.data:
+            raise UserError(f"study {options.study!r} tunes on {data}; pass --data {data} or a new --study name")
+    # a resumed study's sampler is seeded past its trials, so it does not replay their draws
+    seed = options.seed + 7919 * options.worker_index + used
+    sampler = make_sampler(options.sampler, seed, len(directions), parallel=options.jobs > 1 or
+                           options.worker_of is not None)
+    pruner = make_pruner(options.pruner, max_epochs)
+    try:
+        study = optuna.create_study(study_name=options.study, storage=storage, sampler=sampler,
+                                    pruner=pruner, directions=directions)
+        created = True
+    except optuna.exceptions.DuplicatedStudyError:
+        study = optuna.load_study(study_name=options.study, storage=storage, sampler=sampler, pruner=pruner)
+        created = False
+    if created:
+        for key, value in {"data": options.data, "objective": options.objective, "seed": options.seed,
+                           "epochs": list(space.epochs), "image_size": space.image_size,
+                           "experiment": options.experiment, "space": space.as_dict()}.items():
+            study.set_user_attr(key, value)
+    return study, created
+
+
+def study_run(study, options: TuneOptions, space: SearchSpace, url: str, created: bool,
+              pruner: str) -> str:
+    """The study's parent MLflow run: created with the study, reopened when resuming."""
+    run_id = study.user_attrs.get(tune_tracking.STUDY_RUN_ATTR)
+    if not created:
+        for _ in range(60):  # another host may have just created the study: wait for its run
+            if run_id:
+                break
+            time.sleep(0.5)
+            run_id = study.user_attrs.get(tune_tracking.STUDY_RUN_ATTR)
+    if run_id:
+        tune_tracking.reopen_study_run(run_id)
+        return run_id
+    params = {"study": options.study, "data": options.data, "objective": options.objective,
+              "directions": ",".join(o.direction for o in options.objectives), "sampler": options.sampler,
+              "pruner": pruner, "storage": tune_storage.redact(url), "seed": options.seed,
+              "archs": ",".join(space.archs), "frameworks": ",".join(space.frameworks),
+              "epochs": f"{space.epochs[0]}-{space.epochs[1]}"}
+    run_id = tune_tracking.create_study_run(options.experiment, options.study, params, space.as_dict())
+    study.set_user_attr(tune_tracking.STUDY_RUN_ATTR, run_id)
+    return run_id
+
+
+def run_study(options: TuneOptions, space: SearchSpace, say=print) -> dict:
+    """Run (or resume, or join as a worker) the study `options` describe; return a summary."""
+    import optuna
+
+    from experiments import tracking
+
+    quiet_optuna()
+    tracking.STATUS_FOR_EXCEPTION[optuna.TrialPruned] = "KILLED"  # a pruned trial's run: stopped early
+    url = options.storage or tune_storage.default_url(options.jobs, options.study)
+    storage = tune_storage.open_storage(url, stale_trial_callback=on_trial_lost)
+    pruner = options.pruner
+    if len(options.objectives) > 1 and pruner != "none":
+        say(f"note: pruning is off: Optuna cannot prune a multi-objective study ({options.objective})")
+        pruner = "none"
+    options.pruner = pruner
+    study, created = open_study(options, space, url, storage, space.epochs[1])
+    if options.worker_of:
+        return _work(study, options, space, options.worker_of, url, prune=pruner != "none")
+
+    parent_run_id = study_run(study, options, space, url, created, pruner)
+    lost = tune_storage.fail_dead_local_trials(study, on_trial_lost)
+    optuna.storages.fail_stale_trials(study)
+    used, running = budget_used(study)
+    say(f"study {options.study} ({'new' if created else 'resumed'}) on {options.data}: "
+        f"{len(space.archs)} architecture(s) x {len(space.frameworks)} framework(s); "
+        f"objective {', '.join(f'{o.key} ({o.direction})' for o in options.objectives)}; "
+        f"sampler {options.sampler}, pruner {pruner}; {used}/{options.trials} trials done"
+        f"{f', {running} running elsewhere' if running else ''}")
+    say(f"storage {tune_storage.redact(url)}; MLflow study run {parent_run_id}")
+    if lost:
+        say(f"trial(s) {', '.join(map(str, lost))} had lost their worker: marked FAIL, to be run again")
+    status = "FINISHED"
+    start = time.perf_counter()
+    try:
+        if used + running >= options.trials:
+            say(f"the study already has {used} of {options.trials} trials; pass a larger --trials to run more")
+        elif options.jobs > 1:
+            _run_workers(study, options, url, parent_run_id)
+        else:
+            progress = Progress(study, options)
+            try:
+                _work(study, options, space, parent_run_id, url, prune=pruner != "none",
+                      extra_callbacks=[progress.update])
+            finally:
+                progress.close()
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        tune_tracking.finish_study_run(parent_run_id, study, options.keys, status=status)
+    elapsed = time.perf_counter() - start
+    summary = study_summary(study, options)
+    summary.update(wall_s=elapsed, parent_run_id=parent_run_id, storage=url)
+    best = best_text(study, options)
+    say(f"{summary['counted']} trials ({summary['states']}); {summary['epochs_trained']} training epochs; "
+        f"{elapsed:.0f}s" + (f"; {best}" if best else ""))
+    dashboard = url.removeprefix("journal:") if tune_storage.is_journal(url) else tune_storage.redact(url)
+    say(f"next: nnlab best --study {options.study}    (browse: optuna-dashboard {dashboard})")
+    return summary
+
+
+def study_summary(study, options: TuneOptions) -> dict:
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False)
+    states = {s.name: sum(t.state == s for t in trials) for s in TrialState if s != TrialState.WAITING}
+    summary = {"counted": sum(counts_toward_budget(t) for t in trials),
+               "states": ", ".join(f"{v} {k.lower()}" for k, v in states.items() if v),
+               "epochs_trained": tune_tracking.epochs_trained(trials), "n_trials": len(trials)}
+    if any(t.state == TrialState.COMPLETE for t in trials):
+        if len(options.keys) == 1:
+            summary.update(best_value=study.best_value, best_trial=study.best_trial.number,
+                           best_params=study.best_trial.params)
+        else:
+            summary["pareto_front"] = [t.number for t in study.best_trials]
+    return summary
+
+
+def _work(study, options: TuneOptions, space: SearchSpace, parent_run_id: str, url: str, prune: bool,
+          extra_callbacks: list = ()) -> dict:
+    """Run trials in this process until the study's budget (or --timeout) is used up."""
+    def stop_at_budget(study, _trial) -> None:
+        used, running = budget_used(study)
+        if used + running >= options.trials:
+            study.stop()
+
+    used, running = budget_used(study)
+    if used + running < options.trials:
+        objective = TrialObjective(options, space, parent_run_id, prune, url)
+        study.optimize(objective, timeout=options.timeout, catch=(TrialFailed,), gc_after_trial=True,
+                       callbacks=[stop_at_budget, *extra_callbacks])
+    return {}
+
+
+def _run_workers(study, options: TuneOptions, url: str, parent_run_id: str) -> None:
+    """Start `--jobs` worker processes on the study, show progress until they end."""
+    threads = str(max(1, (os.cpu_count() or 1) // options.jobs))
+    env = {**os.environ, "OMP_NUM_THREADS": threads, "TF_NUM_INTRAOP_THREADS": threads,
+           "TF_NUM_INTEROP_THREADS": "1", "PYTHONPATH": os.pathsep.join(
+               [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")])}
+    progress = Progress(study, options)
+    workers = []
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            for index in range(options.jobs):
+                err = open(Path(tmp) / f"worker{index}.err", "w+")
+                argv = [sys.executable, "-m", "experiments", *options.worker_argv(url, parent_run_id, index + 1)]
+                workers.append((subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=err), err))
+            while any(proc.poll() is None for proc, _ in workers):
+                progress.update(study)
+                time.sleep(2)
+            progress.update(study)
+        except KeyboardInterrupt:
+            for proc, _ in workers:
+                proc.terminate()
+            for proc, _ in workers:
+                proc.wait(timeout=60)
+            raise
+        finally:
+            progress.close()
+            for index, (proc, err) in enumerate(workers):
+                err.seek(0)
+                text = err.read().strip()
+                err.close()
+                if proc.returncode not in (0, None) and text:
+                    print(f"worker {index + 1} exited {proc.returncode}: {text.splitlines()[-1]}",
+                          file=sys.stderr)
