@@ -7,6 +7,7 @@ them to MLflow in the experiment `fundamentals`.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -63,3 +64,24 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+@contextlib.contextmanager
+def single_threaded():
+    """One torch thread and one BLAS thread for the block, restored after.
+
+    The lessons' networks are small: on a shared machine, extra threads only wait
+    on each other (measured: a NumPy MLP step 25x slower with a busy 2-thread BLAS).
+    """
+    from threadpoolctl import threadpool_limits  # comes with scikit-learn
+
+    from modules import backend
+
+    torch = backend.torch()
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+    finally:
+        torch.set_num_threads(previous)

@@ -36,8 +36,12 @@ def evaluate(network, x: np.ndarray, y: np.ndarray, batch_size: int) -> tuple[fl
     return loss, float((logits.argmax(axis=1) == y).mean()), logits
 
 
-def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = ()) -> FitResult:
-    """Train `arch` on `datamodule`; `callbacks` are callables `(epoch, metrics)` (e.g. pruning)."""
+def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
+        on_epoch_outputs=None) -> FitResult:
+    """Train `arch` on `datamodule`; `callbacks` are callables `(epoch, metrics)` (e.g. pruning).
+
+    `on_epoch_outputs` is accepted for the runners' common interface; a classifier has none.
+    """
     from threadpoolctl import threadpool_limits  # comes with scikit-learn
 
     # One BLAS thread: these matrices are small, and a multi-threaded BLAS on a busy

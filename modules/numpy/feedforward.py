@@ -28,18 +28,19 @@ class MLP:
     """`depth` hidden dense layers of `width` units, then a linear output (logits)."""
 
     def __init__(self, input_shape: tuple, num_classes: int, depth: int, width: int,
-                 activation: str, dropout: float, seed: int = 0, dtype=np.float32) -> None:
+                 activation: str, dropout: float, init: str = "default", seed: int = 0,
+                 dtype=np.float32) -> None:
         rng = np.random.default_rng(seed)
         self.layers: list[tuple[str, object]] = [("hidden.0", Flatten())]
         in_features = math.prod(input_shape)
         for _ in range(depth):
             index = len(self.layers)  # torch's index of this layer inside `hidden`
-            self.layers += [(f"hidden.{index}", Dense(in_features, width, rng, dtype)),
+            self.layers += [(f"hidden.{index}", Dense(in_features, width, rng, dtype, init)),
                             (f"hidden.{index + 1}", Activation(activation))]
             if dropout > 0:
                 self.layers.append((f"hidden.{index + 2}", Dropout(dropout, rng)))
             in_features = width
-        self.layers.append(("head", Dense(in_features, num_classes, rng, dtype)))
+        self.layers.append(("head", Dense(in_features, num_classes, rng, dtype, init)))
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """Logits (B, num_classes) of inputs (B, ...); `training` turns dropout on."""
@@ -85,6 +86,7 @@ class MLP:
 
 
 def mlp(input_shape: tuple, num_classes: int = 10, depth: int = 3, width: int = 256,
-        activation: str = "relu", dropout: float = 0.2, seed: int = 0, dtype=np.float32) -> MLP:
+        activation: str = "relu", dropout: float = 0.2, init: str = "default", seed: int = 0,
+        dtype=np.float32) -> MLP:
     """Multilayer perceptron (Rumelhart, Hinton & Williams 1986, https://doi.org/10.1038/323533a0)."""
-    return MLP(input_shape, num_classes, depth, width, activation, dropout, seed, dtype)
+    return MLP(input_shape, num_classes, depth, width, activation, dropout, init, seed, dtype)

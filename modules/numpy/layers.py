@@ -88,11 +88,15 @@ class Dense:
     """y = x W^T + b, with W (out, in) and b (out,) as in torch's nn.Linear."""
 
     def __init__(self, in_features: int, out_features: int, rng: np.random.Generator,
-                 dtype=np.float32) -> None:
-        # torch's default initialisation: U(-1/sqrt(in), 1/sqrt(in)) for weights and biases
-        bound = 1 / math.sqrt(in_features)
+                 dtype=np.float32, init: str = "default") -> None:
+        if init == "default":  # torch's: U(-1/sqrt(in), 1/sqrt(in)) for weights and biases
+            bound = bias_bound = 1 / math.sqrt(in_features)
+        elif init == "xavier":  # Glorot & Bengio 2010: keeps the variance of signals and gradients
+            bound, bias_bound = math.sqrt(6 / (in_features + out_features)), 0.0
+        else:  # "he", He et al. 2015: relu zeroes half the units, so twice Glorot's fan-in variance
+            bound, bias_bound = math.sqrt(6 / in_features), 0.0
         self.params = {"weight": rng.uniform(-bound, bound, (out_features, in_features)).astype(dtype),
-                       "bias": rng.uniform(-bound, bound, out_features).astype(dtype)}
+                       "bias": rng.uniform(-bias_bound, bias_bound, out_features).astype(dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
