@@ -8,7 +8,12 @@ type (layout changes such as OIHW -> HWIO, gate reordering). `parity` builds
 both sides, transfers, and compares outputs on one random batch.
 
 Converters live one file per layer family (`dense.py`, ...), registered with
-`@converter(TorchType)`; each returns the arrays in `layer.get_weights()` order.
+`@converter(TorchType)`; each returns the arrays in `layer.get_weights()` order,
+or, for a torch module that Keras splits into several layers (a stacked
+recurrent layer), `{suffix: arrays}` for the Keras layers named `<path>.<suffix>`.
+Parameters that torch keeps and Keras folds into others (a redundant second
+bias) are declared with `@folded_parameters(TorchType, reason=...)`, so a
+difference in parameter counts is explained, and checked, rather than excused.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from modules import backend
 from modules.errors import UserError
 
 _CONVERTERS: dict[type, Callable] = {}
+_FOLDED: dict[type, tuple[Callable, str]] = {}
 
 
 def converter(*torch_types: type):
@@ -33,6 +39,30 @@ def converter(*torch_types: type):
             _CONVERTERS[torch_type] = fn
         return fn
     return decorate
+
+
+def folded_parameters(*torch_types: type, reason: str):
+    """Register `fn(module) -> int`: parameters of these torch types that Keras folds into others."""
+    def decorate(fn: Callable) -> Callable:
+        for torch_type in torch_types:
+            if torch_type in _FOLDED:
+                raise ValueError(f"folded parameters of {torch_type.__name__} are registered twice")
+            _FOLDED[torch_type] = (fn, reason)
+        return fn
+    return decorate
+
+
+def folded_parameter_count(torch_model) -> tuple[int, str]:
+    """(parameters of `torch_model` that its Keras twin folds away, why); (0, "") when none."""
+    _load_converters()
+    total, reasons = 0, []
+    for module in torch_model.modules():
+        count, reason = next(((_FOLDED[c][0](module), _FOLDED[c][1]) for c in type(module).__mro__
+                              if c in _FOLDED), (0, ""))
+        total += count
+        if count and reason not in reasons:
+            reasons.append(reason)
+    return total, "; ".join(reasons)
 
 
 def _load_converters() -> None:
@@ -74,17 +104,24 @@ def transfer(torch_model, keras_model) -> list[str]:
         convert = _converter_for(module)
         if convert is None:
             raise ValueError(f"no converter for {type(module).__name__} ({name})")
-        if name not in layers:
-            raise ValueError(f"torch module {name} ({type(module).__name__}) has no Keras layer of that name")
-        layer = layers[name]
-        weights = convert(module, layer)
-        expected = [tuple(w.shape) for w in layer.get_weights()]
-        got = [tuple(w.shape) for w in weights]
-        if expected != got:
-            raise ValueError(f"{name}: converted shapes {got} do not fit Keras's {expected}")
-        layer.set_weights(weights)
-        done.append(name)
-    missed = [n for n, layer in layers.items() if layer.weights and n not in done
+        weights = convert(module, layers.get(name))
+        # {suffix: arrays} fills several Keras layers, `<name>.<suffix>`; a list fills `<name>`
+        targets = ({f"{name}.{suffix}": w for suffix, w in weights.items()} if isinstance(weights, dict)
+                   else {name: weights})
+        for target, arrays in targets.items():
+            if target not in layers:
+                raise ValueError(f"torch module {name} ({type(module).__name__}) has no Keras layer "
+                                 f"named {target}")
+            layer = layers[target]
+            expected = [tuple(w.shape) for w in layer.get_weights()]
+            got = [tuple(w.shape) for w in arrays]
+            if expected != got:
+                raise ValueError(f"{target}: converted shapes {got} do not fit Keras's {expected}")
+            layer.set_weights(arrays)
+            done.append(target)
+    # the sublayers of a layer set as a whole (a Bidirectional's two directions) are done too
+    covered = {sub.name for d in done for sub in layers[d]._flatten_layers(include_self=False)}
+    missed = [n for n, layer in layers.items() if layer.weights and n not in done and n not in covered
               and not any(n.startswith(d + "/") for d in done)
               and not all(sub.name in done for sub in layer._flatten_layers(include_self=False))]
     if missed:
@@ -136,9 +173,16 @@ def parity(arch_name: str, input_shape: tuple | None = None, num_classes: int | 
     from modules.torch.layers import count_parameters as count_torch
 
     n_torch, n_keras = count_torch(torch_model), count_keras(keras_model)
+    folded, why = folded_parameter_count(torch_model)
+    if n_torch - n_keras == 0:
+        reason = ""
+    elif n_torch - n_keras == folded:
+        reason = why
+    else:
+        reason = f"UNEXPLAINED (expected {folded:,}: {why or 'none folded'})"
     return {"arch": arch_name, "input_shape": list(input_shape), "num_classes": num_classes,
             "n_params_torch": n_torch, "n_params_keras": n_keras,
-            "param_difference": n_torch - n_keras,
-            "param_difference_reason": "" if n_torch == n_keras else "see the architecture's notes",
+            "param_difference": n_torch - n_keras, "param_difference_expected": folded,
+            "param_difference_reason": reason,
             "max_abs_diff": float(np.max(np.abs(y_torch - y_keras))),
             "layers_transferred": len(done)}

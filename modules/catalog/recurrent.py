@@ -1,0 +1,62 @@
+"""Recurrent sequence classifiers: Elman, Jordan, LSTM, GRU and their bidirectional twins.
+
+Both framework files read `RECURRENT_CELLS`: the cell each architecture runs and
+whether it reads the sequence in both directions. Every network is the same
+shape: `num_layers` stacked recurrent layers of `hidden_size` units (dropout
+between them), then the last hidden state (both directions concatenated for the
+bidirectional ones) -> a dense layer -> logits.
+"""
+from modules.errors import UserError
+from modules.registry import Architecture, Param, register
+
+# name -> (cell, bidirectional, paper). Cells: "rnn" (Elman: the hidden state is fed back),
+# "jordan" (the cell's previous output is fed back), "lstm", "gru".
+RECURRENT_CELLS = {
+    "elman": ("rnn", False, "Elman 1990, https://doi.org/10.1207/s15516709cog1402_1"),
+    "jordan": ("jordan", False, "Jordan 1986, Serial order: a parallel distributed processing "
+                                "approach, ICS Report 8604, https://doi.org/10.1016/S0166-4115(97)80111-2"),
+    "lstm": ("lstm", False, "Hochreiter & Schmidhuber 1997, https://doi.org/10.1162/neco.1997.9.8.1735"),
+    "gru": ("gru", False, "Cho et al. 2014, https://arxiv.org/abs/1406.1078"),
+    "birnn": ("rnn", True, "Schuster & Paliwal 1997, https://doi.org/10.1109/78.650093"),
+    "bilstm": ("lstm", True, "Schuster & Paliwal 1997, https://doi.org/10.1109/78.650093 "
+                             "(cell: Hochreiter & Schmidhuber 1997)"),
+    "bigru": ("gru", True, "Schuster & Paliwal 1997, https://doi.org/10.1109/78.650093 "
+                           "(cell: Cho et al. 2014)"),
+}
+
+# Measured on mnist1d with torch (pure loop, 1 thread): a 64-unit GRU at lr 0.005, batch 32 passes
+# 0.89 test accuracy at epoch 6 and 0.95 by epoch 10; 15 epochs leave a margin for the Keras twin's
+# different initialisation. The same settings serve the other cells as a starting point.
+_TRAIN_DEFAULTS = {"epochs": 15, "lr": 0.005, "batch_size": 32}
+
+
+def sequence_shape(input_shape: tuple) -> tuple[int, int]:
+    """(steps, features) of a sequence input: (T,) is read as T steps of one feature."""
+    shape = tuple(input_shape)
+    if len(shape) == 1:
+        shape = (shape[0], 1)
+    if len(shape) != 2:
+        raise UserError(f"recurrent networks take sequences shaped (T,) or (T, F), got {shape}: "
+                        "pick sequence data such as mnist1d")
+    if shape[0] <= 0 or shape[1] <= 0:
+        raise UserError(f"a sequence needs at least one step of at least one feature, got shape {shape}: "
+                        "pass --input-shape T or T,F with positive sizes")
+    return shape
+
+
+for _name, (_cell, _bidirectional, _paper) in RECURRENT_CELLS.items():
+    register(Architecture(
+        name=_name,
+        task="classify",
+        family="recurrent",
+        module="recurrent",
+        default_data="mnist1d",
+        defaults={"hidden_size": 64, "num_layers": 1, "dropout": 0.0},
+        space={
+            "hidden_size": Param("int", 16, 256, log=True, bounds=(1, 1 << 16)),
+            "num_layers": Param("int", 1, 3, bounds=(1, 100)),
+            "dropout": Param("float", 0.0, 0.5, bounds=(0.0, 0.99)),
+        },
+        train_defaults=dict(_TRAIN_DEFAULTS),
+        paper=_paper,
+    ))

@@ -1,0 +1,138 @@
+"""Recurrent sequence classifiers (PyTorch). Mirrors `modules/keras/recurrent.py`.
+
+Elman, LSTM and GRU networks use torch's own `nn.RNN` / `nn.LSTM` / `nn.GRU`
+(stacked with `num_layers`, `bidirectional` for the Schuster & Paliwal twins).
+Torch has no Jordan cell, so `JordanCell` below writes it out and `Jordan` loops
+it over time; the Keras file holds the same cell with the same weights.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from modules.catalog.recurrent import RECURRENT_CELLS, sequence_shape
+
+_TORCH_LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class JordanCell(nn.Module):
+    """One step of a Jordan network: the previous output is fed back with the input.
+
+        h_t = tanh(W_ih x_t + W_yh y_{t-1} + b_h)   hidden layer (state: y_{t-1}, not h_{t-1})
+        y_t = tanh(W_ho h_t + b_o)                  the cell's output layer, fed back next step
+    """
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size))
+        self.weight_yh = nn.Parameter(torch.empty(hidden_size, hidden_size))  # output -> hidden feedback
+        self.bias_h = nn.Parameter(torch.empty(hidden_size))
+        self.weight_ho = nn.Parameter(torch.empty(hidden_size, hidden_size))  # the output layer
+        self.bias_o = nn.Parameter(torch.empty(hidden_size))
+        bound = 1 / math.sqrt(hidden_size)  # nn.RNN's initialisation
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def forward(self, x: torch.Tensor, y_prev: torch.Tensor) -> torch.Tensor:  # (B, F), (B, H)
+        h = torch.tanh(x @ self.weight_ih.T + y_prev @ self.weight_yh.T + self.bias_h)
+        return torch.tanh(h @ self.weight_ho.T + self.bias_o)  # (B, H): y_t
+
+
+class Jordan(nn.Module):
+    """Stacked Jordan layers with nn.RNN's interface: (B, T, F) -> (outputs, h_n)."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int, dropout: float) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(JordanCell(input_size if k == 0 else hidden_size, hidden_size)
+                                    for k in range(num_layers))
+        self.dropout = nn.Dropout(dropout)  # between layers, as nn.RNN applies it
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        finals = []
+        for k, cell in enumerate(self.layers):
+            if k > 0:
+                x = self.dropout(x)
+            y = x.new_zeros(x.shape[0], cell.hidden_size)
+            outputs = []
+            for t in range(x.shape[1]):
+                y = cell(x[:, t], y)
+                outputs.append(y)
+            x = torch.stack(outputs, dim=1)  # (B, T, H)
+            finals.append(y)
+        return x, torch.stack(finals)  # (B, T, H), (L, B, H)
+
+
+class RecurrentClassifier(nn.Module):
+    """Recurrent layers over the sequence, then the last hidden state -> dense -> logits."""
+
+    def __init__(self, input_shape: tuple, num_classes: int, cell: str, bidirectional: bool,
+                 hidden_size: int, num_layers: int, dropout: float) -> None:
+        super().__init__()
+        _, features = sequence_shape(input_shape)
+        self.directions = 2 if bidirectional else 1
+        if cell == "jordan":
+            self.rnn = Jordan(features, hidden_size, num_layers, dropout)
+        else:
+            self.rnn = _TORCH_LAYERS[cell](features, hidden_size, num_layers, batch_first=True,
+                                           dropout=dropout if num_layers > 1 else 0.0,
+                                           bidirectional=bidirectional)
+        self.head = nn.Linear(self.directions * hidden_size, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:
+            x = x.unsqueeze(-1)  # (B, T) -> (B, T, 1): one feature per step
+        _, state = self.rnn(x)
+        h_n = state[0] if isinstance(state, tuple) else state  # LSTM: (h_n, c_n); (L*D, B, H)
+        last = torch.cat(list(h_n[-self.directions:]), dim=-1)  # last layer, forward then backward
+        return self.head(last)  # (B, num_classes) logits
+
+
+def _create_recurrent(name: str, input_shape: tuple, num_classes: int, hidden_size: int,
+                      num_layers: int, dropout: float) -> RecurrentClassifier:
+    cell, bidirectional, _ = RECURRENT_CELLS[name]
+    return RecurrentClassifier(input_shape, num_classes, cell, bidirectional, hidden_size, num_layers, dropout)
+
+
+def elman(input_shape: tuple, num_classes: int = 10, hidden_size: int = 64, num_layers: int = 1,
+          dropout: float = 0.0) -> RecurrentClassifier:
+    """Elman network (Elman 1990, https://doi.org/10.1207/s15516709cog1402_1)."""
+    return _create_recurrent("elman", input_shape, num_classes, hidden_size, num_layers, dropout)
+
+
+def jordan(input_shape: tuple, num_classes: int = 10, hidden_size: int = 64, num_layers: int = 1,
+           dropout: float = 0.0) -> RecurrentClassifier:
+    """Jordan network (Jordan 1986, https://doi.org/10.1016/S0166-4115(97)80111-2)."""
+    return _create_recurrent("jordan", input_shape, num_classes, hidden_size, num_layers, dropout)
+
+
+def lstm(input_shape: tuple, num_classes: int = 10, hidden_size: int = 64, num_layers: int = 1,
+         dropout: float = 0.0) -> RecurrentClassifier:
+    """LSTM (Hochreiter & Schmidhuber 1997, https://doi.org/10.1162/neco.1997.9.8.1735)."""
+    return _create_recurrent("lstm", input_shape, num_classes, hidden_size, num_layers, dropout)
+
+
+def gru(input_shape: tuple, num_classes: int = 10, hidden_size: int = 64, num_layers: int = 1,
+        dropout: float = 0.0) -> RecurrentClassifier:
+    """GRU (Cho et al. 2014, https://arxiv.org/abs/1406.1078)."""
+    return _create_recurrent("gru", input_shape, num_classes, hidden_size, num_layers, dropout)
+
+
+def birnn(input_shape: tuple, num_classes: int = 10, hidden_size: int = 64, num_layers: int = 1,
+          dropout: float = 0.0) -> RecurrentClassifier:
+    """Bidirectional Elman network (Schuster & Paliwal 1997, https://doi.org/10.1109/78.650093)."""
+    return _create_recurrent("birnn", input_shape, num_classes, hidden_size, num_layers, dropout)
+
+
+def bilstm(input_shape: tuple, num_classes: int = 10, hidden_size: int = 64, num_layers: int = 1,
+           dropout: float = 0.0) -> RecurrentClassifier:
+    """Bidirectional LSTM (Schuster & Paliwal 1997, https://doi.org/10.1109/78.650093)."""
+    return _create_recurrent("bilstm", input_shape, num_classes, hidden_size, num_layers, dropout)
+
+
+def bigru(input_shape: tuple, num_classes: int = 10, hidden_size: int = 64, num_layers: int = 1,
+          dropout: float = 0.0) -> RecurrentClassifier:
+    """Bidirectional GRU (Schuster & Paliwal 1997, https://doi.org/10.1109/78.650093)."""
+    return _create_recurrent("bigru", input_shape, num_classes, hidden_size, num_layers, dropout)
