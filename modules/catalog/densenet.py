@@ -75,6 +75,6 @@ for _name, _spec in DENSENETS.items():
         space={"small_input": Param("bool", choices=(True, False))} if _spec.imagenet_stem else {},
         min_input_size=_spec.total_stride(small_input=True),
         default_image_size=32,
-        train_defaults={"epochs": 5},
+        train_defaults={"densenet121": {"epochs": 3}, "densenet_bc40": {"epochs": 6}}[_name],
         paper=PAPER,
     ))
