@@ -19,12 +19,20 @@ def write_json_atomic(path: Path, data: dict) -> None:
 
 
 def make_datamodule(config: TrainConfig):
-    """The datamodule `config` asks for, prepared and set up."""
+    """The datamodule `config` asks for, prepared and set up.
+
+    Inputs are standardised unless the task's scorer says `NORMALIZE_INPUTS = False`
+    (reconstruction and generation work on pixels in [0, 1]).
+    """
     import datamodules
+    from experiments.tasks import scorer
+    from modules import registry
+
+    normalize = getattr(scorer(registry.get(config.arch).task), "NORMALIZE_INPUTS", True)
 
     datamodule = datamodules.create(config.data, batch_size=config.batch_size, seed=config.seed,
                                     split_seed=config.split_seed, image_size=config.image_size,
-                                    data_dir=config.data_dir, **config.data_options)
+                                    data_dir=config.data_dir, normalize=normalize, **config.data_options)
     datamodule.prepare_data()
     datamodule.setup()
     if config.train_on_val:
@@ -58,9 +66,19 @@ def train(config: TrainConfig, metrics_out: Path | None = None, progress=print,
         progress(f"{run_name} on {config.data} {datamodule.input_shape}: {splits['train']} train / "
                  f"{splits['val']} val / {splits['test']} test; MLflow run {run.run_id}")
 
+        title = f"{config.arch} ({config.framework}) on {config.data}"
+        epoch_scorer = scorer(arch.task)
+
+        def log_epoch_outputs(epoch: int, outputs) -> None:  # e.g. a GAN's samples, every epoch
+            with tempfile.TemporaryDirectory() as tmp:
+                for path in epoch_scorer.epoch_artifacts(outputs, epoch, Path(tmp), title):
+                    run.log_artifact(path, "epochs")
+
         result = runners.fit(config.framework, arch, datamodule, config,
                              on_epoch=lambda epoch, m: run.log_metrics(m, step=epoch),
-                             callbacks=list(callbacks))
+                             callbacks=list(callbacks),
+                             on_epoch_outputs=log_epoch_outputs if hasattr(epoch_scorer, "epoch_artifacts")
+                             else None)
         task_scorer = scorer(task)
         metrics = task_scorer.evaluate(result.test_outputs, datamodule)
         metrics.update(train_time_s=result.train_time_s,
@@ -71,7 +89,6 @@ def train(config: TrainConfig, metrics_out: Path | None = None, progress=print,
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             run.log_artifact(runners.save_model(config.framework, result.model, folder), "model")
-            title = f"{config.arch} ({config.framework}) on {config.data}"
             for path in task_scorer.artifacts(result.test_outputs, datamodule, result.history, folder, title):
                 run.log_artifact(path, "plots")
             (folder / "history.json").write_text(json.dumps(result.history, indent=1))

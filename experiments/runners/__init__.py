@@ -13,6 +13,8 @@ from typing import Any, Callable
 import numpy as np
 
 EpochCallback = Callable[[int, dict], None]  # (epoch, {"train/loss": ..., "val/acc": ...})
+# (epoch, what the task's `epoch_outputs()` returned), e.g. a GAN's samples of that epoch
+EpochOutputsCallback = Callable[[int, Any], None]
 
 
 @dataclass
@@ -33,12 +35,15 @@ def runner(framework: str):
 
 
 def fit(framework: str, arch, datamodule, config, on_epoch: EpochCallback,
-        callbacks: list = ()) -> FitResult:
+        callbacks: list = (), on_epoch_outputs: EpochOutputsCallback | None = None) -> FitResult:
     """Train `arch` on `datamodule` with `config` in `framework`; call `on_epoch` after each epoch.
 
     `callbacks` are framework callbacks (Lightning or Keras), e.g. Optuna pruning.
+    `on_epoch_outputs`, if given, receives after each epoch what the task's `epoch_outputs()`
+    returns (tasks without that method are skipped), e.g. samples to log as an image.
     """
-    return runner(framework).fit(arch, datamodule, config, on_epoch, callbacks=callbacks)
+    extra = {"on_epoch_outputs": on_epoch_outputs} if on_epoch_outputs is not None else {}
+    return runner(framework).fit(arch, datamodule, config, on_epoch, callbacks=callbacks, **extra)
 
 
 def save_model(framework: str, model, folder: Path) -> Path:

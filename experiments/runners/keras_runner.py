@@ -25,15 +25,18 @@ def lab_metric_name(keras_name: str) -> str:
 class ReportEpochs(keras.callbacks.Callback):
     """Hands each epoch's metrics to the tracker under the lab's names."""
 
-    def __init__(self, on_epoch: EpochCallback) -> None:
+    def __init__(self, on_epoch: EpochCallback, after_epoch=None) -> None:
         super().__init__()
         self.on_epoch, self.history = on_epoch, []
+        self.after_epoch = after_epoch  # (epoch) -> None, called once the metrics are handed over
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         metrics = {lab_metric_name(k): float(v) for k, v in (logs or {}).items()
                    if k != "learning_rate"}
         self.history.append(metrics)
         self.on_epoch(epoch, metrics)
+        if self.after_epoch is not None:
+            self.after_epoch(epoch)
 
 
 def seed_everything(seed: int) -> None:
@@ -56,11 +59,16 @@ def build_task(arch, datamodule, config):
     return task_class(task)(network, lr=config.lr, optimizer=config.optimizer)
 
 
-def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = ()) -> FitResult:
-    """Train `arch` on `datamodule` with Keras `fit`, fed the datamodule's batches."""
+def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
+        on_epoch_outputs=None) -> FitResult:
+    """Train `arch` on `datamodule` with Keras `fit`, fed the datamodule's batches
+    (see `experiments.runners.fit`)."""
     seed_everything(config.seed)
     task = build_task(arch, datamodule, config)
-    reporter = ReportEpochs(on_epoch)
+    after_epoch = None
+    if on_epoch_outputs is not None and hasattr(task, "epoch_outputs"):
+        after_epoch = lambda epoch: on_epoch_outputs(epoch, task.epoch_outputs())  # noqa: E731
+    reporter = ReportEpochs(on_epoch, after_epoch)
     start = time.perf_counter()
     task.model.fit(datamodule.keras_dataset("train", epochs=config.epochs), epochs=config.epochs,
                    steps_per_epoch=datamodule.steps_per_epoch("train"),

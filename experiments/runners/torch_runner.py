@@ -18,14 +18,17 @@ from modules.torch.tasks import task_class  # noqa: E402
 class ReportEpochs(pl.Callback):
     """Hands each epoch's metrics to the tracker, after validation has run."""
 
-    def __init__(self, on_epoch: EpochCallback) -> None:
+    def __init__(self, on_epoch: EpochCallback, on_epoch_outputs=None) -> None:
         self.on_epoch, self.history = on_epoch, []
+        self.on_epoch_outputs = on_epoch_outputs
 
     def on_train_epoch_end(self, trainer, task) -> None:
         metrics = task.epoch_metrics()
         self.history.append(metrics)
         if trainer.is_global_zero:
             self.on_epoch(trainer.current_epoch, metrics)
+            if self.on_epoch_outputs is not None and hasattr(task, "epoch_outputs"):
+                self.on_epoch_outputs(trainer.current_epoch, task.epoch_outputs())
 
 
 def make_trainer(config, callbacks: list, **overrides) -> "pl.Trainer":
@@ -45,11 +48,12 @@ def build_task(arch, datamodule, config):
     return task_class(task)(network, lr=config.lr, optimizer=config.optimizer)
 
 
-def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = ()) -> FitResult:
-    """Train `arch` on `datamodule` with Lightning."""
+def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
+        on_epoch_outputs=None) -> FitResult:
+    """Train `arch` on `datamodule` with Lightning (see `experiments.runners.fit`)."""
     pl.seed_everything(config.seed, verbose=False)
     task = build_task(arch, datamodule, config)
-    reporter = ReportEpochs(on_epoch)
+    reporter = ReportEpochs(on_epoch, on_epoch_outputs)
     trainer = make_trainer(config, [reporter, *callbacks])
     start = time.perf_counter()
     trainer.fit(task, datamodule=datamodule)

@@ -123,7 +123,8 @@ def transfer(torch_model, keras_model) -> list[str]:
     covered = {sub.name for d in done for sub in layers[d]._flatten_layers(include_self=False)}
     missed = [n for n, layer in layers.items() if layer.weights and n not in done and n not in covered
               and not any(n.startswith(d + "/") for d in done)
-              and not all(sub.name in done for sub in layer._flatten_layers(include_self=False))]
+              and not all(sub.name in done for sub in layer._flatten_layers(include_self=False)
+                          if sub.weights)]  # a nested model whose weighted layers are all done
     if missed:
         raise ValueError(f"Keras layers with weights but no torch twin: {', '.join(missed)}")
     return done
@@ -137,6 +138,22 @@ def random_inputs(input_shape: tuple, batch: int, seed: int) -> tuple[np.ndarray
 
 def outputs_channels_first(y: np.ndarray) -> np.ndarray:
     return y.transpose(0, 3, 1, 2) if y.ndim == 4 else y
+
+
+def max_output_difference(torch_net, keras_net, input_shape: tuple, batch: int, seed: int) -> float:
+    """Max |torch - keras| of two one-input, one-output networks on one random batch."""
+    torch = backend.torch()
+    x_torch, x_keras = random_inputs(tuple(input_shape), batch, seed)
+    with torch.inference_mode():
+        y_torch = numpy_of(torch_net(torch.from_numpy(x_torch)))
+    y_keras = outputs_channels_first(np.asarray(keras_net(x_keras, training=False)))
+    return float(np.max(np.abs(y_torch - y_keras)))
+
+
+def channels_first_input_shape(keras_net) -> tuple:
+    """One sample's input shape of a Keras network, as the lab describes it (C, H, W)."""
+    shape = tuple(keras_net.inputs[0].shape[1:])
+    return (shape[-1], *shape[:-1]) if len(shape) == 3 else shape
 
 
 def parity(arch_name: str, input_shape: tuple | None = None, num_classes: int | None = None,
@@ -165,10 +182,14 @@ def parity(arch_name: str, input_shape: tuple | None = None, num_classes: int | 
     torch_model = arch.build("torch", input_shape, num_classes, **hparams).eval()
     keras_model = arch.build("keras", input_shape, num_classes, **hparams)
     done = transfer(torch_model, keras_model)
-    x_torch, x_keras = random_inputs(tuple(input_shape), batch, seed)
-    with torch.inference_mode():
-        y_torch = numpy_of(torch_model(torch.from_numpy(x_torch)))
-    y_keras = outputs_channels_first(np.asarray(keras_model(x_keras, training=False)))
+    # a network made of several one-input parts (a GAN's generator and discriminator) names
+    # them in `parity_parts`; each part is compared on a random batch of its own input
+    parts = getattr(torch_model, "parity_parts", ())
+    diffs = {part: max_output_difference(getattr(torch_model, part), keras_model.get_layer(part),
+                                         channels_first_input_shape(keras_model.get_layer(part)),
+                                         batch, seed) for part in parts}
+    if not parts:
+        diffs[arch_name] = max_output_difference(torch_model, keras_model, input_shape, batch, seed)
     from modules.keras.layers import count_parameters as count_keras
     from modules.torch.layers import count_parameters as count_torch
 
@@ -184,5 +205,6 @@ def parity(arch_name: str, input_shape: tuple | None = None, num_classes: int | 
             "n_params_torch": n_torch, "n_params_keras": n_keras,
             "param_difference": n_torch - n_keras, "param_difference_expected": folded,
             "param_difference_reason": reason,
-            "max_abs_diff": float(np.max(np.abs(y_torch - y_keras))),
+            "max_abs_diff": max(diffs.values()),
+            **({"max_abs_diff_parts": diffs} if parts else {}),
             "layers_transferred": len(done)}

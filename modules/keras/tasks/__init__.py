@@ -13,6 +13,8 @@ from modules.errors import UserError
 
 TASK_CLASSES = {
     "classify": "classify:ClassifierTask",
+    "reconstruct": "reconstruct:ReconstructTask",
+    "generate": "generate:GenerateTask",
     "forecast": "forecast:ForecastTask",
 }
 
