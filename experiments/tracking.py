@@ -28,13 +28,43 @@ def tracking_uri() -> str:
     return f"sqlite:///{(MLRUNS / 'mlflow.db').resolve()}"
 
 
+def check_server(uri: str, timeout_s: float = 5.0) -> None:
+    """Fail fast, in one line, when a tracking server does not answer (MLflow's own client
+    would retry with back-off for minutes)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout_s):
+            return
+    except (urllib.error.URLError, OSError) as err:
+        reason = getattr(err, "reason", err)
+        raise UserError(f"cannot reach the MLflow tracking server at {uri} ({reason}); start it "
+                        "(see README: team tracking) or unset/fix MLFLOW_TRACKING_URI") from None
+
+
 def _client():
     backend.quiet_environment()
     import mlflow
 
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
-    return mlflow.MlflowClient(uri)
+    if uri.startswith(("http://", "https://")):
+        check_server(uri)
+    if not uri.startswith("sqlite:"):
+        return mlflow.MlflowClient(uri)
+    # The first access creates (migrates) the SQLite schema; concurrent processes racing
+    # through that fail ("duplicate column"), so one at a time holds a file lock for it.
+    import fcntl
+
+    with open(MLRUNS / ".store.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            client = mlflow.MlflowClient(uri)
+            client.search_experiments(max_results=1)  # creates the store now, under the lock
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return client
 
 
 def experiment_id(client, name: str) -> str:
