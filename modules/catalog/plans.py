@@ -5,8 +5,8 @@ A plan is a list of tuples, one per layer, in the order of a torch
 into layers, and the Keras layer of entry i is named `<prefix>.<i>` like the
 torch module it mirrors, so weights transfer by name. Entries:
 
-    ("conv", out_channels, kernel, stride, padding)   2-D convolution with bias
-    ("bn",)                                             batch norm (eps 1e-5, torch's)
+    ("conv", out_channels, kernel, stride, padding[, bias])   2-D convolution, with bias by default
+    ("bn"[, eps])                                       batch norm (eps 1e-5 by default, torch's)
     ("relu",)
     ("lrn", {"size", "alpha", "beta", "k"})             local response norm, torch's formula
     ("maxpool", kernel, stride[, padding[, ceil_mode]])  padding 0 and floor mode by default

@@ -5,9 +5,9 @@ import keras
 from keras import layers
 
 from modules.catalog.alexnet import scaled
-from modules.catalog.googlenet import (AUX_AFTER, AUX_CHANNELS, AUX_DROPOUT, AUX_HIDDEN, AUX_LOSS_WEIGHT,
-                                       AUX_POOL, INCEPTIONS, MAX_POOL, branch_layers, check_googlenet_input,
-                                       is_pool, stem_layers)
+from modules.catalog.googlenet import (AUX_AFTER, AUX_DROPOUT, AUX_HIDDEN, AUX_LOSS_WEIGHT,
+                                       AUX_POOL, INCEPTIONS, MAX_POOL, aux_conv_layers, branch_layers,
+                                       check_googlenet_input, is_pool, stem_layers)
 from modules.keras.layers import channels_last_shape
 from modules.keras.plans import apply_plan
 
@@ -29,32 +29,35 @@ class AuxiliaryOutputsModel(keras.Model):
         return {**super().get_config(), "aux_loss_weight": self.aux_loss_weight}
 
 
-def inception(x, spec: tuple, width: float):
+def inception(x, spec: tuple, width: float, batch_norm: bool):
     """Four branches named `<name>.branch<i>.<j>` like torch's, concatenated on channels."""
-    branches = [apply_plan(x, plan, f"{spec[0]}.branch{i}") for i, plan in enumerate(branch_layers(spec, width), 1)]
+    branches = [apply_plan(x, plan, f"{spec[0]}.branch{i}")
+                for i, plan in enumerate(branch_layers(spec, width, batch_norm), 1)]
     return layers.Concatenate(axis=-1)(branches)
 
 
-def aux_classifier(x, name: str, num_classes: int, width: float):
+def aux_classifier(x, name: str, num_classes: int, width: float, batch_norm: bool):
     """Section 5: 5x5/3 average pooling, 1x1 conv 128, fully connected 1024, dropout 0.7, linear."""
     x = layers.AveragePooling2D(AUX_POOL[0], strides=AUX_POOL[1])(x)
-    x = layers.Conv2D(scaled(AUX_CHANNELS, width), 1, activation="relu", name=f"{name}.conv")(x)
+    x = apply_plan(x, aux_conv_layers(width, batch_norm), f"{name}.conv")  # 1x1 conv [BN] ReLU
     x = layers.Flatten()(layers.Permute((3, 1, 2))(x))  # flatten in torch's (C, H, W) order
     x = layers.Dense(scaled(AUX_HIDDEN, width), activation="relu", name=f"{name}.fc1")(x)
     return layers.Dense(num_classes, name=f"{name}.fc2")(layers.Dropout(AUX_DROPOUT)(x))
 
 
 def googlenet(input_shape: tuple, num_classes: int = 1000, width: float = 1.0, dropout: float = 0.4,
-              aux_logits: bool = True, lrn: bool = True, small_input: bool = False) -> keras.Model:
+              aux_logits: bool = True, lrn: bool = True, batch_norm: bool = False,
+              small_input: bool = False) -> keras.Model:
     """GoogLeNet (Szegedy et al. 2014, https://arxiv.org/abs/1409.4842)."""
     check_googlenet_input(input_shape, small_input, aux_logits)
     inputs = keras.Input(channels_last_shape(input_shape))  # (H, W, C)
-    x = apply_plan(inputs, stem_layers(width, lrn, small_input), "stem")
+    x = apply_plan(inputs, stem_layers(width, lrn, small_input, batch_norm), "stem")
     aux_outputs = []
     for spec in INCEPTIONS:
-        x = apply_plan(x, [MAX_POOL], spec) if is_pool(spec) else inception(x, spec, width)
+        x = apply_plan(x, [MAX_POOL], spec) if is_pool(spec) else inception(x, spec, width, batch_norm)
         if aux_logits and not is_pool(spec) and spec[0] in AUX_AFTER:
-            aux_outputs.append(aux_classifier(x, f"aux{AUX_AFTER.index(spec[0]) + 1}", num_classes, width))
+            aux_outputs.append(aux_classifier(x, f"aux{AUX_AFTER.index(spec[0]) + 1}", num_classes, width,
+                                              batch_norm))
     x = layers.GlobalAveragePooling2D()(x)
     outputs = layers.Dense(num_classes, name="fc")(layers.Dropout(dropout)(x))
     if aux_outputs:

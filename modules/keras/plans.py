@@ -11,13 +11,13 @@ from modules.catalog.plans import BN_EPSILON, BN_MOMENTUM
 from modules.keras.local_response_norm import LocalResponseNorm
 
 
-def conv2d(x, filters: int, kernel: int, stride: int, padding: int, name: str):
+def conv2d(x, filters: int, kernel: int, stride: int, padding: int, bias: bool = True, *, name: str):
     """torch's Conv2d(kernel, stride, padding) on an NHWC tensor: explicit symmetric padding."""
     if stride == 1 and kernel % 2 == 1 and padding == kernel // 2:
-        return layers.Conv2D(filters, kernel, padding="same", name=name)(x)
+        return layers.Conv2D(filters, kernel, padding="same", use_bias=bias, name=name)(x)
     if padding:
         x = layers.ZeroPadding2D(padding)(x)
-    return layers.Conv2D(filters, kernel, strides=stride, name=name)(x)
+    return layers.Conv2D(filters, kernel, strides=stride, use_bias=bias, name=name)(x)
 
 
 def max_pool2d(x, kernel: int, stride: int, padding: int = 0, ceil_mode: bool = False):
@@ -52,7 +52,8 @@ def apply_plan(x, plan: list[tuple], prefix: str):
         if kind == "conv":
             x = conv2d(x, *args, name=name)
         elif kind == "bn":
-            x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=1 - BN_MOMENTUM, name=name)(x)
+            x = layers.BatchNormalization(epsilon=args[0] if args else BN_EPSILON, momentum=1 - BN_MOMENTUM,
+                                          name=name)(x)
         elif kind == "relu":
             x = layers.ReLU()(x)
         elif kind == "lrn":

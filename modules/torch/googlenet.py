@@ -6,8 +6,8 @@ from torch import nn
 
 from modules.catalog.alexnet import scaled
 from modules.catalog.googlenet import (AUX_AFTER, AUX_CHANNELS, AUX_DROPOUT, AUX_HIDDEN, AUX_LOSS_WEIGHT,
-                                       AUX_POOL, INCEPTIONS, MAX_POOL, STEM_CHANNELS, aux_side,
-                                       branch_layers, check_googlenet_input, inception_out, inception_spec,
+                                       AUX_POOL, INCEPTIONS, MAX_POOL, STEM_CHANNELS, aux_conv_layers,
+                                       aux_side, branch_layers, check_googlenet_input, inception_out, inception_spec,
                                        is_pool, stem_layers)
 from modules.torch.plans import build_plan
 
@@ -26,17 +26,17 @@ class Inception(nn.Module):
 class AuxClassifier(nn.Module):
     """Section 5: 5x5/3 average pooling, 1x1 conv 128, fully connected 1024, dropout 0.7, linear."""
 
-    def __init__(self, in_channels: int, side: int, num_classes: int, width: float) -> None:
+    def __init__(self, in_channels: int, side: int, num_classes: int, width: float, batch_norm: bool) -> None:
         super().__init__()
         channels, hidden = scaled(AUX_CHANNELS, width), scaled(AUX_HIDDEN, width)
         self.pool = nn.AvgPool2d(AUX_POOL[0], stride=AUX_POOL[1])
-        self.conv = nn.Conv2d(in_channels, channels, 1)
+        self.conv = build_plan(aux_conv_layers(width, batch_norm), in_channels)  # 1x1 conv [BN] ReLU
         self.fc1 = nn.Linear(channels * side * side, hidden)
         self.dropout = nn.Dropout(AUX_DROPOUT)
         self.fc2 = nn.Linear(hidden, num_classes)
 
     def forward(self, x):  # (B, C, H, W)
-        x = torch.relu(self.conv(self.pool(x))).flatten(1)  # (B, channels * side * side)
+        x = self.conv(self.pool(x)).flatten(1)  # (B, channels * side * side)
         return self.fc2(self.dropout(torch.relu(self.fc1(x))))  # (B, num_classes)
 
 
@@ -51,25 +51,26 @@ class GoogLeNet(nn.Module):
     aux_loss_weight = AUX_LOSS_WEIGHT
 
     def __init__(self, input_shape: tuple, num_classes: int, width: float, dropout: float,
-                 aux_logits: bool, lrn: bool, small_input: bool) -> None:
+                 aux_logits: bool, lrn: bool, batch_norm: bool, small_input: bool) -> None:
         super().__init__()
         check_googlenet_input(input_shape, small_input, aux_logits)
         in_channels, height, _ = input_shape
-        self.stem = build_plan(stem_layers(width, lrn, small_input), in_channels)
+        self.stem = build_plan(stem_layers(width, lrn, small_input, batch_norm), in_channels)
         channels = scaled(STEM_CHANNELS[-1], width)
         self.order = []
         for spec in INCEPTIONS:
             if is_pool(spec):
                 self.add_module(spec, build_plan([MAX_POOL], channels))
             else:
-                self.add_module(spec[0], Inception(channels, branch_layers(spec, width)))
+                self.add_module(spec[0], Inception(channels, branch_layers(spec, width, batch_norm)))
                 channels = inception_out(spec, width)
             self.order.append(spec if is_pool(spec) else spec[0])
         # auxiliary classifiers `aux1`, `aux2` on the outputs of inception 4a and 4d (same side)
         self.aux_after = {after: f"aux{i}" for i, after in enumerate(AUX_AFTER, 1)} if aux_logits else {}
         for after, aux_name in self.aux_after.items():
             self.add_module(aux_name, AuxClassifier(inception_out(inception_spec(after), width),
-                                                    aux_side(height, small_input), num_classes, width))
+                                                    aux_side(height, small_input), num_classes, width,
+                                                    batch_norm))
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(channels, num_classes)
 
@@ -85,6 +86,7 @@ class GoogLeNet(nn.Module):
 
 
 def googlenet(input_shape: tuple, num_classes: int = 1000, width: float = 1.0, dropout: float = 0.4,
-              aux_logits: bool = True, lrn: bool = True, small_input: bool = False) -> GoogLeNet:
+              aux_logits: bool = True, lrn: bool = True, batch_norm: bool = False,
+              small_input: bool = False) -> GoogLeNet:
     """GoogLeNet (Szegedy et al. 2014, https://arxiv.org/abs/1409.4842)."""
-    return GoogLeNet(input_shape, num_classes, width, dropout, aux_logits, lrn, small_input)
+    return GoogLeNet(input_shape, num_classes, width, dropout, aux_logits, lrn, batch_norm, small_input)

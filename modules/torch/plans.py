@@ -13,11 +13,11 @@ def build_plan(plan: list[tuple], in_channels: int, in_features: int | None = No
     channels, features = in_channels, in_features
     for kind, *args in plan:
         if kind == "conv":
-            out, kernel, stride, padding = args
-            layers.append(nn.Conv2d(channels, out, kernel, stride=stride, padding=padding))
+            out, kernel, stride, padding, bias = (*args, True)[:5]
+            layers.append(nn.Conv2d(channels, out, kernel, stride=stride, padding=padding, bias=bias))
             channels = out
         elif kind == "bn":
-            layers.append(nn.BatchNorm2d(channels, eps=BN_EPSILON, momentum=BN_MOMENTUM))
+            layers.append(nn.BatchNorm2d(channels, eps=args[0] if args else BN_EPSILON, momentum=BN_MOMENTUM))
         elif kind == "relu":
             layers.append(nn.ReLU(inplace=True))
         elif kind == "lrn":
