@@ -43,6 +43,11 @@ def check_server(uri: str, timeout_s: float = 5.0) -> None:
                         "(see README: team tracking) or unset/fix MLFLOW_TRACKING_URI") from None
 
 
+def client():
+    """An MlflowClient on `tracking_uri()`, the store created safely and a server checked."""
+    return _client()
+
+
 def _client():
     backend.quiet_environment()
     import mlflow

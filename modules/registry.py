@@ -64,6 +64,9 @@ class Architecture:
     # params.yaml's general defaults, and the command line overrides them
     train_defaults: dict = field(default_factory=dict)
     paper: str = ""
+    # `fn(input_shape, num_classes, batch, seed) -> tuple of arrays`, the network's inputs (the
+    # same arrays in both frameworks) for `parity`; None: one random float batch of input_shape
+    parity_inputs: Callable | None = None
 
     @property
     def builder_name(self) -> str:
@@ -104,8 +107,9 @@ def _coerce(value: Any, default: Any) -> Any:
         return int(value)
     if isinstance(default, float):
         return float(value)
-    if isinstance(default, (tuple, list)):
-        return tuple(int(v) if v.strip().lstrip("-").isdigit() else float(v) for v in value.split(","))
+    if isinstance(default, (tuple, list)):  # "1,2" from the CLI, "(1, 2)" from an MLflow param
+        parts = [v.strip() for v in value.strip("()[] ").split(",") if v.strip()]
+        return tuple(int(v) if v.lstrip("-").isdigit() else float(v) for v in parts)
     return value
 
 

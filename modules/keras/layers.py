@@ -11,13 +11,19 @@ from modules.activations import LEAKY_RELU_SLOPE, check_activation
 _STATISTICS = ("moving_mean", "moving_variance")
 
 
+@keras.saving.register_keras_serializable(package="nnlab")
+def gelu_exact(x):
+    """GELU with the exact erf form (Keras's default is the tanh approximation)."""
+    return keras.activations.gelu(x, approximate=False)
+
+
 def activation(name: str, layer_name: str | None = None) -> layers.Layer:
     """The activation layer called `name` (see `modules.activations`)."""
     check_activation(name)
     if name == "leaky_relu":
         return layers.LeakyReLU(negative_slope=LEAKY_RELU_SLOPE, name=layer_name)
-    if name == "gelu":
-        return layers.Activation(lambda x: keras.activations.gelu(x, approximate=False), name=layer_name)
+    if name == "gelu":  # exact erf form, as torch's nn.GELU(); a named function so it saves safely
+        return layers.Activation(gelu_exact, name=layer_name)
     return layers.Activation(name, name=layer_name)
 
 

@@ -1,0 +1,76 @@
+"""Reloading models: logged runs reproduce their scores; crafted files never run code."""
+import pickle
+
+import pytest
+
+from conftest import run_cli
+from experiments.config import TrainConfig
+from experiments.evaluate import evaluate, evaluate_run
+from experiments.train import train
+from modules.errors import UserError
+
+
+def quick(framework):
+    return TrainConfig(framework=framework, arch="mlp", data="digits", epochs=1, batch_size=128,
+                       hparams={"depth": 1}, quiet=True).validate()
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_evaluate_run_reproduces_the_logged_test_accuracy(framework):
+    summary = train(quick(framework), progress=lambda *a: None)
+    now, logged = evaluate_run(summary["run_id"])
+    assert now["test/acc"] == pytest.approx(logged["test/acc"], abs=1e-9)
+    assert now["test/loss"] == pytest.approx(logged["test/loss"], rel=1e-5)
+
+
+class _WritesMarker:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_a_torch_file_whose_unpickling_would_run_code_is_refused(lab_dir):
+    marker = lab_dir / "marker"
+    crafted = lab_dir / "model.pt"
+    with open(crafted, "wb") as f:
+        pickle.dump({"hidden.1.weight": _WritesMarker(str(marker))}, f)
+    with pytest.raises(UserError, match="refusing to load .*model.pt: not a plain weights file"):
+        evaluate(quick("torch"), crafted)
+    assert not marker.exists()
+
+
+def test_a_keras_file_with_serialized_code_is_refused(lab_dir):
+    from modules import backend
+
+    keras = backend.keras()
+    marker = lab_dir / "marker"
+    path = str(marker)
+    inputs = keras.Input((1, 8, 8))
+    outputs = keras.layers.Lambda(lambda x: x + len(open(path, "w").name) * 0)(inputs)
+    crafted = lab_dir / "model.keras"
+    keras.Model(inputs, outputs).save(crafted)
+    marker.unlink(missing_ok=True)  # tracing at save time may have touched it: start clean
+    with pytest.raises(UserError, match="refusing to load .*model.keras: it holds serialized code"):
+        evaluate(quick("keras"), crafted)
+    assert not marker.exists()
+
+
+def test_cli_refuses_a_crafted_file_in_one_line(lab_dir):
+    marker = lab_dir / "marker"
+    crafted = lab_dir / "model.pt"
+    with open(crafted, "wb") as f:
+        pickle.dump(_WritesMarker(str(marker)), f)
+    done = run_cli("evaluate", "--model", str(crafted), "--arch", "mlp", "--framework", "torch",
+                   "--data", "digits", cwd=lab_dir)
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert "refusing to load" in line and not marker.exists()
+
+
+def test_evaluate_with_an_unknown_run_id_is_one_line(lab_dir):
+    done = run_cli("evaluate", "--run", "0123456789abcdef", cwd=lab_dir)
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert "no MLflow run '0123456789abcdef'" in line
