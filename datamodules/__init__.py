@@ -54,6 +54,11 @@ DATASETS: dict[str, DatasetInfo] = {d.name: d for d in (
                 "images:CIFAR10DataModule", "32x32 colour images, python batches into data/raw/cifar-10-batches-py"),
     DatasetInfo("mnist1d", "sequence", (40,), 10, (3600, 400, 1000), "generated",
                 "sequences:MNIST1DDataModule", "mnist1d's procedural 1-D digits (make_dataset defaults), embedded"),
+    DatasetInfo("dates", "sequence", (32,), 69, (8000, 1000, 2000), "generated", "text:DatesDataModule",
+                "human-written dates in 16 formats -> ISO YYYY-MM-DD, 69 characters", task="translate"),
+    DatasetInfo("documents", "sequence", (10, 12), 4, (4000, 500, 1000), "generated",
+                "text:DocumentsDataModule", "word ids (sentences, words); the label is which ordered "
+                "word pairs occur inside one sentence; --data-dir: one folder per label"),
     DatasetInfo("sunspots", "sequence", (12, 1), 1, (207, 44, 46), "embedded",
                 "timeseries:SunspotsDataModule", "yearly sunspot numbers 1700-2008 (statsmodels), "
                 "windows -> next year, chronological split", task="forecast",

@@ -11,7 +11,7 @@ import importlib
 
 from modules.errors import UserError
 
-SCORERS = {"classify": "classify", "reconstruct": "reconstruct", "generate": "generate", "forecast": "forecast"}
+SCORERS = {"classify": "classify", "translate": "translate", "reconstruct": "reconstruct", "generate": "generate", "forecast": "forecast"}
 
 
 def scorer(task: str):

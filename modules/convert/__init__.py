@@ -150,6 +150,15 @@ def max_output_difference(torch_net, keras_net, input_shape: tuple, batch: int, 
     return float(np.max(np.abs(y_torch - y_keras)))
 
 
+def max_difference_on(torch_net, keras_net, inputs: tuple) -> float:
+    """Max |torch - keras| of two networks fed the same input arrays (no layout change)."""
+    torch = backend.torch()
+    with torch.inference_mode():
+        y_torch = numpy_of(torch_net(*(torch.from_numpy(x) for x in inputs)))
+    y_keras = np.asarray(keras_net(inputs[0] if len(inputs) == 1 else tuple(inputs), training=False))
+    return float(np.max(np.abs(y_torch - y_keras)))
+
+
 def channels_first_input_shape(keras_net) -> tuple:
     """One sample's input shape of a Keras network, as the lab describes it (C, H, W)."""
     shape = tuple(keras_net.inputs[0].shape[1:])
@@ -188,7 +197,10 @@ def parity(arch_name: str, input_shape: tuple | None = None, num_classes: int | 
     diffs = {part: max_output_difference(getattr(torch_model, part), keras_model.get_layer(part),
                                          channels_first_input_shape(keras_model.get_layer(part)),
                                          batch, seed) for part in parts}
-    if not parts:
+    if not parts and arch.parity_inputs is not None:  # token ids, or several inputs
+        inputs = arch.parity_inputs(tuple(input_shape), num_classes, batch, seed)
+        diffs[arch_name] = max_difference_on(torch_model, keras_model, inputs)
+    elif not parts:
         diffs[arch_name] = max_output_difference(torch_model, keras_model, input_shape, batch, seed)
     from modules.keras.layers import count_parameters as count_keras
     from modules.torch.layers import count_parameters as count_torch

@@ -13,6 +13,7 @@ from modules.errors import UserError
 
 TASK_CLASSES = {
     "classify": "classify:ClassifierTask",
+    "translate": "translate:TranslateTask",
     "reconstruct": "reconstruct:ReconstructTask",
     "generate": "generate:GenerateTask",
     "forecast": "forecast:ForecastTask",

@@ -1,0 +1,176 @@
+"""Token datasets: generated dates (translate) and documents (classify), and a user's text folder.
+
+Inputs are integer token ids, never normalised. For translation a batch is
+`((source, decoder_input), target)`: the decoder input is the target shifted
+right behind BOS (teacher forcing), made here once for both frameworks.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from datamodules import textgen
+from datamodules.core import (ArrayDataModule, EpochBatchSampler, Split, _keep_batch, epoch_order,
+                              seeded_split)
+from modules import backend
+from modules.errors import DataError
+
+torch = backend.torch()
+
+DATES_SEED, DOCUMENTS_SEED = 20261125, 1606  # the generated sets are fixed; split_seed splits them
+
+
+class TokenDataModule(ArrayDataModule):
+    """An ArrayDataModule over integer token ids: no normalisation, int64 inputs."""
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        raw = self.load_arrays()
+        self.source_digest = self._digest_of(raw)
+        raw = self._carve_validation(raw)
+        self.splits = {k: Split(np.ascontiguousarray(s.x, np.int64), s.y.astype(np.int64))
+                       for k, s in raw.items()}
+        self.digest = self._digest()
+
+
+def decoder_inputs(y: np.ndarray) -> np.ndarray:
+    """Targets shifted right behind BOS: what the decoder reads under teacher forcing."""
+    return np.concatenate([np.full((len(y), 1), textgen.BOS, y.dtype), y[:, :-1]], axis=1)
+
+
+class _TranslationBatches(torch.utils.data.Dataset):
+    """Serves whole batches `((source, decoder_input), target)` by fancy indexing."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
+        self.decoder_in = torch.from_numpy(decoder_inputs(y))
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitems__(self, indices):
+        index = torch.as_tensor(indices)
+        return (self.x[index], self.decoder_in[index]), self.y[index]
+
+
+class DatesDataModule(TokenDataModule):
+    """Human-written dates -> ISO dates, as character ids; the test set holds unseen strings."""
+
+    name = "dates"
+
+    def load_arrays(self) -> dict[str, Split]:
+        n_train, n_val, n_test = self.info.splits
+        sources, targets = textgen.generate_dates(n_train + n_val, DATES_SEED)
+        test_sources, test_targets = textgen.generate_dates(n_test, DATES_SEED + 1, exclude=set(sources))
+        return {"train": Split(*textgen.date_arrays(sources, targets)),
+                "test": Split(*textgen.date_arrays(test_sources, test_targets))}
+
+    def _loader(self, split: str, shuffle: bool):
+        self.setup()
+        data = self.splits[split]
+        sampler = EpochBatchSampler(len(data), self.batch_size, self.seed, shuffle,
+                                    rank=self.rank if shuffle else 0,
+                                    world_size=self.world_size if shuffle else 1)
+        return torch.utils.data.DataLoader(_TranslationBatches(data.x, data.y), batch_sampler=sampler,
+                                           collate_fn=_keep_batch)
+
+    def keras_dataset(self, split: str, epochs: int = 1, first_epoch: int = 0):
+        """Batches `((source, decoder_input), target)`, the same as the DataLoader's."""
+        tf = backend.tensorflow()
+        x, y = self.arrays(split)
+        n, batch = len(x), self.batch_size
+        steps = math.ceil(n / batch)
+        if split == "train":
+            orders = np.stack([epoch_order(n, self.seed, first_epoch + e) for e in range(epochs)])
+        else:
+            orders, epochs = np.arange(n)[None, :], 1
+        x_all, y_all = tf.constant(x), tf.constant(y)
+        dec_all, order_all = tf.constant(decoder_inputs(y)), tf.constant(orders.astype(np.int32))
+
+        def gather(k):
+            epoch, step = k // steps, k % steps
+            start = step * batch
+            idx = order_all[epoch, start:tf.minimum(start + batch, n)]
+            return (tf.gather(x_all, idx), tf.gather(dec_all, idx)), tf.gather(y_all, idx)
+
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        options.deterministic = True
+        return tf.data.Dataset.range(epochs * steps).map(gather).prefetch(2).with_options(options)
+
+
+class DocumentsDataModule(TokenDataModule):
+    """Documents as word ids (sentences, words): generated, or a user's folder via `data_dir`.
+
+    A folder holds one subfolder per label and one text file per document; the
+    vocabulary (the most frequent words, at most `DOC_VOCAB_SIZE`) comes from
+    the train split alone, and the shape from the longest train document and
+    sentence (capped at MAX_SENTENCES x MAX_WORDS).
+    """
+
+    name = "documents"
+    MAX_SENTENCES, MAX_WORDS = 30, 40
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.labels: tuple[str, ...] = textgen.DOC_CLASSES
+        self._shape: tuple[int, int] = (textgen.DOC_SENTENCES, textgen.DOC_WORDS)
+        self.vocabulary: dict[str, int] = {}
+
+    @property
+    def input_shape(self) -> tuple:
+        return self._shape
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels)
+
+    def load_arrays(self) -> dict[str, Split]:
+        n_train, n_val, n_test = self.info.splits
+        x, y = textgen.generate_documents(n_train + n_val + n_test, DOCUMENTS_SEED)
+        return {"train": Split(x, y)}
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits or self.data_dir is None:
+            return super().setup(stage)
+        texts, labels, self.labels = read_text_folder(self.data_dir)
+        n = len(texts)
+        n_val, n_test = max(1, round(0.1 * n)), max(1, round(0.1 * n))
+        parts = seeded_split(n, (n - n_val - n_test, n_val, n_test), self.split_seed)
+        train_docs = [texts[i] for i in parts[0]]
+        self.vocabulary = textgen.build_vocabulary(train_docs)
+        self._shape = (min(max(len(d) for d in train_docs), self.MAX_SENTENCES),
+                       min(max(len(s) for d in train_docs for s in d), self.MAX_WORDS))
+        x = textgen.encode_documents(texts, self.vocabulary, self._shape)
+        y = np.asarray(labels, np.int64)
+        self.source_digest = self._digest_of({"folder": Split(x, y)})
+        self.splits = {k: Split(x[i], y[i]) for k, i in zip(("train", "val", "test"), parts)}
+        self.digest = self._digest()
+
+
+def read_text_folder(folder: Path) -> tuple[list, list[int], tuple[str, ...]]:
+    """(tokenised documents, label ids, label names) of a folder with one subfolder per label."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder; pass --data-dir a folder with one subfolder "
+                        "of text files per label")
+    label_dirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if len(label_dirs) < 2:
+        raise DataError(f"{folder}: found {len(label_dirs)} label subfolders, need at least 2 "
+                        "(one subfolder of text files per label)")
+    texts, labels = [], []
+    for label, sub in enumerate(label_dirs):
+        files = sorted(p for p in sub.iterdir() if p.is_file() and not p.name.startswith("."))
+        docs = [textgen.tokenize(p.read_text(errors="replace")) for p in files]
+        docs = [d for d in docs if d]
+        if not docs:
+            raise DataError(f"{sub}: no text files with words in them; put one document per file there")
+        texts += docs
+        labels += [label] * len(docs)
+    if len(texts) < 10:
+        raise DataError(f"{folder}: only {len(texts)} documents; need at least 10 to split "
+                        "into train, validation and test")
+    return texts, labels, tuple(p.name for p in label_dirs)

@@ -1,0 +1,163 @@
+"""Attention (Keras): masked recurrences, additive and multiplicative attention, seq2seq.
+
+Mirrors `modules/torch/attention.py`. Each weighted layer is named after the
+torch module it mirrors (`encoder`, `attention.query`, ...) so weights transfer
+by name. Recurrences take a PAD mask (the state is carried over masked steps,
+as torch's packed sequences skip them); greedy decoding, and Bahdanau's decoder
+whose input holds the attention context, step the decoder's cell by hand.
+"""
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+from modules.catalog.attention import (ATTENTIONS, BOS, CELLS, PAD, SCORE_MASK, TARGET_LENGTH,
+                                      check_sequence_shape)
+from modules.errors import UserError
+
+
+# --- recurrences ------------------------------------------------------------------------
+def make_rnn(cell: str, hidden_size: int, name: str, bidirectional: bool = False,
+             return_state: bool = False) -> layers.Layer:
+    """A GRU (reset_after=True, as torch's) or LSTM layer returning sequences, named like the
+    torch module it mirrors; PAD steps are skipped through the `mask` it is called with."""
+    if cell not in CELLS:
+        raise UserError(f"cell={cell!r} is not valid; choose one of: {', '.join(CELLS)}")
+    kind = (lambda **kw: layers.GRU(hidden_size, reset_after=True, **kw)) if cell == "gru" else \
+        (lambda **kw: layers.LSTM(hidden_size, **kw))
+    if bidirectional:
+        return layers.Bidirectional(kind(return_sequences=True), name=name)
+    return kind(return_sequences=True, return_state=return_state, name=name)
+
+
+def zero_masked(outputs, mask):
+    """Outputs (B, T, D) with masked positions zeroed, as the torch side returns them."""
+    return outputs * ops.cast(mask, outputs.dtype)[..., None]
+
+
+# --- attention ----------------------------------------------------------------------------
+def masked_softmax(scores, mask):
+    """Softmax over the last axis with masked positions at exactly zero weight."""
+    return ops.softmax(scores + (1.0 - ops.cast(mask, scores.dtype)) * SCORE_MASK, axis=-1)
+
+
+def attention_pool(project: layers.Dense, context: layers.Dense, states, mask):
+    """HAN's pooling: weights from u . tanh(W h + b); returns (pooled (B, D), weights (B, T))."""
+    weights = masked_softmax(ops.squeeze(context(ops.tanh(project(states))), axis=-1), mask)
+    return ops.einsum("bt,btd->bd", weights, states), weights
+
+
+def attention_pooling_layers(prefix: str, attention_size: int) -> list[layers.Dense]:
+    """The two Dense layers of an AttentionPooling module called `prefix` on the torch side."""
+    return [layers.Dense(attention_size, name=f"{prefix}.project"),
+            layers.Dense(1, use_bias=False, name=f"{prefix}.context")]
+
+
+# --- seq2seq ------------------------------------------------------------------------------
+@keras.saving.register_keras_serializable(package="nnlab")
+class Seq2Seq(keras.Model):
+    """Encoder-decoder over one token vocabulary, with no, additive or multiplicative attention.
+
+    `model((source, decoder_input))` runs teacher forcing and returns logits
+    (B, T_out, V); `generate(source, steps)` decodes greedily and returns the
+    logits and the attention weights (B, steps, T_in).
+    """
+
+    def __init__(self, vocab_size: int, embedding_size: int, hidden_size: int, cell: str,
+                 attention: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if attention not in ATTENTIONS:
+            raise UserError(f"attention={attention!r} is not valid; choose one of: {', '.join(ATTENTIONS)}")
+        self._arguments = dict(vocab_size=vocab_size, embedding_size=embedding_size,
+                           hidden_size=hidden_size, cell=cell, attention=attention)
+        self.kind = attention
+        self.source_embedding = layers.Embedding(vocab_size, embedding_size, name="source_embedding")
+        self.target_embedding = layers.Embedding(vocab_size, embedding_size, name="target_embedding")
+        self.encoder = make_rnn(cell, hidden_size, "encoder", return_state=True)
+        self.decoder = make_rnn(cell, hidden_size, "decoder", return_state=True)
+        if attention == "bahdanau":
+            self.attention_query = layers.Dense(hidden_size, use_bias=False, name="attention.query")
+            self.attention_key = layers.Dense(hidden_size, name="attention.key")
+            self.attention_energy = layers.Dense(1, use_bias=False, name="attention.energy")
+        elif attention == "luong":
+            self.attention_key = layers.Dense(hidden_size, use_bias=False, name="attention.key")
+            self.combine = layers.Dense(hidden_size, name="combine")
+        self.output_layer = layers.Dense(vocab_size, name="output")
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), **self._arguments}
+
+    def build(self, input_shape) -> None:
+        source_shape, target_shape = input_shape  # one forward pass creates every weight
+        self.call((ops.zeros((1, *source_shape[1:]), "int32"), ops.zeros((1, *target_shape[1:]), "int32")))
+
+    def encode(self, source):
+        mask = ops.not_equal(source, PAD)  # (B, T)
+        keys, *state = self.encoder(self.source_embedding(source), mask=mask)
+        keys = zero_masked(keys, mask)
+        projected = self.attention_key(keys) if self.kind != "none" else None
+        return keys, projected, mask, state
+
+    def attend(self, query, keys, projected, mask):
+        if self.kind == "bahdanau":  # v . tanh(W q + U k)
+            scores = self.attention_energy(ops.tanh(self.attention_query(query)[:, None] + projected))
+            scores = ops.squeeze(scores, axis=-1)
+        else:  # q . W k
+            scores = ops.einsum("bq,btq->bt", query, projected)
+        weights = masked_softmax(scores, mask)
+        return ops.einsum("bt,btk->bk", weights, keys), weights
+
+    def step(self, token, state, keys, projected, mask):
+        """One decoder step from the previous token: (logits, state, attention weights)."""
+        embedded = self.target_embedding(token)  # (B, E)
+        if self.kind == "bahdanau":  # attend with the previous state, then step
+            context, weights = self.attend(state[0], keys, projected, mask)
+            hidden, state = self.decoder.cell(ops.concatenate([embedded, context], axis=-1), state)
+            features = ops.concatenate([hidden, context], axis=-1)
+        elif self.kind == "luong":  # step, then attend with the new state
+            hidden, state = self.decoder.cell(embedded, state)
+            context, weights = self.attend(hidden, keys, projected, mask)
+            features = ops.tanh(self.combine(ops.concatenate([context, hidden], axis=-1)))
+        else:
+            hidden, state = self.decoder.cell(embedded, state)
+            features, weights = hidden, ops.zeros(ops.shape(mask), dtype=hidden.dtype)
+        return self.output_layer(features), list(state), weights
+
+    def call(self, inputs, training=False):
+        source, decoder_input = inputs
+        keys, projected, mask, state = self.encode(source)
+        if self.kind == "bahdanau":  # the context enters the recurrence: step by step
+            logits = []
+            for t in range(decoder_input.shape[1]):
+                out, state, _ = self.step(decoder_input[:, t], state, keys, projected, mask)
+                logits.append(out)
+            return ops.stack(logits, axis=1)  # (B, T_out, V)
+        hidden = self.decoder(self.target_embedding(decoder_input), initial_state=state)[0]
+        if self.kind == "none":
+            return self.output_layer(hidden)
+        scores = ops.einsum("bqh,bth->bqt", hidden, projected)  # Luong: every step's query at once
+        weights = masked_softmax(scores, mask[:, None, :])
+        context = ops.einsum("bqt,bth->bqh", weights, keys)
+        return self.output_layer(ops.tanh(self.combine(ops.concatenate([context, hidden], axis=-1))))
+
+    def generate(self, source, steps: int):
+        """Greedy decoding from BOS: logits (B, steps, V) and attention weights (B, steps, T_in)."""
+        keys, projected, mask, state = self.encode(source)
+        token = ops.full((ops.shape(source)[0],), BOS, dtype="int32")
+        logits, weights = [], []
+        for _ in range(steps):
+            out, state, w = self.step(token, state, keys, projected, mask)
+            token = ops.argmax(out, axis=-1)
+            logits.append(out)
+            weights.append(w)
+        return ops.stack(logits, axis=1), ops.stack(weights, axis=1)
+
+
+def seq2seq(input_shape: tuple, num_classes: int, cell: str = "gru", attention: str = "bahdanau",
+            embedding_size: int = 32, hidden_size: int = 128) -> Seq2Seq:
+    """Encoder-decoder with attention (Bahdanau et al. 2014, https://arxiv.org/abs/1409.0473;
+    Luong et al. 2015, https://arxiv.org/abs/1508.04025). `num_classes` is the vocabulary size."""
+    check_sequence_shape("seq2seq", input_shape, rank=1)
+    model = Seq2Seq(num_classes, embedding_size, hidden_size, cell, attention, name="seq2seq")
+    model((ops.zeros((1, *input_shape), "int32"), ops.zeros((1, TARGET_LENGTH), "int32")))  # build
+    return model
