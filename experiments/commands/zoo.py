@@ -1,0 +1,50 @@
+"""`nnlab zoo`: train architectures in both frameworks with their defaults; print one table."""
+from __future__ import annotations
+
+ORDER = 60
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("zoo", help="train architectures in both frameworks, print a results table")
+    p.add_argument("--archs", help="comma-separated names (default: every registered architecture)")
+    p.add_argument("--family", help="only this family (e.g. cnn, recurrent)")
+    p.add_argument("--task", help="only this task (classify, reconstruct, generate, forecast, translate)")
+    p.add_argument("--frameworks", default="torch,keras")
+    p.add_argument("--epochs", type=int, help="override every architecture's epochs (e.g. 1 for a smoke run)")
+    p.add_argument("--json", help="write the rows as JSON to this file")
+
+
+def headline(summary: dict) -> str:
+    """The test metrics of a run, compactly."""
+    return "  ".join(f"{k[5:]} {v:.4f}" for k, v in sorted(summary.items())
+                     if k.startswith("test/") and isinstance(v, (int, float)))
+
+
+def run(args) -> int:
+    from experiments.config import TrainConfig, load_params
+    from experiments.train import train, write_json_atomic
+    from modules import registry
+    from modules.errors import UserError
+
+    names = ([n.strip() for n in args.archs.split(",") if n.strip()] if args.archs
+             else registry.names(task=args.task, family=args.family))
+    if not names:
+        raise UserError("no architecture matches; see `nnlab list`")
+    frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
+    rows = []
+    print(f"{'architecture':14s} {'framework':9s} {'data':10s} {'params':>11s} {'seconds':>8s}  test metrics")
+    for name in names:
+        arch = registry.get(name)
+        for framework in frameworks:
+            settings = {**load_params(), **arch.train_defaults}
+            if args.epochs:
+                settings["epochs"] = args.epochs
+            config = TrainConfig(framework=framework, arch=name, quiet=True,
+                                 **{k: v for k, v in settings.items() if k not in ("framework", "arch")})
+            summary = train(config.validate(), progress=lambda *a: None)
+            rows.append({"arch": name, "framework": framework, "data": config.data, **summary})
+            print(f"{name:14s} {framework:9s} {config.data:10s} {summary['n_params']:>11,} "
+                  f"{summary['train_time_s']:8.1f}  {headline(summary)}", flush=True)
+    if args.json:
+        write_json_atomic(args.json, {"rows": rows})
+    return 0
