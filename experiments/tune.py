@@ -438,8 +438,8 @@ def _run_workers(study, options: TuneOptions, url: str, parent_run_id: str) -> N
     """Start `--jobs` worker processes on the study, show progress until they end."""
     threads = str(max(1, (os.cpu_count() or 1) // options.jobs))
     env = {**os.environ, "OMP_NUM_THREADS": threads, "TF_NUM_INTRAOP_THREADS": threads,
-           "TF_NUM_INTEROP_THREADS": "1", "PYTHONPATH": os.pathsep.join(
-               [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")])}
+           "TF_NUM_INTEROP_THREADS": "1", "PYTHONPATH": os.pathsep.join(filter(None, [
+               str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH")]))}
     progress = Progress(study, options)
     workers = []
     with tempfile.TemporaryDirectory() as tmp:
