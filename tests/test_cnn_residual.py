@@ -51,13 +51,15 @@ def transferred_difference(name: str, input_shape: tuple, num_classes: int = 10,
     return float(np.abs(y_torch - y_keras).max())
 
 
-# (name, input shape, hyperparameters): every architecture at its default small-image
-# setting, plus the ImageNet stem and the projection shortcuts (option B).
-PARITY_CASES = [(name, (1, 16, 16), {}) for name in RESIDUAL_ARCHS] + [
+# (name, input shape, hyperparameters): the architectures at their default small-image
+# setting, plus the ImageNet stem and the projection shortcuts (option B). The two
+# largest appear once, with the ImageNet stem (their blocks are the same code either way).
+PARITY_CASES = [(name, (1, 16, 16), {}) for name in RESIDUAL_ARCHS
+                if name not in ("resnet50", "densenet121")] + [
     ("resnet18", (3, 40, 40), {"small_input": False}),
     ("resnet50", (3, 33, 33), {"small_input": False}),  # odd side: every padding must agree
     ("densenet121", (3, 40, 40), {"small_input": False}),
-    ("resnet20", (3, 15, 15), {"shortcut": "projection", "zero_init_residual": False}),
+    ("resnet20", (3, 15, 15), {"shortcut": "projection", "residual_gamma": 1.0}),
 ]
 
 
@@ -81,7 +83,8 @@ def test_a_batch_norm_converter_that_swaps_mean_and_variance_is_caught(monkeypat
         return [gamma, beta, var, mean]
 
     monkeypatch.setitem(convert._CONVERTERS, torch.nn.BatchNorm2d, swapped)
-    assert transferred_difference("resnet20", (1, 16, 16)) > 1e-2
+    # NaN counts as disagreement too: a negative mean read as a variance has no square root
+    assert not transferred_difference("resnet20", (1, 16, 16)) <= 1e-2
 
 
 @pytest.mark.parametrize("name", IMAGENET_ARCHS)

@@ -40,14 +40,14 @@ def conv(x, filters: int, kernel: int, stride: int, name: str):
                          kernel_initializer=conv_initializer(), name=name)(x)
 
 
-def batch_norm(x, name: str, zero_gamma: bool = False):
+def batch_norm(x, name: str, gamma: float = 1.0):
     return layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=name,
-                                     gamma_initializer="zeros" if zero_gamma else "ones")(x)
+                                     gamma_initializer=keras.initializers.Constant(gamma))(x)
 
 
 def conv_bn(x, filters: int, kernel: int, stride: int, conv_name: str, bn_name: str,
-            zero_gamma: bool = False):
-    return batch_norm(conv(x, filters, kernel, stride, conv_name), bn_name, zero_gamma)
+            gamma: float = 1.0):
+    return batch_norm(conv(x, filters, kernel, stride, conv_name), bn_name, gamma)
 
 
 @keras.saving.register_keras_serializable(package="nnlab")
@@ -79,21 +79,23 @@ def shortcut(x, kind: str, in_channels: int, out_channels: int, stride: int, nam
     return conv_bn(x, out_channels, 1, stride, f"{name}.downsample.0", f"{name}.downsample.1")
 
 
-def basic_block(x, in_channels: int, width: int, stride: int, kind: str, name: str, zero_init: bool):
+def basic_block(x, in_channels: int, width: int, stride: int, kind: str, name: str,
+                residual_gamma: float = 1.0):
     """Two 3x3 convolutions; the first carries the stride."""
     identity = shortcut(x, kind, in_channels, width, stride, name)
     out = layers.ReLU()(conv_bn(x, width, 3, stride, f"{name}.conv1", f"{name}.bn1"))
-    out = conv_bn(out, width, 3, 1, f"{name}.conv2", f"{name}.bn2", zero_init)
+    out = conv_bn(out, width, 3, 1, f"{name}.conv2", f"{name}.bn2", residual_gamma)
     return layers.ReLU()(layers.Add()([out, identity]))
 
 
-def bottleneck_block(x, in_channels: int, width: int, stride: int, kind: str, name: str, zero_init: bool):
+def bottleneck_block(x, in_channels: int, width: int, stride: int, kind: str, name: str,
+                     residual_gamma: float = 1.0):
     """1x1 reduce, 3x3 (carrying the stride: torchvision's v1.5), 1x1 expand by 4."""
     out_channels = width * BLOCK_EXPANSION["bottleneck"]
     identity = shortcut(x, kind, in_channels, out_channels, stride, name)
     out = layers.ReLU()(conv_bn(x, width, 1, 1, f"{name}.conv1", f"{name}.bn1"))
     out = layers.ReLU()(conv_bn(out, width, 3, stride, f"{name}.conv2", f"{name}.bn2"))
-    out = conv_bn(out, out_channels, 1, 1, f"{name}.conv3", f"{name}.bn3", zero_init)
+    out = conv_bn(out, out_channels, 1, 1, f"{name}.conv3", f"{name}.bn3", residual_gamma)
     return layers.ReLU()(layers.Add()([out, identity]))
 
 
@@ -102,7 +104,7 @@ BLOCKS = {"basic": basic_block, "bottleneck": bottleneck_block}
 
 def build_resnet(name: str, spec: ResNetSpec, input_shape: tuple, num_classes: int,
                  small_input: bool = True, shortcut_kind: str = "projection",
-                 zero_init_residual: bool = False) -> keras.Model:
+                 residual_gamma: float = 1.0) -> keras.Model:
     """Stem, stages of residual blocks (`layer1`...), global average pool, `fc`."""
     inputs = keras.Input(channels_last_shape(input_shape))  # (H, W, C)
     if spec.imagenet_stem and not small_input:
@@ -116,7 +118,7 @@ def build_resnet(name: str, spec: ResNetSpec, input_shape: tuple, num_classes: i
         for j in range(n):
             stride = 2 if i > 0 and j == 0 else 1
             x = block(x, c_in if j == 0 else c_out, width, stride, shortcut_kind, f"layer{i + 1}.{j}",
-                      zero_init_residual)
+                      residual_gamma)
     x = layers.GlobalAveragePooling2D()(x)  # (B, C)
     width = spec.stage_channels()[-1][2]
     outputs = dense(num_classes, width, "fc")(x)
@@ -124,42 +126,42 @@ def build_resnet(name: str, spec: ResNetSpec, input_shape: tuple, num_classes: i
 
 
 def _create_resnet(name: str, input_shape: tuple, num_classes: int, small_input: bool = True,
-                   shortcut: str = "projection", zero_init_residual: bool = False) -> keras.Model:
+                   shortcut: str = "projection", residual_gamma: float = 1.0) -> keras.Model:
     check_resnet_input(name, input_shape, small_input)
     return build_resnet(name, RESNETS[name], input_shape, num_classes, small_input, shortcut,
-                        zero_init_residual)
+                        residual_gamma)
 
 
 def resnet18(input_shape: tuple, num_classes: int = 10, small_input: bool = True,
-             zero_init_residual: bool = False) -> keras.Model:
+             residual_gamma: float = 1.0) -> keras.Model:
     """ResNet-18 (He et al. 2015, https://arxiv.org/abs/1512.03385)."""
     return _create_resnet("resnet18", input_shape, num_classes, small_input=small_input,
-                          zero_init_residual=zero_init_residual)
+                          residual_gamma=residual_gamma)
 
 
 def resnet34(input_shape: tuple, num_classes: int = 10, small_input: bool = True,
-             zero_init_residual: bool = False) -> keras.Model:
+             residual_gamma: float = 1.0) -> keras.Model:
     """ResNet-34 (He et al. 2015, https://arxiv.org/abs/1512.03385)."""
     return _create_resnet("resnet34", input_shape, num_classes, small_input=small_input,
-                          zero_init_residual=zero_init_residual)
+                          residual_gamma=residual_gamma)
 
 
 def resnet50(input_shape: tuple, num_classes: int = 10, small_input: bool = True,
-             zero_init_residual: bool = False) -> keras.Model:
+             residual_gamma: float = 1.0) -> keras.Model:
     """ResNet-50, bottleneck blocks (He et al. 2015, https://arxiv.org/abs/1512.03385)."""
     return _create_resnet("resnet50", input_shape, num_classes, small_input=small_input,
-                          zero_init_residual=zero_init_residual)
+                          residual_gamma=residual_gamma)
 
 
 def resnet20(input_shape: tuple, num_classes: int = 10, shortcut: str = "identity",
-             zero_init_residual: bool = True) -> keras.Model:
+             residual_gamma: float = 0.1) -> keras.Model:
     """ResNet-20 for CIFAR, 6n+2 with n=3 (He et al. 2015 sec. 4.2, https://arxiv.org/abs/1512.03385)."""
     return _create_resnet("resnet20", input_shape, num_classes, shortcut=shortcut,
-                          zero_init_residual=zero_init_residual)
+                          residual_gamma=residual_gamma)
 
 
 def resnet56(input_shape: tuple, num_classes: int = 10, shortcut: str = "identity",
-             zero_init_residual: bool = True) -> keras.Model:
+             residual_gamma: float = 0.1) -> keras.Model:
     """ResNet-56 for CIFAR, 6n+2 with n=9 (He et al. 2015 sec. 4.2, https://arxiv.org/abs/1512.03385)."""
     return _create_resnet("resnet56", input_shape, num_classes, shortcut=shortcut,
-                          zero_init_residual=zero_init_residual)
+                          residual_gamma=residual_gamma)

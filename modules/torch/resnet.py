@@ -84,7 +84,7 @@ class ResNet(nn.Module):
 
     def __init__(self, spec: ResNetSpec, input_shape: tuple, num_classes: int,
                  small_input: bool = True, shortcut: str = "projection",
-                 zero_init_residual: bool = False) -> None:
+                 residual_gamma: float = 1.0) -> None:
         super().__init__()
         in_channels = input_shape[0]
         if spec.imagenet_stem and not small_input:
@@ -106,10 +106,9 @@ class ResNet(nn.Module):
         for m in self.modules():  # torchvision's initialisation (the Keras twin uses the same)
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        if zero_init_residual:  # each block starts as the identity (Goyal et al. 2017)
-            for m in self.modules():
-                if isinstance(m, (BasicBlock, Bottleneck)):
-                    nn.init.zeros_((m.bn3 if isinstance(m, Bottleneck) else m.bn2).weight)
+        for m in self.modules():  # the scale each residual branch starts at (see catalog)
+            if isinstance(m, (BasicBlock, Bottleneck)):
+                nn.init.constant_((m.bn3 if isinstance(m, Bottleneck) else m.bn2).weight, residual_gamma)
 
     def forward(self, x):  # (B, C, H, W)
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
@@ -124,35 +123,35 @@ def _create_resnet(name: str, input_shape: tuple, num_classes: int, **kwargs) ->
 
 
 def resnet18(input_shape: tuple, num_classes: int = 10, small_input: bool = True,
-             zero_init_residual: bool = False) -> ResNet:
+             residual_gamma: float = 1.0) -> ResNet:
     """ResNet-18 (He et al. 2015, https://arxiv.org/abs/1512.03385)."""
     return _create_resnet("resnet18", input_shape, num_classes, small_input=small_input,
-                          zero_init_residual=zero_init_residual)
+                          residual_gamma=residual_gamma)
 
 
 def resnet34(input_shape: tuple, num_classes: int = 10, small_input: bool = True,
-             zero_init_residual: bool = False) -> ResNet:
+             residual_gamma: float = 1.0) -> ResNet:
     """ResNet-34 (He et al. 2015, https://arxiv.org/abs/1512.03385)."""
     return _create_resnet("resnet34", input_shape, num_classes, small_input=small_input,
-                          zero_init_residual=zero_init_residual)
+                          residual_gamma=residual_gamma)
 
 
 def resnet50(input_shape: tuple, num_classes: int = 10, small_input: bool = True,
-             zero_init_residual: bool = False) -> ResNet:
+             residual_gamma: float = 1.0) -> ResNet:
     """ResNet-50, bottleneck blocks (He et al. 2015, https://arxiv.org/abs/1512.03385)."""
     return _create_resnet("resnet50", input_shape, num_classes, small_input=small_input,
-                          zero_init_residual=zero_init_residual)
+                          residual_gamma=residual_gamma)
 
 
 def resnet20(input_shape: tuple, num_classes: int = 10, shortcut: str = "identity",
-             zero_init_residual: bool = True) -> ResNet:
+             residual_gamma: float = 0.1) -> ResNet:
     """ResNet-20 for CIFAR, 6n+2 with n=3 (He et al. 2015 sec. 4.2, https://arxiv.org/abs/1512.03385)."""
     return _create_resnet("resnet20", input_shape, num_classes, shortcut=shortcut,
-                          zero_init_residual=zero_init_residual)
+                          residual_gamma=residual_gamma)
 
 
 def resnet56(input_shape: tuple, num_classes: int = 10, shortcut: str = "identity",
-             zero_init_residual: bool = True) -> ResNet:
+             residual_gamma: float = 0.1) -> ResNet:
     """ResNet-56 for CIFAR, 6n+2 with n=9 (He et al. 2015 sec. 4.2, https://arxiv.org/abs/1512.03385)."""
     return _create_resnet("resnet56", input_shape, num_classes, shortcut=shortcut,
-                          zero_init_residual=zero_init_residual)
+                          residual_gamma=residual_gamma)
