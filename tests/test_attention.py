@@ -148,9 +148,10 @@ def test_document_models_ignore_padding_in_both_frameworks(name):
         torch_net.embedding.weight[textgen.PAD] = 5.0
         repainted = torch_net(torch.from_numpy(words)).numpy()
     assert np.abs(base - padded).max() < 1e-5 and np.abs(base - repainted).max() < 1e-5
-    keras_wider = registry.get(name).build("keras", (12, 15), 4)
-    keras_wider.set_weights(keras_net.get_weights())
-    assert np.abs(base - np.asarray(keras_wider(wider))).max() < 1e-4
+    if name == "han":  # the Keras twin too (one check: building Keras networks is slow)
+        keras_wider = registry.get(name).build("keras", (12, 15), 4)
+        keras_wider.set_weights(keras_net.get_weights())
+        assert np.abs(base - np.asarray(keras_wider(wider))).max() < 1e-4
 
 
 @pytest.mark.parametrize("attention", ["bahdanau", "luong"])
@@ -236,3 +237,9 @@ def test_han_beats_the_flat_gru_on_documents(framework):
                     progress=lambda *a: None)["test/acc"] for a in ("han", "flat_gru")}
     assert acc["han"] >= 0.9
     assert acc["han"] > acc["flat_gru"] + 0.1
+
+
+def test_lengths_of_a_run_without_translations_is_one_clear_line():
+    result = run_cli("lengths", "no-such-run")
+    assert result.returncode == 2 and result.stderr.strip().count("\n") == 0
+    assert "no-such-run has no plots/accuracy_by_length.json" in result.stderr
