@@ -161,21 +161,29 @@ def _raise_keyboard_interrupt(signum, frame):
 
 @contextmanager
 def tracked_run(experiment: str, run_name: str, params: dict, tags: dict,
-                parent_run_id: str | None = None) -> Iterator[TrackedRun]:
-    """Start an MLflow run; it ends FINISHED, FAILED (an error) or KILLED (Ctrl-C, SIGTERM)."""
+                parent_run_id: str | None = None, resume_run_id: str | None = None) -> Iterator[TrackedRun]:
+    """Start an MLflow run; it ends FINISHED, FAILED (an error) or KILLED (Ctrl-C, SIGTERM).
+
+    With `resume_run_id`, reopen that run instead (status RUNNING again; params already logged).
+    """
     client = _client()
-    exp_id = experiment_id(client, experiment)
-    all_tags = {"mlflow.runName": run_name, "mlflow.source.git.commit": git_commit(),
-                **library_versions(), **tags}
-    if parent_run_id:
-        all_tags["mlflow.parentRunId"] = parent_run_id
-    run = client.create_run(exp_id, tags=all_tags, run_name=run_name)
-    tracked = TrackedRun(client, run.info.run_id)
+    if resume_run_id:
+        client.update_run(resume_run_id, status="RUNNING")
+        tracked = TrackedRun(client, resume_run_id)
+    else:
+        exp_id = experiment_id(client, experiment)
+        all_tags = {"mlflow.runName": run_name, "mlflow.source.git.commit": git_commit(),
+                    **library_versions(), **tags}
+        if parent_run_id:
+            all_tags["mlflow.parentRunId"] = parent_run_id
+        run = client.create_run(exp_id, tags=all_tags, run_name=run_name)
+        tracked = TrackedRun(client, run.info.run_id)
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt) if in_main_thread else None
     status = "FAILED"
     try:
-        tracked.log_params(params)
+        if not resume_run_id:
+            tracked.log_params(params)
         yield tracked
         status = "FINISHED"
     except BaseException as err:

@@ -43,12 +43,15 @@ def make_datamodule(config: TrainConfig):
 
 
 def train(config: TrainConfig, metrics_out: Path | None = None, progress=print,
-          parent_run_id: str | None = None, callbacks: list = (), tags: dict | None = None) -> dict:
+          parent_run_id: str | None = None, callbacks: list = (), tags: dict | None = None,
+          resume_run_id: str | None = None) -> dict:
     """Train `config` (already validated), log it to MLflow and return the final metrics.
 
     `tags` are added to the run's tags (e.g. the Optuna study and trial it belongs to).
+    Each epoch ends with a checkpoint (`experiments.resume`); `resume_run_id` continues that
+    unfinished run from its last checkpoint. Ctrl-C/SIGTERM raise `TrainingInterrupted`.
     """
-    from experiments import runners, tracking
+    from experiments import resume, runners, tracking
     import datamodules
     from experiments.tasks import effective_task, scorer
     from modules import registry
@@ -74,11 +77,14 @@ def train(config: TrainConfig, metrics_out: Path | None = None, progress=print,
                 for path in epoch_scorer.epoch_artifacts(outputs, epoch, Path(tmp), title):
                     run.log_artifact(path, "epochs")
 
-        result = runners.fit(config.framework, arch, datamodule, config,
-                             on_epoch=lambda epoch, m: run.log_metrics(m, step=epoch),
-                             callbacks=list(callbacks),
-                             on_epoch_outputs=log_epoch_outputs if hasattr(epoch_scorer, "epoch_artifacts")
-                             else None)
+        try:
+            result = runners.fit(config.framework, arch, datamodule, config,
+                                 on_epoch=lambda epoch, m: run.log_metrics(m, step=epoch),
+                                 callbacks=list(callbacks),
+                                 on_epoch_outputs=log_epoch_outputs if hasattr(epoch_scorer, "epoch_artifacts")
+                                 else None, checkpoint_dir=resume.checkpoint_dir(run.run_id))
+        except (KeyboardInterrupt, SystemExit) as err:  # Lightning turns Ctrl-C into SystemExit(1)
+            raise resume.TrainingInterrupted(run.run_id) from err
         task_scorer = scorer(task)
         metrics = task_scorer.evaluate(result.test_outputs, datamodule)
         metrics.update(train_time_s=result.train_time_s,
@@ -97,6 +103,7 @@ def train(config: TrainConfig, metrics_out: Path | None = None, progress=print,
         summary = {**metrics, "n_params": result.n_params, "run_id": run.run_id,
                    "framework": config.framework, "arch": config.arch, "data": config.data,
                    "epochs": len(result.history), "dataset_digest": datamodule.digest}
+    resume.discard_checkpoint(summary["run_id"])
     if metrics_out:
         write_json_atomic(metrics_out, summary)
     return summary

@@ -9,7 +9,9 @@ ORDER = 20
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("train", help="train one architecture in one framework")
     p.add_argument("--framework", default=None, help="torch, keras or numpy (default: params.yaml, else torch)")
-    p.add_argument("--arch", required=True, help="architecture name (see nnlab list)")
+    p.add_argument("--arch", help="architecture name (see nnlab list); required unless --resume")
+    p.add_argument("--resume", metavar="RUN_ID",
+                   help="continue this interrupted MLflow run from its last finished epoch")
     p.add_argument("--data", help="dataset name (default: the architecture's default data)")
     p.add_argument("--epochs", type=positive_int)
     p.add_argument("--batch-size", type=positive_int)
@@ -48,11 +50,25 @@ def config_from_args(args):
 
 
 def run(args) -> int:
-    config = config_from_args(args)
+    from experiments.resume import TrainingInterrupted, config_for_resume
+    from modules.errors import UserError
+
+    if args.resume:
+        config = config_for_resume(args.resume, data_dir=args.data_dir, quiet=args.quiet)
+    elif not args.arch:
+        raise UserError("nnlab train needs --arch NAME (or --resume RUN_ID to continue a run)")
+    else:
+        config = config_from_args(args)
     from experiments.train import train
 
-    summary = train(config, metrics_out=args.metrics_out,
-                    progress=(lambda *a: None) if args.quiet else print)
+    try:
+        summary = train(config, metrics_out=args.metrics_out, resume_run_id=args.resume,
+                        progress=(lambda *a: None) if args.quiet else print)
+    except TrainingInterrupted as stop:
+        import sys
+
+        print(f"nnlab: {stop.resume_hint()}", file=sys.stderr)
+        return 130
     shown = "  ".join(f"{k} {v:.4f}" for k, v in summary.items() if k.startswith("test/"))
     print(f"{config.framework} {config.arch} on {config.data}: {shown}  params {summary['n_params']:,}  "
           f"train {summary['train_time_s']:.1f}s ({summary['samples_per_s']:.0f} samples/s)")

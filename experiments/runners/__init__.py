@@ -35,14 +35,19 @@ def runner(framework: str):
 
 
 def fit(framework: str, arch, datamodule, config, on_epoch: EpochCallback,
-        callbacks: list = (), on_epoch_outputs: EpochOutputsCallback | None = None) -> FitResult:
+        callbacks: list = (), on_epoch_outputs: EpochOutputsCallback | None = None,
+        checkpoint_dir: Path | None = None) -> FitResult:
     """Train `arch` on `datamodule` with `config` in `framework`; call `on_epoch` after each epoch.
 
     `callbacks` are framework callbacks (Lightning or Keras), e.g. Optuna pruning.
     `on_epoch_outputs`, if given, receives after each epoch what the task's `epoch_outputs()`
     returns (tasks without that method are skipped), e.g. samples to log as an image.
+    `checkpoint_dir`, if given, receives a checkpoint after every epoch, and a checkpoint
+    already there is resumed from (torch and keras runners).
     """
     extra = {"on_epoch_outputs": on_epoch_outputs} if on_epoch_outputs is not None else {}
+    if checkpoint_dir is not None and framework in ("torch", "keras"):
+        extra["checkpoint_dir"] = Path(checkpoint_dir)
     return runner(framework).fit(arch, datamodule, config, on_epoch, callbacks=callbacks, **extra)
 
 

@@ -1,9 +1,13 @@
 """Train with Keras 3 (TensorFlow backend)."""
 from __future__ import annotations
 
+import json
+import os
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 from experiments.runners import EpochCallback, FitResult
 from modules import backend
@@ -39,6 +43,56 @@ class ReportEpochs(keras.callbacks.Callback):
             self.after_epoch(epoch)
 
 
+class EpochCheckpoint(keras.callbacks.Callback):
+    """After each epoch: the model's and optimizer's variables (`save_weights` walks the
+    optimizer too, as `keras.callbacks.BackupAndRestore` relies on) and a small JSON naming
+    that file, the next epoch and the lab's history. The JSON is replaced last, atomically,
+    so it always names a complete weights file."""
+
+    STATE = "state.json"
+
+    def __init__(self, folder: Path, reporter: ReportEpochs) -> None:
+        super().__init__()
+        self.folder, self.reporter = Path(folder), reporter
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        weights = f"epoch-{epoch + 1}.weights.h5"
+        self.model.save_weights(self.folder / weights)
+        np.savez(self.folder / f"epoch-{epoch + 1}.rng.npz", *[v.numpy() for v in rng_variables(self.model)])
+        partial = self.folder / (self.STATE + ".partial")
+        partial.write_text(json.dumps({"next_epoch": epoch + 1, "weights": weights,
+                                       "history": self.reporter.history}))
+        os.replace(partial, self.folder / self.STATE)
+        for old in self.folder.glob("epoch-*"):
+            if not old.name.startswith(f"epoch-{epoch + 1}."):
+                old.unlink()
+
+
+def rng_variables(model) -> list:
+    """The dropout layers' seed-generator states: variables that `save_weights` leaves out,
+    without which a resumed fit would draw other dropout masks."""
+    weights = {id(v) for v in model.weights}
+    return [v for v in model.variables if id(v) not in weights]
+
+
+def restore_checkpoint(folder: Path, model, reporter: ReportEpochs) -> int:
+    """Load the checkpoint in `folder` into `model` (weights and optimizer); return the epoch
+    to start from (0 when there is none)."""
+    state_file = Path(folder) / EpochCheckpoint.STATE
+    if not state_file.exists():
+        return 0
+    state = json.loads(state_file.read_text())
+    if model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)  # its variables must exist to be loaded
+    model.load_weights(Path(folder) / state["weights"])
+    with np.load(Path(folder) / state["weights"].replace(".weights.h5", ".rng.npz")) as saved:
+        for variable, key in zip(rng_variables(model), saved.files):
+            variable.assign(saved[key])
+    reporter.history[:] = state["history"]
+    return int(state["next_epoch"])
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and TensorFlow, and make TensorFlow's ops deterministic."""
     keras.utils.set_random_seed(seed)
@@ -60,20 +114,28 @@ def build_task(arch, datamodule, config):
 
 
 def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
-        on_epoch_outputs=None) -> FitResult:
+        on_epoch_outputs=None, checkpoint_dir: Path | None = None) -> FitResult:
     """Train `arch` on `datamodule` with Keras `fit`, fed the datamodule's batches
-    (see `experiments.runners.fit`)."""
+    (see `experiments.runners.fit`); checkpoint into `checkpoint_dir` each epoch,
+    resuming from a checkpoint found there."""
     seed_everything(config.seed)
     task = build_task(arch, datamodule, config)
     after_epoch = None
     if on_epoch_outputs is not None and hasattr(task, "epoch_outputs"):
         after_epoch = lambda epoch: on_epoch_outputs(epoch, task.epoch_outputs())  # noqa: E731
     reporter = ReportEpochs(on_epoch, after_epoch)
+    lab_callbacks, first_epoch = [reporter], 0
+    if checkpoint_dir is not None:
+        first_epoch = restore_checkpoint(checkpoint_dir, task.model, reporter)
+        lab_callbacks.append(EpochCheckpoint(checkpoint_dir, reporter))
     start = time.perf_counter()
-    task.model.fit(datamodule.keras_dataset("train", epochs=config.epochs), epochs=config.epochs,
+    # the batches of the remaining epochs only, in the order those epochs have uninterrupted
+    train_batches = datamodule.keras_dataset("train", epochs=config.epochs - first_epoch,
+                                             first_epoch=first_epoch)
+    task.model.fit(train_batches, epochs=config.epochs, initial_epoch=first_epoch,
                    steps_per_epoch=datamodule.steps_per_epoch("train"),
                    validation_data=datamodule.keras_dataset("val"),
-                   callbacks=[reporter, *callbacks], verbose=verbosity(config))
+                   callbacks=[*lab_callbacks, *callbacks], verbose=verbosity(config))
     train_time = time.perf_counter() - start
     return FitResult(model=task.network, n_params=count_parameters(task.network),
                      train_time_s=train_time,

@@ -1,6 +1,10 @@
 """Train with PyTorch Lightning."""
 from __future__ import annotations
 
+import os
+import random
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -31,6 +35,33 @@ class ReportEpochs(pl.Callback):
                 self.on_epoch_outputs(trainer.current_epoch, task.epoch_outputs())
 
 
+class EpochCheckpoint(pl.Callback):
+    """After each epoch (and its validation), a full Lightning checkpoint: weights, optimizer,
+    loop position, plus the lab's epoch history and the RNG state (so dropout continues as if
+    never stopped). Written to a temporary file and renamed: a crash never leaves half a file."""
+
+    FILE = "last.ckpt"
+
+    def __init__(self, folder: Path, reporter: ReportEpochs) -> None:
+        self.path, self.reporter = Path(folder) / self.FILE, reporter
+
+    def on_train_epoch_end(self, trainer, task) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_name(self.FILE + ".partial")
+        trainer.save_checkpoint(partial)  # every rank must call it; rank zero writes
+        if trainer.is_global_zero:
+            os.replace(partial, self.path)
+
+    def state_dict(self) -> dict:
+        return {"history": list(self.reporter.history), "torch_rng": torch.get_rng_state(),
+                "python_rng": random.getstate()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.reporter.history[:] = state["history"]
+        torch.set_rng_state(state["torch_rng"])
+        random.setstate(state["python_rng"])
+
+
 def make_trainer(config, callbacks: list, **overrides) -> "pl.Trainer":
     """A Trainer with the lab's settings: no Lightning logger (the lab logs), quiet on request."""
     options = dict(max_epochs=config.epochs, accelerator="cpu", devices=1, logger=False,
@@ -49,14 +80,27 @@ def build_task(arch, datamodule, config):
 
 
 def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
-        on_epoch_outputs=None) -> FitResult:
-    """Train `arch` on `datamodule` with Lightning (see `experiments.runners.fit`)."""
+        on_epoch_outputs=None, checkpoint_dir: Path | None = None) -> FitResult:
+    """Train `arch` on `datamodule` with Lightning (see `experiments.runners.fit`);
+    checkpoint into `checkpoint_dir` each epoch, resuming from a checkpoint found there."""
     pl.seed_everything(config.seed, verbose=False)
     task = build_task(arch, datamodule, config)
     reporter = ReportEpochs(on_epoch, on_epoch_outputs)
-    trainer = make_trainer(config, [reporter, *callbacks])
+    lab_callbacks = [reporter]
+    resume_from = None
+    if checkpoint_dir is not None:
+        lab_callbacks.append(EpochCheckpoint(checkpoint_dir, reporter))
+        last = Path(checkpoint_dir) / EpochCheckpoint.FILE
+        resume_from = str(last) if last.exists() else None
+    trainer = make_trainer(config, [*lab_callbacks, *callbacks])
     start = time.perf_counter()
-    trainer.fit(task, datamodule=datamodule)
+    # the checkpoint is the lab's own file (tensors, ints, the RNG tuple), not a stranger's
+    sigint = signal.getsignal(signal.SIGINT)
+    try:
+        trainer.fit(task, datamodule=datamodule, ckpt_path=resume_from, weights_only=False)
+    finally:  # Lightning ignores Ctrl-C from its first one on; give it back
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, sigint)
     train_time = time.perf_counter() - start
     return FitResult(model=task.network, n_params=count_parameters(task.network),
                      train_time_s=train_time,
