@@ -61,12 +61,13 @@ def train(config: TrainConfig, metrics_out: Path | None = None, progress=print,
     run_name = f"{config.framework}-{config.arch}"
     with tracking.tracked_run(config.experiment or config.data, run_name, config.params(),
                               {"framework": config.framework, "arch": config.arch, "data": config.data,
-                               "task": task, **(tags or {})}, parent_run_id=parent_run_id) as run:
+                               "task": task, **(tags or {})}, parent_run_id=parent_run_id,
+                              resume_run_id=resume_run_id) as run:
         datamodule = make_datamodule(config)
         splits = {s: len(datamodule.splits[s]) for s in ("train", "val", "test")}
         run.set_tags({"dataset.digest": datamodule.digest,
                       "dataset.splits": "/".join(map(str, splits.values()))})
-        progress(f"{run_name} on {config.data} {datamodule.input_shape}: {splits['train']} train / "
+        progress(("resuming " if resume_run_id else "") + f"{run_name} on {config.data} {datamodule.input_shape}: {splits['train']} train / "
                  f"{splits['val']} val / {splits['test']} test; MLflow run {run.run_id}")
 
         title = f"{config.arch} ({config.framework}) on {config.data}"
