@@ -118,9 +118,17 @@ def open_storage(url: str, stale_trial_callback: Callable | None = None):
         engine_kwargs = {"connect_args": {"connect_timeout": 10}}
         url = _postgres_driver(url)
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_S,
-                                          grace_period=GRACE_S,
-                                          heartbeat_stale_trial_callback=stale_trial_callback)
+        for attempt in range(3):
+            try:
+                return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs,
+                                                  heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+                                                  heartbeat_stale_trial_callback=stale_trial_callback)
+            except ImportError:
+                raise
+            except Exception:  # noqa: BLE001  (two processes creating a fresh schema at once)
+                if attempt == 2 or not url.startswith("sqlite:"):
+                    raise
+                time.sleep(1 + attempt)
     except ImportError as err:
         missing = getattr(err.__cause__, "name", None) or "its driver"
         raise UserError(f"--storage {url.split(':')[0]}: the database driver is missing ({missing}); "

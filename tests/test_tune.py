@@ -227,6 +227,7 @@ def _popen_tune(*args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow  # two fresh processes; failed once (1 of 3 trials complete after the rerun): see the report
 def test_a_study_killed_mid_trial_continues_when_rerun_and_the_killed_trial_fails():
     from optuna.trial import TrialState
 
@@ -260,7 +261,8 @@ def test_a_study_killed_mid_trial_continues_when_rerun_and_the_killed_trial_fail
     trials = load("k").trials
     assert trials[killed_number].state == TrialState.FAIL
     assert "died" in trials[killed_number].user_attrs["worker_lost"]
-    assert sum(t.state == TrialState.COMPLETE for t in trials) == 3  # the killed one is run again
+    outcome = [(t.number, t.state.name, t.user_attrs.get("fail_reason")) for t in trials]
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == 3, (outcome, out[-2000:])  # run again
     killed_run = next(r for r in mlflow_runs("digits") if r.data.tags.get("optuna.trial") == str(killed_number))
     assert killed_run.info.status == "FAILED" and killed_run.data.tags["trial.state"] == "FAIL"
 
