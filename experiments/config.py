@@ -36,6 +36,10 @@ class TrainConfig:
     quiet: bool = False
     # a final refit (`nnlab best`): train on train+val, keeping a small slice of val to monitor
     train_on_val: bool = False
+    # Lightning DDP (`--devices N --num-nodes M --strategy ddp`); one process by default
+    devices: int = 1
+    num_nodes: int = 1
+    strategy: str | None = None
 
     def validate(self) -> "TrainConfig":
         """Check names and ranges; raise UserError naming the first problem and its fix."""
@@ -77,7 +81,28 @@ class TrainConfig:
         from experiments.tasks import effective_task
 
         effective_task(arch.task, info.task, self.arch, self.data)  # e.g. a forecaster on image data
+        self._check_distributed()
         return self
+
+    def _check_distributed(self) -> None:
+        """Devices this machine has, and a strategy only where Lightning DDP runs."""
+        if self.devices == 1 and self.num_nodes == 1 and self.strategy is None:
+            return
+        if self.framework != "torch":
+            raise UserError("--devices/--num-nodes/--strategy are Lightning's (--framework torch); "
+                            "for keras use --distribute")
+        if self.strategy not in (None, "ddp"):
+            raise UserError(f"unknown strategy {self.strategy!r}; valid: ddp")
+        import os
+
+        from modules import backend
+
+        torch = backend.torch()
+        kind, available = (("GPUs", torch.cuda.device_count()) if torch.cuda.is_available()
+                           else ("CPU cores", os.cpu_count() or 1))
+        if self.devices > available:
+            raise UserError(f"--devices {self.devices} but this machine has {available} {kind}; "
+                            f"pass --devices {available} or fewer")
 
     def params(self) -> dict:
         """Flat MLflow params: the run's settings and the architecture's hyperparameters."""
@@ -85,6 +110,9 @@ class TrainConfig:
                 if k not in ("hparams", "quiet", "experiment", "data_dir", "data_options")}
         flat.update(self.hparams)
         flat.update({f"data.{k}": v for k, v in self.data_options.items()})
+        for key, single in (("devices", 1), ("num_nodes", 1), ("strategy", None)):
+            if flat[key] == single:  # one-process runs log what they always did
+                del flat[key]
         return flat
 
 

@@ -42,6 +42,27 @@ def make_datamodule(config: TrainConfig):
     return datamodule
 
 
+RUN_ID_FOR_WORKERS = "NNLAB_DDP_RUN_ID"
+
+
+def ddp_worker_rank() -> int:
+    """Non-zero in a process Lightning DDP launched for another rank (it re-runs the command
+    with LOCAL_RANK/NODE_RANK set); such a process trains but never touches MLflow."""
+    return int(os.environ.get("NODE_RANK", 0) or 0) or int(os.environ.get("LOCAL_RANK", 0) or 0)
+
+
+def train_as_ddp_worker(config: TrainConfig, callbacks: list = ()) -> dict:
+    """A non-zero DDP rank's share of the fit: rank zero logs the run (and writes checkpoints)."""
+    from experiments import resume, runners
+    from modules import registry
+
+    run_id = os.environ.get(RUN_ID_FOR_WORKERS, "ddp-worker")
+    runners.fit(config.framework, registry.get(config.arch), make_datamodule(config), config,
+                on_epoch=lambda epoch, metrics: None, callbacks=list(callbacks),
+                checkpoint_dir=resume.checkpoint_dir(run_id))
+    return {}
+
+
 def train(config: TrainConfig, metrics_out: Path | None = None, progress=print,
           parent_run_id: str | None = None, callbacks: list = (), tags: dict | None = None,
           resume_run_id: str | None = None) -> dict:
@@ -53,6 +74,9 @@ def train(config: TrainConfig, metrics_out: Path | None = None, progress=print,
     """
     from experiments import resume, runners, tracking
     import datamodules
+
+    if ddp_worker_rank():
+        return train_as_ddp_worker(config, callbacks)
     from experiments.tasks import effective_task, scorer
     from modules import registry
 
@@ -78,6 +102,7 @@ def train(config: TrainConfig, metrics_out: Path | None = None, progress=print,
                 for path in epoch_scorer.epoch_artifacts(outputs, epoch, Path(tmp), title):
                     run.log_artifact(path, "epochs")
 
+        os.environ[RUN_ID_FOR_WORKERS] = run.run_id  # DDP re-launches this command per rank
         try:
             result = runners.fit(config.framework, arch, datamodule, config,
                                  on_epoch=lambda epoch, m: run.log_metrics(m, step=epoch),

@@ -160,3 +160,47 @@ def test_kill_9_mid_training_loses_at_most_the_current_epoch_and_resumes(lab_dir
     assert [s for s, _ in metric_steps(run_id, "val/acc")] == list(range(6))
     assert len(logged) >= 1
     assert tracking.client().get_run(run_id).info.status == "FINISHED"
+
+
+# --- Lightning DDP (2 processes, gloo on CPU) -------------------------------------------------
+
+def test_more_devices_than_the_machine_has_is_one_line_and_exit_2():
+    result = run_cli("train", "--arch", "mlp", "--data", "digits", "--devices", "4096", "--strategy", "ddp")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "--devices 4096 but this machine has" in result.stderr
+
+
+def test_ddp_ranks_split_each_global_batch_between_them():
+    from datamodules.core import EpochBatchSampler
+
+    whole = list(EpochBatchSampler(100, 8, seed=0, shuffle=True))
+    shares = [list(EpochBatchSampler(100, 4, seed=0, shuffle=True, rank=r, world_size=2)) for r in (0, 1)]
+    assert [sorted(a + b) for a, b in zip(*shares)] == [sorted(batch) for batch in whole]
+
+
+@pytest.mark.slow
+def test_ddp_on_two_cpu_processes_logs_one_run_and_matches_one_process(lab_dir):
+    from tests.conftest import mlflow_runs
+
+    common = ("train", "--arch", "mlp", "--data", "digits", "--epochs", "3", "--quiet")
+    two = run_cli(*common, "--devices", "2", "--strategy", "ddp", "--metrics-out", "two.json")
+    assert two.returncode == 0, two.stderr[-2000:]
+    runs = mlflow_runs()
+    assert len(runs) == 1, "only rank zero logs"
+    one = run_cli(*common, "--metrics-out", "one.json")
+    assert one.returncode == 0, one.stderr[-2000:]
+    import json
+
+    acc_two = json.loads(Path("two.json").read_text())["test/acc"]
+    acc_one = json.loads(Path("one.json").read_text())["test/acc"]
+    assert abs(acc_two - acc_one) <= 0.02
+    [ddp_run] = [r for r in mlflow_runs() if r.data.params.get("devices") == "2"]
+    assert ddp_run.info.status == "FINISHED"
+    assert [m.step for m in _history(ddp_run.info.run_id, "val/acc")] == [0, 1, 2]
+
+
+def _history(run_id: str, key: str):
+    from experiments import tracking
+
+    return sorted(tracking.client().get_metric_history(run_id, key), key=lambda m: m.step)

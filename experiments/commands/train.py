@@ -26,6 +26,9 @@ def add_parser(subparsers) -> None:
                    metavar="KEY=VALUE", help="a dataset setting, e.g. window=30 or horizon=84 (repeatable)")
     p.add_argument("--experiment", help="MLflow experiment (default: the dataset's name)")
     p.add_argument("--metrics-out", help="write the final metrics as JSON to this file")
+    p.add_argument("--devices", type=positive_int, help="Lightning DDP: processes (GPUs, or CPU cores) per node")
+    p.add_argument("--num-nodes", type=positive_int, help="Lightning DDP: number of machines")
+    p.add_argument("--strategy", help="Lightning strategy for --devices > 1: ddp (gloo on CPU, NCCL on GPUs)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or progress lines")
 
 
@@ -39,7 +42,8 @@ def config_from_args(args):
     given = {"framework": args.framework, "arch": args.arch, "data": args.data, "epochs": args.epochs,
              "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer,
              "seed": args.seed, "image_size": args.image_size, "data_dir": args.data_dir,
-             "experiment": args.experiment}
+             "experiment": args.experiment, "devices": args.devices, "num_nodes": args.num_nodes,
+             "strategy": args.strategy}
     if (args.framework or settings.get("framework")) == "numpy":  # plain SGD needs its own lr
         from modules.numpy import TRAIN_DEFAULTS
 
@@ -69,6 +73,8 @@ def run(args) -> int:
 
         print(f"nnlab: {stop.resume_hint()}", file=sys.stderr)
         return 130
+    if not summary:  # a DDP rank other than zero: rank zero reports
+        return 0
     shown = "  ".join(f"{k} {v:.4f}" for k, v in summary.items() if k.startswith("test/"))
     print(f"{config.framework} {config.arch} on {config.data}: {shown}  params {summary['n_params']:,}  "
           f"train {summary['train_time_s']:.1f}s ({summary['samples_per_s']:.0f} samples/s)")

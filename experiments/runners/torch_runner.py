@@ -28,6 +28,9 @@ class ReportEpochs(pl.Callback):
 
     def on_train_epoch_end(self, trainer, task) -> None:
         metrics = task.epoch_metrics()
+        if trainer.world_size > 1:  # each rank saw its share: the epoch's value is their mean
+            metrics = {k: float(trainer.strategy.reduce(torch.tensor(float(v)), reduce_op="mean"))
+                       for k, v in sorted(metrics.items())}
         self.history.append(metrics)
         if trainer.is_global_zero:
             self.on_epoch(trainer.current_epoch, metrics)
@@ -62,12 +65,38 @@ class EpochCheckpoint(pl.Callback):
         random.setstate(state["python_rng"])
 
 
+class SplitBatchesAcrossRanks(pl.Callback):
+    """Under DDP each rank takes every world_size-th sample of the epoch's order, in batches of
+    batch_size / world_size: the ranks' k-th batches together are the one-process k-th batch."""
+
+    def __init__(self, batch_size: int) -> None:
+        self.batch_size = batch_size
+
+    def setup(self, trainer, task, stage: str) -> None:
+        datamodule = trainer.datamodule
+        datamodule.rank, datamodule.world_size = trainer.global_rank, trainer.world_size
+        datamodule.batch_size = max(1, self.batch_size // trainer.world_size)
+
+
+def distributed_options(config) -> dict:
+    """Trainer options for `--devices/--num-nodes/--strategy` (DDP: gloo on CPU, NCCL on GPUs)."""
+    devices, nodes = getattr(config, "devices", 1), getattr(config, "num_nodes", 1)
+    if devices == 1 and nodes == 1:
+        return {}
+    accelerator = "gpu" if torch.cuda.is_available() else "cpu"
+    return dict(accelerator=accelerator, devices=devices, num_nodes=nodes,
+                strategy=config.strategy or "ddp", use_distributed_sampler=False)
+
+
 def make_trainer(config, callbacks: list, **overrides) -> "pl.Trainer":
     """A Trainer with the lab's settings: no Lightning logger (the lab logs), quiet on request."""
     options = dict(max_epochs=config.epochs, accelerator="cpu", devices=1, logger=False,
                    enable_checkpointing=False, enable_model_summary=False,
                    enable_progress_bar=not config.quiet, num_sanity_val_steps=0,
                    deterministic=True, callbacks=callbacks)
+    options.update(distributed_options(config))
+    if "strategy" in options:
+        options["callbacks"] = [SplitBatchesAcrossRanks(config.batch_size), *callbacks]
     options.update(overrides)
     return pl.Trainer(**options)
 
