@@ -86,8 +86,8 @@ TRAIN_DEFAULTS = {
     "resnet18": {"epochs": 3},
     "resnet34": {"epochs": 3},
     "resnet50": {"epochs": 4},
-    "resnet20": {"epochs": 6},
-    "resnet56": {"epochs": 6},
+    "resnet20": {"epochs": 10},
+    "resnet56": {"epochs": 10},
 }
 
 
