@@ -16,7 +16,7 @@ TINY = {"train": {"epochs": 1, "batch_size": 128, "lr": 0.002, "optimizer": "ada
         "data": {"split_seed": 0},
         "pipeline": {"datasets": ["digits", "mnist1d"], "frameworks": ["torch", "keras"], "archs": ["mlp"]},
         "tune": {"study": "tiny", "data": "digits", "archs": "mlp", "frameworks": "torch", "trials": 2,
-                 "sampler": "random", "pruner": "none", "seed": 0}}
+                 "sampler": "random", "pruner": "none", "seed": 0, "epochs": 1}}
 
 
 def copy_project(dest: Path) -> Path:

@@ -31,6 +31,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--experiment", help="MLflow experiment (default: the dataset's name)")
     p.add_argument("--show-space", action="store_true", help="print the search space and exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-trial lines")
+    p.add_argument("--out", help="also write best.json and trials.csv into this folder (the DVC tune stage)")
     p.add_argument("--worker-of", help=argparse_suppress())
     p.add_argument("--worker-index", type=int, default=0, help=argparse_suppress())
 
@@ -76,5 +77,31 @@ def run(args) -> int:
     if args.show_space:
         print(space.describe())
         return 0
-    run_study(options, space, say=(lambda *a: None) if args.quiet else print)
+    summary = run_study(options, space, say=(lambda *a: None) if args.quiet else print)
+    if args.out and summary:
+        write_outputs(summary, options, args.out)
     return 0
+
+
+def write_outputs(summary: dict, options, folder: str) -> None:
+    """best.json (DVC metrics) and trials.csv of the study, written atomically."""
+    import json
+    from pathlib import Path
+
+    import optuna
+
+    from experiments import tune_storage
+    from experiments.train import write_json_atomic
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    storage = tune_storage.open_storage(summary["storage"])
+    study = optuna.load_study(study_name=options.study, storage=storage)
+    frame = study.trials_dataframe()
+    tmp = out / ".trials.csv.tmp"
+    frame.to_csv(tmp, index=False)
+    tmp.replace(out / "trials.csv")
+    best = {k: summary.get(k) for k in ("best_value", "best_trial", "best_params", "pareto_front",
+                                        "counted", "epochs_trained", "n_trials") if k in summary}
+    best.update(study=options.study, objective=options.objective, states=summary.get("states"))
+    write_json_atomic(out / "best.json", json.loads(json.dumps(best, default=str)))
