@@ -176,7 +176,8 @@ def tracked_run(experiment: str, run_name: str, params: dict, tags: dict,
                     **library_versions(), **tags}
         if parent_run_id:
             all_tags["mlflow.parentRunId"] = parent_run_id
-        run = client.create_run(exp_id, tags=all_tags, run_name=run_name)
+        # str values: a tracking server's REST store refuses others (SQLite converts them)
+        run = client.create_run(exp_id, tags={k: str(v) for k, v in all_tags.items()}, run_name=run_name)
         tracked = TrackedRun(client, run.info.run_id)
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt) if in_main_thread else None
