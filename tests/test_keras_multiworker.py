@@ -1,0 +1,51 @@
+"""Keras across hosts: MultiWorkerMirroredStrategy with Keras 3 `fit` on TensorFlow fails
+(keras-team/keras#20585: "Attempt to convert a value (PerReplica:{...})"). This test runs two
+workers on loopback and asserts that failure, so it turns red the day the bug is fixed and
+`--distribute` can be extended across hosts. Until then that part is blocked."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+WORKER = '''
+import json, os, sys
+ports, index = sys.argv[1].split(","), int(sys.argv[2])
+os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                                      "task": {"type": "worker", "index": index}})
+import tensorflow as tf
+strategy = tf.distribute.MultiWorkerMirroredStrategy()  # before anything else touches TF
+import keras
+import numpy as np
+with strategy.scope():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+rng = np.random.default_rng(0)
+x, y = rng.random((64, 4), dtype=np.float32), rng.integers(0, 3, 64)
+try:
+    model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(16), epochs=1, verbose=0)
+    print("FIT OK")
+except ValueError as err:
+    print("FIT FAILED", str(err).splitlines()[0][:200])
+'''
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_keras3_fit_under_multi_worker_mirrored_strategy_fails_with_perreplica_error(tmp_path):
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    ports = ",".join(map(str, free_ports(2)))
+    workers = [subprocess.Popen([sys.executable, str(script), ports, str(i)], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True) for i in (0, 1)]
+    outputs = [w.communicate(timeout=300)[0] for w in workers]
+    for out in outputs:  # both workers reach fit (the cluster formed) and fit fails the same way
+        assert "FIT FAILED Attempt to convert a value (PerReplica" in out, out
