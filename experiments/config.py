@@ -40,6 +40,7 @@ class TrainConfig:
     devices: int = 1
     num_nodes: int = 1
     strategy: str | None = None
+    distribute: bool = False  # Keras: tf.distribute.MirroredStrategy over this machine's devices
 
     def validate(self) -> "TrainConfig":
         """Check names and ranges; raise UserError naming the first problem and its fix."""
@@ -86,6 +87,8 @@ class TrainConfig:
 
     def _check_distributed(self) -> None:
         """Devices this machine has, and a strategy only where Lightning DDP runs."""
+        if self.distribute and self.framework != "keras":
+            raise UserError("--distribute is for --framework keras; for torch use --devices N --strategy ddp")
         if self.devices == 1 and self.num_nodes == 1 and self.strategy is None:
             return
         if self.framework != "torch":
@@ -110,7 +113,7 @@ class TrainConfig:
                 if k not in ("hparams", "quiet", "experiment", "data_dir", "data_options")}
         flat.update(self.hparams)
         flat.update({f"data.{k}": v for k, v in self.data_options.items()})
-        for key, single in (("devices", 1), ("num_nodes", 1), ("strategy", None)):
+        for key, single in (("devices", 1), ("num_nodes", 1), ("strategy", None), ("distribute", False)):
             if flat[key] == single:  # one-process runs log what they always did
                 del flat[key]
         return flat

@@ -49,3 +49,28 @@ def test_keras3_fit_under_multi_worker_mirrored_strategy_fails_with_perreplica_e
     outputs = [w.communicate(timeout=300)[0] for w in workers]
     for out in outputs:  # both workers reach fit (the cluster formed) and fit fails the same way
         assert "FIT FAILED Attempt to convert a value (PerReplica" in out, out
+
+
+def test_keras_distribute_trains_under_mirrored_strategy_like_one_device():
+    from experiments.config import TrainConfig
+    from experiments.train import train
+    from tests.conftest import mlflow_runs
+
+    def run(distribute: bool) -> dict:
+        config = TrainConfig(framework="keras", arch="mlp", data="digits", epochs=2, quiet=True,
+                             distribute=distribute).validate()
+        return train(config, progress=lambda *a: None)
+
+    mirrored, plain = run(True), run(False)
+    assert abs(mirrored["test/acc"] - plain["test/acc"]) <= 0.02
+    logged = {r.info.run_id: r for r in mlflow_runs()}
+    assert logged[mirrored["run_id"]].data.params["distribute"] == "True"
+    assert "distribute" not in logged[plain["run_id"]].data.params
+
+
+def test_distribute_with_torch_is_one_line_and_exit_2():
+    from tests.conftest import run_cli
+
+    result = run_cli("train", "--framework", "torch", "--arch", "mlp", "--data", "digits", "--distribute")
+    assert result.returncode == 2 and result.stderr.strip().count("\n") == 0
+    assert "--distribute is for --framework keras" in result.stderr

@@ -29,6 +29,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--devices", type=positive_int, help="Lightning DDP: processes (GPUs, or CPU cores) per node")
     p.add_argument("--num-nodes", type=positive_int, help="Lightning DDP: number of machines")
     p.add_argument("--strategy", help="Lightning strategy for --devices > 1: ddp (gloo on CPU, NCCL on GPUs)")
+    p.add_argument("--distribute", action="store_true", default=None,
+                   help="Keras: train under tf.distribute.MirroredStrategy over this machine's devices")
     p.add_argument("--quiet", action="store_true", help="no progress bars or progress lines")
 
 
@@ -43,7 +45,7 @@ def config_from_args(args):
              "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer,
              "seed": args.seed, "image_size": args.image_size, "data_dir": args.data_dir,
              "experiment": args.experiment, "devices": args.devices, "num_nodes": args.num_nodes,
-             "strategy": args.strategy}
+             "strategy": args.strategy, "distribute": args.distribute}
     if (args.framework or settings.get("framework")) == "numpy":  # plain SGD needs its own lr
         from modules.numpy import TRAIN_DEFAULTS
 

@@ -1,6 +1,7 @@
 """Train with Keras 3 (TensorFlow backend)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -119,7 +120,11 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
     (see `experiments.runners.fit`); checkpoint into `checkpoint_dir` each epoch,
     resuming from a checkpoint found there."""
     seed_everything(config.seed)
-    task = build_task(arch, datamodule, config)
+    scope = contextlib.nullcontext()
+    if getattr(config, "distribute", False):  # variables mirrored over the local devices
+        scope = backend.tensorflow().distribute.MirroredStrategy().scope()
+    with scope:
+        task = build_task(arch, datamodule, config)
     after_epoch = None
     if on_epoch_outputs is not None and hasattr(task, "epoch_outputs"):
         after_epoch = lambda epoch: on_epoch_outputs(epoch, task.epoch_outputs())  # noqa: E731
