@@ -10,10 +10,27 @@ from experiments.plots import _pyplot
 COLUMNS = ("arch", "framework", "data", "n_params", "test_acc", "train_time_s", "run_id")
 
 
+def pipeline_runs() -> set[str] | None:
+    """`<framework>-<arch>` names of params.yaml's pipeline matrix (None without one)."""
+    import yaml
+
+    path = Path("params.yaml")
+    if not path.is_file():
+        return None
+    pipeline = (yaml.safe_load(path.read_text()) or {}).get("pipeline")
+    if not pipeline:
+        return None
+    return {f"{fw}-{arch}" for fw in pipeline.get("frameworks", []) for arch in pipeline.get("archs", [])}
+
+
 def collect(train_dir: Path) -> list[dict]:
-    """One row per `metrics/train/*.json` file, best accuracy first."""
+    """One row per `metrics/train/*.json` of the current pipeline matrix, best accuracy first
+    (files left by architectures since dropped from the matrix are not shown)."""
     rows = []
+    wanted = pipeline_runs()
     for path in sorted(Path(train_dir).glob("*.json")):
+        if wanted is not None and path.stem not in wanted:
+            continue
         m = json.loads(path.read_text())
         score = m.get("test/acc", m.get("test/exact_match"))
         rows.append({"arch": m["arch"], "framework": m["framework"], "data": m["data"],

@@ -28,6 +28,9 @@ def copy_project(dest: Path) -> Path:
         if source.is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / name)
+    for generated in ("metrics", "reports", "dvc.lock"):  # start from a pipeline never run
+        target = dest / generated
+        shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
     for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
                 ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"]):
         subprocess.run(cmd, cwd=dest, check=True, capture_output=True)
