@@ -28,7 +28,9 @@ def test_list_json_shows_every_architecture_with_both_parameter_counts():
     names = {a["name"] for a in listing["architectures"]}
     assert names == set(registry.names())
     for arch in listing["architectures"]:
-        assert arch["params_torch"] == arch["params_keras"] > 0, arch["name"]
+        # equal, or torch larger by its redundant RNN/LSTM second bias (tests/test_models.py counts it)
+        assert arch["params_torch"] >= arch["params_keras"] > 0, arch["name"]
+        assert arch["params_torch"] == arch["params_keras"] or arch["family"] in ("recurrent", "attention")
     digits = next(d for d in listing["datasets"] if d["name"] == "digits")
     assert digits["shape"] == [1, 8, 8] and digits["source"] == "embedded"
     assert (digits["train"], digits["val"], digits["test"]) == (1257, 180, 360)
