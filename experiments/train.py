@@ -89,7 +89,7 @@ def train(config: TrainConfig, metrics_out: Path | None = None, progress=print,
                               resume_run_id=resume_run_id) as run:
         datamodule = make_datamodule(config)
         splits = {s: len(datamodule.splits[s]) for s in ("train", "val", "test")}
-        run.set_tags({"dataset.digest": datamodule.digest,
+        run.set_tags({"dataset.digest": datamodule.digest, "dataset.source_digest": datamodule.source_digest,
                       "dataset.splits": "/".join(map(str, splits.values()))})
         progress(("resuming " if resume_run_id else "") + f"{run_name} on {config.data} {datamodule.input_shape}: {splits['train']} train / "
                  f"{splits['val']} val / {splits['test']} test; MLflow run {run.run_id}")
