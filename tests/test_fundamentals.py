@@ -57,13 +57,16 @@ def test_numpy_backprop_matches_tensorflow_gradient_tape_in_float64(activation):
     tf = backend.tensorflow()
     net, x, y = small_problem(activation)
     _, _, grads = net.loss_and_gradients(x, y)
-    previous = keras.config.floatx()
+    # Keras caches its global dtype policy once any layer exists, so set it, not only floatx
+    previous, previous_policy = keras.config.floatx(), keras.config.dtype_policy()
     keras.config.set_floatx("float64")
+    keras.config.set_dtype_policy("float64")
     try:
         twin = registry.get("mlp").build("keras", INPUT, CLASSES, depth=DEPTH, width=WIDTH,
                                          activation=activation, dropout=0.0)
     finally:
         keras.config.set_floatx(previous)
+        keras.config.set_dtype_policy(previous_policy)
     transfer(torch_twin(net, activation), twin)
     dense = [layer for layer in twin.layers if isinstance(layer, keras.layers.Dense)]
     assert all(layer.kernel.dtype == "float64" for layer in dense)

@@ -26,6 +26,7 @@ class AdversarialModel(keras.Model):
         self.bce = keras.losses.BinaryCrossentropy(from_logits=True)
         self.d_loss_mean = keras.metrics.Mean(name="d_loss")
         self.g_loss_mean = keras.metrics.Mean(name="g_loss")
+        self.built = True  # its networks are built; per-epoch checkpoints save its weights
 
     def compile(self, d_optimizer, g_optimizer) -> None:
         super().compile()
