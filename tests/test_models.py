@@ -79,3 +79,19 @@ def test_weight_transfer_changes_keras_outputs_to_torchs():
     with torch.no_grad():
         y_t = t(torch.from_numpy(x_t)).numpy()
     assert np.abs(y_t - outputs_channels_first(np.asarray(k(x_k)))).max() > 1e-3
+
+
+ACTIVATION_ARCHS = [n for n in ARCHS if "activation" in registry.get(n).defaults]
+
+
+def test_the_classic_feedforward_and_convolutional_nets_take_an_activation():
+    assert {"mlp", "lenet5", "alexnet", "vgg11", "vgg16"} <= set(ACTIVATION_ARCHS)
+
+
+@pytest.mark.parametrize("name", ACTIVATION_ARCHS)
+def test_a_non_default_activation_changes_the_network_in_both_frameworks_alike(name):
+    default = registry.get(name).defaults["activation"]
+    other = "tanh" if default != "tanh" else "elu"
+    report = parity(name, batch=2, activation=other)
+    assert report["max_abs_diff"] <= 1e-4
+    assert report["n_params_torch"] == parity(name, batch=2)["n_params_torch"]

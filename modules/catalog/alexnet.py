@@ -18,6 +18,7 @@ Choices stated where the paper leaves room:
 from __future__ import annotations
 
 from modules.errors import UserError
+from modules.activations import ACTIVATIONS
 from modules.registry import Architecture, Param, register
 
 # Channels of the five convolutions: the paper (its two GPU halves merged) and
@@ -102,7 +103,7 @@ register(Architecture(
     # small-image settings; the paper's: small_input=false, width=1, classifier_width=4096, lrn=true
     # (LRN is off here: torch's LRN doubles the cost of a step, and the accuracy does not need it)
     defaults={"channels": "2012", "width": 0.25, "classifier_width": 512, "dropout": 0.5,
-              "lrn": False, "small_input": True},
+              "lrn": False, "small_input": True, "activation": "relu"},
     space={
         "channels": Param("categorical", choices=tuple(ALEXNET_CHANNELS)),
         "width": Param("float", 0.125, 1.0, log=True, bounds=(0.01, 8.0)),
@@ -110,6 +111,7 @@ register(Architecture(
         "dropout": Param("float", 0.0, 0.7, bounds=(0.0, 0.99)),
         "lrn": Param("bool", choices=(True, False)),
         "small_input": Param("bool", choices=(True, False)),
+        "activation": Param("categorical", choices=ACTIVATIONS),
     },
     min_input_size=min_input_size(small_input=True),
     default_image_size=32,

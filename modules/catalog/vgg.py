@@ -17,6 +17,7 @@ Choices stated where the paper leaves room:
 from __future__ import annotations
 
 from modules.catalog.alexnet import check_input_size, scaled
+from modules.activations import ACTIVATIONS
 from modules.registry import Architecture, Param, register
 
 POOL = "M"
@@ -69,12 +70,14 @@ for _name in VGG_CONFIGS:
         # small-image settings; the paper's: width=1, classifier_width=4096, batch_norm=false.
         # Batch norm is on here: trained from scratch with Adam, VGG-19 without it stays at chance
         # (the paper trained its deeper nets starting from the shallower ones' weights).
-        defaults={"width": 0.25, "classifier_width": 256, "dropout": 0.5, "batch_norm": True},
+        defaults={"width": 0.25, "classifier_width": 256, "dropout": 0.5, "batch_norm": True,
+                  "activation": "relu"},
         space={
             "width": Param("float", 0.125, 1.0, log=True, bounds=(0.01, 8.0)),
             "classifier_width": Param("int", 64, 4096, log=True, bounds=(1, 1 << 16)),
             "dropout": Param("float", 0.0, 0.7, bounds=(0.0, 0.99)),
             "batch_norm": Param("bool", choices=(True, False)),
+            "activation": Param("categorical", choices=ACTIVATIONS),
         },
         min_input_size=MIN_INPUT_SIZE,
         default_image_size=32,

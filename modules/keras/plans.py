@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from keras import layers
 
+from modules.keras.layers import activation as make_activation
 from modules.catalog.plans import BN_EPSILON, BN_MOMENTUM
 from modules.keras.local_response_norm import LocalResponseNorm
 
@@ -45,8 +46,9 @@ def max_pool2d(x, kernel: int, stride: int, padding: int = 0, ceil_mode: bool = 
                      f"{tuple(sides)} has no exact Keras equivalent here")
 
 
-def apply_plan(x, plan: list[tuple], prefix: str):
-    """`x` through the layers of `plan`, named like torch's `<prefix>.<index>`."""
+def apply_plan(x, plan: list[tuple], prefix: str, activation: str = "relu"):
+    """`x` through the layers of `plan`, named like torch's `<prefix>.<index>`; each
+    ("relu",) entry is the network's hidden activation, `activation`."""
     for index, (kind, *args) in enumerate(plan):
         name = f"{prefix}.{index}"
         if kind == "conv":
@@ -55,7 +57,7 @@ def apply_plan(x, plan: list[tuple], prefix: str):
             x = layers.BatchNormalization(epsilon=args[0] if args else BN_EPSILON, momentum=1 - BN_MOMENTUM,
                                           name=name)(x)
         elif kind == "relu":
-            x = layers.ReLU()(x)
+            x = layers.ReLU()(x) if activation == "relu" else make_activation(activation)(x)
         elif kind == "lrn":
             x = LocalResponseNorm(**args[0])(x)
         elif kind == "maxpool":

@@ -4,11 +4,14 @@ from __future__ import annotations
 from torch import nn
 
 from modules.catalog.plans import BN_EPSILON, BN_MOMENTUM
+from modules.torch.layers import activation as make_activation
 
 
-def build_plan(plan: list[tuple], in_channels: int, in_features: int | None = None) -> nn.Sequential:
+def build_plan(plan: list[tuple], in_channels: int, in_features: int | None = None,
+               activation: str = "relu") -> nn.Sequential:
     """The layers of `plan`; `in_channels` feeds the first convolution, `in_features`
-    the first linear layer when no flatten precedes it (a flatten sets it itself)."""
+    the first linear layer when no flatten precedes it (a flatten sets it itself).
+    Each ("relu",) entry is the network's hidden activation, `activation`."""
     layers: list[nn.Module] = []
     channels, features = in_channels, in_features
     for kind, *args in plan:
@@ -19,7 +22,7 @@ def build_plan(plan: list[tuple], in_channels: int, in_features: int | None = No
         elif kind == "bn":
             layers.append(nn.BatchNorm2d(channels, eps=args[0] if args else BN_EPSILON, momentum=BN_MOMENTUM))
         elif kind == "relu":
-            layers.append(nn.ReLU(inplace=True))
+            layers.append(nn.ReLU(inplace=True) if activation == "relu" else make_activation(activation))
         elif kind == "lrn":
             layers.append(nn.LocalResponseNorm(**args[0]))
         elif kind == "maxpool":

@@ -11,43 +11,48 @@ class VGG(nn.Module):
     """3x3 convolution stacks between 2x2 max poolings, then three fully connected layers."""
 
     def __init__(self, config: str, input_shape: tuple, num_classes: int, width: float,
-                 classifier_width: int, dropout: float, batch_norm: bool) -> None:
+                 classifier_width: int, dropout: float, batch_norm: bool, activation: str = "relu") -> None:
         super().__init__()
         check_vgg_input(config, input_shape)
         in_channels, height, _ = input_shape
-        self.features = build_plan(feature_layers(config, width, batch_norm), in_channels)
+        self.features = build_plan(feature_layers(config, width, batch_norm), in_channels, activation=activation)
         channels, side = feature_shape(config, width, height)
         self.classifier = build_plan(classifier_layers(classifier_width, dropout, num_classes),
-                                     in_channels=channels, in_features=channels * side * side)
+                                     in_channels=channels, in_features=channels * side * side,
+                                     activation=activation)
 
     def forward(self, x):  # (B, C, H, W)
         return self.classifier(self.features(x))  # (B, num_classes) logits
 
 
 def _create_vgg(config: str, input_shape: tuple, num_classes: int, width: float, classifier_width: int,
-                dropout: float, batch_norm: bool) -> VGG:
-    return VGG(config, input_shape, num_classes, width, classifier_width, dropout, batch_norm)
+                dropout: float, batch_norm: bool, activation: str) -> VGG:
+    return VGG(config, input_shape, num_classes, width, classifier_width, dropout, batch_norm, activation)
 
 
 def vgg11(input_shape: tuple, num_classes: int = 1000, width: float = 1.0, classifier_width: int = 4096,
-          dropout: float = 0.5, batch_norm: bool = False) -> VGG:
+          dropout: float = 0.5, batch_norm: bool = False, activation: str = "relu") -> VGG:
     """VGG-11, configuration A (Simonyan & Zisserman 2014, https://arxiv.org/abs/1409.1556)."""
-    return _create_vgg("vgg11", input_shape, num_classes, width, classifier_width, dropout, batch_norm)
+    return _create_vgg("vgg11", input_shape, num_classes, width, classifier_width, dropout, batch_norm,
+                       activation)
 
 
 def vgg13(input_shape: tuple, num_classes: int = 1000, width: float = 1.0, classifier_width: int = 4096,
-          dropout: float = 0.5, batch_norm: bool = False) -> VGG:
+          dropout: float = 0.5, batch_norm: bool = False, activation: str = "relu") -> VGG:
     """VGG-13, configuration B (Simonyan & Zisserman 2014, https://arxiv.org/abs/1409.1556)."""
-    return _create_vgg("vgg13", input_shape, num_classes, width, classifier_width, dropout, batch_norm)
+    return _create_vgg("vgg13", input_shape, num_classes, width, classifier_width, dropout, batch_norm,
+                       activation)
 
 
 def vgg16(input_shape: tuple, num_classes: int = 1000, width: float = 1.0, classifier_width: int = 4096,
-          dropout: float = 0.5, batch_norm: bool = False) -> VGG:
+          dropout: float = 0.5, batch_norm: bool = False, activation: str = "relu") -> VGG:
     """VGG-16, configuration D (Simonyan & Zisserman 2014, https://arxiv.org/abs/1409.1556)."""
-    return _create_vgg("vgg16", input_shape, num_classes, width, classifier_width, dropout, batch_norm)
+    return _create_vgg("vgg16", input_shape, num_classes, width, classifier_width, dropout, batch_norm,
+                       activation)
 
 
 def vgg19(input_shape: tuple, num_classes: int = 1000, width: float = 1.0, classifier_width: int = 4096,
-          dropout: float = 0.5, batch_norm: bool = False) -> VGG:
+          dropout: float = 0.5, batch_norm: bool = False, activation: str = "relu") -> VGG:
     """VGG-19, configuration E (Simonyan & Zisserman 2014, https://arxiv.org/abs/1409.1556)."""
-    return _create_vgg("vgg19", input_shape, num_classes, width, classifier_width, dropout, batch_norm)
+    return _create_vgg("vgg19", input_shape, num_classes, width, classifier_width, dropout, batch_norm,
+                       activation)
