@@ -125,8 +125,10 @@ def open_storage(url: str, stale_trial_callback: Callable | None = None):
                                                   heartbeat_stale_trial_callback=stale_trial_callback)
             except ImportError:
                 raise
-            except Exception:  # noqa: BLE001  (two processes creating a fresh schema at once)
-                if attempt == 2 or not url.startswith("sqlite:"):
+            except Exception as err:  # noqa: BLE001  (two processes creating a fresh schema at once)
+                racing = url.startswith("sqlite:") or any(
+                    marker in str(err) for marker in ("duplicate key", "already exists", "UniqueViolation"))
+                if attempt == 2 or not racing:
                     raise
                 time.sleep(1 + attempt)
     except ImportError as err:
