@@ -150,6 +150,8 @@ class ArrayDataModule(pl.LightningDataModule):
     # Save the raw arrays under data/prepared/<name>.npz in `prepare_data` and read them
     # from there in `setup`: the versioned file the DVC pipeline's `prepare` stage writes.
     cache_prepared: bool = False
+    # the torch Dataset that serves whole batches of (x, y) for the DataLoader
+    batch_dataset: type = _BatchTensors
     # what targets are served as: class indices by default; forecasting data serves floats
     target_dtype: type = np.int64
 
@@ -263,7 +265,7 @@ class ArrayDataModule(pl.LightningDataModule):
         sampler = EpochBatchSampler(len(data), self.batch_size, self.seed, shuffle,
                                     rank=self.rank if shuffle else 0,
                                     world_size=self.world_size if shuffle else 1)
-        return torch.utils.data.DataLoader(_BatchTensors(data.x, data.y), batch_sampler=sampler,
+        return torch.utils.data.DataLoader(self.batch_dataset(data.x, data.y), batch_sampler=sampler,
                                            collate_fn=_keep_batch)
 
     def train_dataloader(self):

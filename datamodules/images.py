@@ -13,6 +13,20 @@ from modules.errors import DataError
 _DOWNLOAD_TIMEOUT_S = 20
 
 
+def download(torchvision_class: str, missing_message: str) -> None:
+    """Fetch a dataset with torchvision's downloader into data/raw/; offline, one DataError line."""
+    import torchvision
+
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(_DOWNLOAD_TIMEOUT_S)
+    try:
+        getattr(torchvision.datasets, torchvision_class)(str(data_root() / "raw"), download=True)
+    except Exception:  # noqa: BLE001  (any network failure means: offline)
+        raise DataError(missing_message + " (download failed: offline?)") from None
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
 class DigitsDataModule(ArrayDataModule):
     """scikit-learn's 1,797 real 8x8 handwritten digits (embedded, no download)."""
 
@@ -51,16 +65,7 @@ class _IDXDataModule(ArrayDataModule):
             return
         if self.data_dir is not None:
             raise DataError(self._missing_message())
-        import torchvision
-
-        previous = socket.getdefaulttimeout()
-        socket.setdefaulttimeout(_DOWNLOAD_TIMEOUT_S)
-        try:
-            getattr(torchvision.datasets, self.torchvision_class)(str(data_root() / "raw"), download=True)
-        except Exception:  # noqa: BLE001  (any network failure means: offline)
-            raise DataError(self._missing_message() + " (download failed: offline?)") from None
-        finally:
-            socket.setdefaulttimeout(previous)
+        download(self.torchvision_class, self._missing_message())
 
     def _missing_message(self) -> str:
         names = ", ".join(f"{s}.gz" for pair in self.stems.values() for s in pair)
@@ -114,16 +119,7 @@ class CIFAR10DataModule(ArrayDataModule):
             return
         if self.data_dir is not None:
             raise DataError(self._missing_message())
-        import torchvision
-
-        previous = socket.getdefaulttimeout()
-        socket.setdefaulttimeout(_DOWNLOAD_TIMEOUT_S)
-        try:
-            torchvision.datasets.CIFAR10(str(data_root() / "raw"), download=True)
-        except Exception:  # noqa: BLE001
-            raise DataError(self._missing_message() + " (download failed: offline?)") from None
-        finally:
-            socket.setdefaulttimeout(previous)
+        download("CIFAR10", self._missing_message())
 
     def load_arrays(self) -> dict[str, Split]:
         if self._missing():

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from datamodules import textgen
-from datamodules.core import (ArrayDataModule, EpochBatchSampler, Split, _keep_batch, epoch_order,
-                              seeded_split)
+from datamodules.core import ArrayDataModule, Split, epoch_order, seeded_split
 from modules import backend
 from modules.errors import DataError
 
@@ -60,6 +59,7 @@ class DatesDataModule(TokenDataModule):
     """Human-written dates -> ISO dates, as character ids; the test set holds unseen strings."""
 
     name = "dates"
+    batch_dataset = _TranslationBatches
 
     def load_arrays(self) -> dict[str, Split]:
         n_train, n_val, n_test = self.info.splits
@@ -67,15 +67,6 @@ class DatesDataModule(TokenDataModule):
         test_sources, test_targets = textgen.generate_dates(n_test, DATES_SEED + 1, exclude=set(sources))
         return {"train": Split(*textgen.date_arrays(sources, targets)),
                 "test": Split(*textgen.date_arrays(test_sources, test_targets))}
-
-    def _loader(self, split: str, shuffle: bool):
-        self.setup()
-        data = self.splits[split]
-        sampler = EpochBatchSampler(len(data), self.batch_size, self.seed, shuffle,
-                                    rank=self.rank if shuffle else 0,
-                                    world_size=self.world_size if shuffle else 1)
-        return torch.utils.data.DataLoader(_TranslationBatches(data.x, data.y), batch_sampler=sampler,
-                                           collate_fn=_keep_batch)
 
     def keras_dataset(self, split: str, epochs: int = 1, first_epoch: int = 0):
         """Batches `((source, decoder_input), target)`, the same as the DataLoader's."""

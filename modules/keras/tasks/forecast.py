@@ -12,6 +12,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from modules.forecasting import free_run
+
 from modules.catalog.reservoir import RidgeAccumulator
 from modules.keras.reservoir import features_model, set_readout
 from modules.keras.tasks.base import LabTask
@@ -71,12 +73,7 @@ class ForecastTask(LabTask):
 
     def free_run(self, first_window: np.ndarray, horizon: int) -> np.ndarray:
         """Predict `horizon` steps from one window (T, 1), feeding each prediction back as input."""
-        window, out = np.array(first_window, np.float32), []
-        for _ in range(horizon):
-            value = self.predict_windows(window[None])[0]
-            out.append(value[0])
-            window = np.concatenate([window[1:], value[None, :1]])
-        return np.asarray(out, np.float32)
+        return free_run(self.predict_windows, first_window, horizon)
 
     def test_outputs(self, datamodule) -> dict:
         """One-step predictions on the test split and a free run of `datamodule.horizon` steps."""
