@@ -118,9 +118,14 @@ def git_commit() -> str:
 class TrackedRun:
     """One MLflow run: params at the start, metrics per epoch, artifacts at the end."""
 
-    def __init__(self, client, run_id: str) -> None:
+    def __init__(self, client, run_id: str, skip_epochs_before: int = 0) -> None:
+        from experiments.pacing import Pacer
+
         self.client, self.run_id = client, run_id
         self._pending: list = []
+        self._pacer = Pacer()
+        # a resumed run recomputes the epochs after its checkpoint; those already logged stay once
+        self.skip_epochs_before = skip_epochs_before
 
     def log_params(self, params: dict) -> None:
         from mlflow.entities import Param
@@ -133,26 +138,38 @@ class TrackedRun:
         self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
     def log_metrics(self, metrics: dict, step: int = 0) -> None:
-        """Log metrics in one batch; for per-epoch metrics, `step` is the epoch."""
+        """Log metrics; for per-epoch metrics, `step` is the epoch.
+
+        A SQLite write costs ~50 ms, a fifth of a short epoch (and a background writer
+        thread takes that from training on a 2-core machine): metrics are held and written
+        in one batch as often as `experiments.pacing.Pacer` allows, and at `flush`.
+        """
         import time
 
         from mlflow.entities import Metric
 
+        if step < self.skip_epochs_before:
+            return
         now = int(time.time() * 1000)
-        # queued, not awaited: a synchronous SQLite write costs ~50 ms, several percent of a
-        # short epoch; `flush` (at the end of the run) waits for the queue
-        self._pending.append(self.client.log_batch(
-            self.run_id, metrics=[Metric(k, float(v), now, step) for k, v in metrics.items()],
-            synchronous=False))
+        self._pending.extend(Metric(k, float(v), now, step) for k, v in metrics.items())
+        if self._pacer.due():
+            self._pacer.run(self.flush)
 
     def flush(self) -> None:
-        """Wait until every queued metric is written."""
+        """Write every held metric now."""
         pending, self._pending = self._pending, []
-        for operation in pending:
-            operation.wait()
+        for start in range(0, len(pending), 1000):  # MLflow's limit per batch
+            self.client.log_batch(self.run_id, metrics=pending[start:start + 1000])
 
     def log_artifact(self, path: Path, folder: str | None = None) -> None:
         self.client.log_artifact(self.run_id, str(path), folder)
+
+
+def logged_epochs(client, run_id: str) -> int:
+    """How many epochs of `run_id` have their metrics logged (steps 0..n-1 of its train keys)."""
+    keys = [k for k in client.get_run(run_id).data.metrics if k.startswith("train/")]
+    steps = [m.step for key in keys[:1] for m in client.get_metric_history(run_id, key)]
+    return max(steps) + 1 if steps else 0
 
 
 def _raise_keyboard_interrupt(signum, frame):
@@ -169,7 +186,7 @@ def tracked_run(experiment: str, run_name: str, params: dict, tags: dict,
     client = _client()
     if resume_run_id:
         client.update_run(resume_run_id, status="RUNNING")
-        tracked = TrackedRun(client, resume_run_id)
+        tracked = TrackedRun(client, resume_run_id, skip_epochs_before=logged_epochs(client, resume_run_id))
     else:
         exp_id = experiment_id(client, experiment)
         all_tags = {"mlflow.runName": run_name, "mlflow.source.git.commit": git_commit(),

@@ -22,8 +22,8 @@ def tiny_config(framework: str):
     return TrainConfig(framework=framework, arch="mlp", data="digits", epochs=EPOCHS, quiet=True).validate()
 
 
-def stop_after_first_epoch(framework: str):
-    """A framework callback that presses Ctrl-C once epoch 0 (and its checkpoint) is done."""
+def stop_after_epoch(framework: str, last: int = 0):
+    """A framework callback that presses Ctrl-C once epoch `last` (and its checkpoint) is done."""
     from modules import backend
 
     if framework == "torch":
@@ -31,7 +31,7 @@ def stop_after_first_epoch(framework: str):
 
         class Stop(pl.Callback):
             def on_train_epoch_end(self, trainer, task):
-                if trainer.current_epoch == 0:
+                if trainer.current_epoch == last:
                     raise KeyboardInterrupt
 
         return Stop()
@@ -39,7 +39,7 @@ def stop_after_first_epoch(framework: str):
 
     class StopKeras(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            if epoch == 0:
+            if epoch == last:
                 raise KeyboardInterrupt
 
     return StopKeras()
@@ -60,7 +60,7 @@ def interrupt_and_resume(framework: str) -> tuple[dict, dict, str]:
     config = tiny_config(framework)
     whole = train(config, progress=quiet)
     with pytest.raises(resume.TrainingInterrupted) as stopped:
-        train(config, progress=quiet, callbacks=[stop_after_first_epoch(framework)])
+        train(config, progress=quiet, callbacks=[stop_after_epoch(framework)])
     run_id = stopped.value.run_id
     assert tracking.client().get_run(run_id).info.status == "KILLED"
     assert any(resume.checkpoint_dir(run_id).iterdir()), "the finished epoch's checkpoint is kept"
@@ -89,6 +89,43 @@ def test_keras_run_interrupted_after_an_epoch_resumes_to_the_same_final_metrics(
     whole, resumed, _ = interrupt_and_resume("keras")
     for key in ("test/acc", "test/loss"):
         assert resumed[key] == pytest.approx(whole[key], abs=1e-6)
+
+
+def test_checkpoints_are_paced_to_a_share_of_the_time_the_first_always_written():
+    from experiments.pacing import Pacer
+
+    now = [0.0]
+    pacer = Pacer(share=0.02, clock=lambda: now[0])
+    assert pacer.due()
+
+    def save():  # a checkpoint that takes 0.1 s
+        now[0] += 0.1
+    pacer.run(save)
+    now[0] += 4.9
+    assert not pacer.due(), "4.9 s after a 0.1 s save: 2% not yet reached"
+    now[0] += 0.1
+    assert pacer.due()
+
+
+def test_a_resume_from_an_older_checkpoint_logs_every_epoch_once(monkeypatch):
+    # the pacer wrote a checkpoint after epoch 0 only; the run logged epochs 0 and 1 and was
+    # stopped; the resumed run recomputes epoch 1 and logs it no second time
+    from experiments import pacing, resume, tracking
+    from experiments.train import train
+
+    monkeypatch.setattr(pacing, "DEFAULT_SHARE", 1e-9)
+    quiet = lambda *a: None  # noqa: E731
+    config = tiny_config("torch")
+    whole = train(config, progress=quiet)
+    with pytest.raises(resume.TrainingInterrupted) as stopped:
+        train(config, progress=quiet, callbacks=[stop_after_epoch("torch", last=1)])
+    run_id = stopped.value.run_id
+    assert [s for s, _ in metric_steps(run_id, "val/acc")] == [0, 1]
+    resumed = train(resume.config_for_resume(run_id, quiet=True), progress=quiet, resume_run_id=run_id)
+    assert [s for s, _ in metric_steps(run_id, "val/acc")] == list(range(EPOCHS))
+    assert [v for _, v in metric_steps(run_id, "val/acc")] == pytest.approx(
+        [v for _, v in metric_steps(whole["run_id"], "val/acc")], abs=1e-6)
+    assert resumed["test/acc"] == pytest.approx(whole["test/acc"], abs=1e-6)
 
 
 def test_resume_of_an_unknown_run_is_one_line_and_exit_2():
@@ -144,7 +181,7 @@ def test_signal_during_training_keeps_the_checkpoint_ends_killed_and_says_how_to
 
 
 @pytest.mark.slow
-def test_kill_9_mid_training_loses_at_most_the_current_epoch_and_resumes(lab_dir):
+def test_kill_9_mid_training_loses_only_work_since_the_last_checkpoint_and_resumes(lab_dir):
     from experiments import resume, tracking
     from experiments.train import train
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.pacing import Pacer
 from experiments.runners import EpochCallback, FitResult
 from modules import backend
 
@@ -45,9 +46,10 @@ class ReportEpochs(keras.callbacks.Callback):
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
-    """After each epoch: the model's and optimizer's variables (`save_weights` walks the
-    optimizer too, as `keras.callbacks.BackupAndRestore` relies on) and a small JSON naming
-    that file, the next epoch and the lab's history. The JSON is replaced last, atomically,
+    """After an epoch, as often as `Pacer` allows (2% of the time): the model's and the
+    optimizer's variables (`save_weights` walks the optimizer too, as
+    `keras.callbacks.BackupAndRestore` relies on) and a small JSON naming that file, the
+    next epoch and the lab's history. The JSON is replaced last, atomically,
     so it always names a complete weights file."""
 
     STATE = "state.json"
@@ -55,8 +57,13 @@ class EpochCheckpoint(keras.callbacks.Callback):
     def __init__(self, folder: Path, reporter: ReportEpochs) -> None:
         super().__init__()
         self.folder, self.reporter = Path(folder), reporter
+        self.pacer = Pacer()
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
+        if self.pacer.due():
+            self.pacer.run(lambda: self._save(epoch))
+
+    def _save(self, epoch: int) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         weights = f"epoch-{epoch + 1}.weights.h5"
         self.model.save_weights(self.folder / weights)

@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+from experiments.pacing import Pacer
 from experiments.runners import EpochCallback, FitResult
 from modules import backend
 
@@ -39,16 +40,25 @@ class ReportEpochs(pl.Callback):
 
 
 class EpochCheckpoint(pl.Callback):
-    """After each epoch (and its validation), a full Lightning checkpoint: weights, optimizer,
-    loop position, plus the lab's epoch history and the RNG state (so dropout continues as if
-    never stopped). Written to a temporary file and renamed: a crash never leaves half a file."""
+    """After an epoch (and its validation), as often as `Pacer` allows (2% of the time), a full
+    Lightning checkpoint: weights, optimizer, loop position, plus the lab's epoch history and
+    the RNG state (so dropout continues as if never stopped). Written to a temporary file and
+    renamed: a crash never leaves half a file."""
 
     FILE = "last.ckpt"
 
     def __init__(self, folder: Path, reporter: ReportEpochs) -> None:
         self.path, self.reporter = Path(folder) / self.FILE, reporter
+        self.pacer = Pacer()
 
     def on_train_epoch_end(self, trainer, task) -> None:
+        due = self.pacer.due()
+        if trainer.world_size > 1:  # every rank must take part in a save: rank zero decides
+            due = trainer.strategy.broadcast(due, src=0)
+        if due:
+            self.pacer.run(lambda: self._save(trainer))
+
+    def _save(self, trainer) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_name(self.FILE + ".partial")
         trainer.save_checkpoint(partial)  # every rank must call it; rank zero writes

@@ -1,0 +1,33 @@
+"""Pace bookkeeping (checkpoints, metric writes) so that it costs a bounded share of training.
+
+A checkpoint or an MLflow write costs about the same whatever the epoch's length: ~20 ms for
+a LeNet-5 checkpoint, ~50 ms for a SQLite metric batch. After every 0.2 s epoch of LeNet-5 on
+digits that was a fifth of the run. `Pacer` runs such work on the first call and then only
+once the time since its last run is at least (what it cost) / `share`.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+DEFAULT_SHARE = 0.02  # bookkeeping may take at most 2% of the wall time
+
+
+class Pacer:
+    """Runs costly periodic work at most `share` of the time (the first call always runs)."""
+
+    def __init__(self, share: float | None = None, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.share, self.clock = DEFAULT_SHARE if share is None else share, clock
+        self.last_end: float | None = None
+        self.last_cost = 0.0
+
+    def due(self) -> bool:
+        """Whether the work should run now."""
+        return self.last_end is None or (self.clock() - self.last_end) * self.share >= self.last_cost
+
+    def run(self, work: Callable[[], None]) -> None:
+        """Run `work` now and remember what it cost."""
+        start = self.clock()
+        work()
+        self.last_end = self.clock()
+        self.last_cost = self.last_end - start
