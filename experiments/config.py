@@ -26,6 +26,7 @@ class TrainConfig:
     batch_size: int = 64
     lr: float = 1e-3
     optimizer: str = "adam"
+    lr_schedule: str = "constant"  # or "cosine": to 0 over the run, per step (modules.optim)
     seed: int = 0
     split_seed: int = 0
     image_size: int | None = None
@@ -46,7 +47,7 @@ class TrainConfig:
         """Check names and ranges; raise UserError naming the first problem and its fix."""
         import datamodules
         from modules import registry
-        from modules.optim import optimizer_settings
+        from modules.optim import check_lr_schedule, optimizer_settings
 
         if self.framework not in FRAMEWORKS:
             raise UserError(f"unknown framework {self.framework!r}; valid: {', '.join(FRAMEWORKS)}")
@@ -65,6 +66,7 @@ class TrainConfig:
             if not isinstance(value, (int, float)) or value <= 0:
                 raise UserError(f"{name} must be a positive {kind.__name__}, got {value}")
         optimizer_settings(self.optimizer)
+        check_lr_schedule(self.lr_schedule)
         if self.image_size is not None:
             if info.kind != "image":
                 raise UserError(f"--image-size applies to image data; {self.data} is {info.kind} data")
@@ -81,7 +83,10 @@ class TrainConfig:
             datamodules.create(self.data, **self.data_options)
         from experiments.tasks import effective_task
 
-        effective_task(arch.task, info.task, self.arch, self.data)  # e.g. a forecaster on image data
+        task = effective_task(arch.task, info.task, self.arch, self.data)  # e.g. a forecaster on image data
+        if self.lr_schedule != "constant" and (task == "generate" or self.framework == "numpy"):
+            what = "a GAN" if task == "generate" else "--framework numpy"
+            raise UserError(f"{what} trains at a constant learning rate; drop --lr-schedule {self.lr_schedule}")
         self._check_distributed()
         return self
 

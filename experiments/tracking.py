@@ -118,12 +118,14 @@ def git_commit() -> str:
 class TrackedRun:
     """One MLflow run: params at the start, metrics per epoch, artifacts at the end."""
 
-    def __init__(self, client, run_id: str, skip_epochs_before: int = 0) -> None:
+    def __init__(self, client, run_id: str, skip_epochs_before: int = 0, paced: bool = False) -> None:
         from experiments.pacing import Pacer
 
         self.client, self.run_id = client, run_id
         self._pending: list = []
-        self._pacer = Pacer()
+        # paced (the runs `tracked_run` opens, flushed when they end): metrics are held and
+        # written in batches; otherwise each `log_metrics` writes at once
+        self._pacer = Pacer() if paced else None
         # a resumed run recomputes the epochs after its checkpoint; those already logged stay once
         self.skip_epochs_before = skip_epochs_before
 
@@ -152,7 +154,9 @@ class TrackedRun:
             return
         now = int(time.time() * 1000)
         self._pending.extend(Metric(k, float(v), now, step) for k, v in metrics.items())
-        if self._pacer.due():
+        if self._pacer is None:
+            self.flush()
+        elif self._pacer.due():
             self._pacer.run(self.flush)
 
     def flush(self) -> None:
@@ -186,7 +190,8 @@ def tracked_run(experiment: str, run_name: str, params: dict, tags: dict,
     client = _client()
     if resume_run_id:
         client.update_run(resume_run_id, status="RUNNING")
-        tracked = TrackedRun(client, resume_run_id, skip_epochs_before=logged_epochs(client, resume_run_id))
+        tracked = TrackedRun(client, resume_run_id, skip_epochs_before=logged_epochs(client, resume_run_id),
+                             paced=True)
     else:
         exp_id = experiment_id(client, experiment)
         all_tags = {"mlflow.runName": run_name, "mlflow.source.git.commit": git_commit(),
@@ -195,7 +200,7 @@ def tracked_run(experiment: str, run_name: str, params: dict, tags: dict,
             all_tags["mlflow.parentRunId"] = parent_run_id
         # str values: a tracking server's REST store refuses others (SQLite converts them)
         run = client.create_run(exp_id, tags={k: str(v) for k, v in all_tags.items()}, run_name=run_name)
-        tracked = TrackedRun(client, run.info.run_id)
+        tracked = TrackedRun(client, run.info.run_id, paced=True)
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt) if in_main_thread else None
     status = "FAILED"

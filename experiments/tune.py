@@ -25,7 +25,7 @@ from experiments.tune_space import Objective, SearchSpace, parse_epochs, parse_o
 from modules.errors import UserError
 
 SAMPLERS = ("tpe", "random", "nsga2")
-PRUNERS = ("median", "hyperband", "none")
+PRUNERS = ("median", "asha", "hyperband", "none")
 FAIL_REASON_ATTR = "fail_reason"
 
 
@@ -115,7 +115,12 @@ def make_pruner(name: str, max_epochs: int):
 
     if name == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
+    if name == "asha":
+        # successive halving (Li et al. 2018's ASHA): rungs at epochs 1, 3, 9, ...; only the top
+        # third of the trials that reached a rung go on past it
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
     if name == "hyperband":
+        # successive halving in several brackets, one of which never prunes: safer, saves less
         return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs, reduction_factor=3)
     return optuna.pruners.NopPruner()
 

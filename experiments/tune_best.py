@@ -100,6 +100,7 @@ def config_of(study, trial):
     return TrainConfig(framework=params["framework"], arch=arch.name, data=space.data, epochs=int(epochs),
                        batch_size=int(params["batch_size"]), lr=float(params["lr"]),
                        optimizer=params["optimizer"], seed=space.seed, image_size=space.image_size_for(arch),
+                       lr_schedule=arch.train_defaults.get("lr_schedule", "constant"),
                        hparams=hparams, experiment=study.user_attrs.get("experiment"), train_on_val=True)
 
 

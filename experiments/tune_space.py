@@ -208,6 +208,7 @@ class SearchSpace:
         hparams = {key: suggest(trial, f"{arch.name}.{key}", param) for key, param in arch.space.items()}
         config = TrainConfig(framework=framework, arch=arch.name, data=self.data, epochs=epochs,
                              image_size=self.image_size_for(arch), seed=self.seed, hparams=hparams,
+                             lr_schedule=arch.train_defaults.get("lr_schedule", "constant"),
                              experiment=experiment, quiet=True, **shared)
         return config.validate()
 

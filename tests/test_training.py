@@ -126,3 +126,48 @@ def test_one_process_trains_both_frameworks_in_either_order(order, lab_dir):
                           timeout=300, cwd=lab_dir)
     assert done.returncode == 0, done.stderr[-2000:]
     assert [line.split()[0] for line in done.stdout.splitlines()] == list(order)
+
+
+def learning_rates_seen(framework: str, config: TrainConfig) -> list[float]:
+    """The learning rate of every optimizer step of a real fit of `config`."""
+    from experiments import runners
+    from experiments.train import make_datamodule
+    from modules import backend, registry
+
+    seen = []
+    if framework == "torch":
+        pl = backend.lightning()
+
+        class Record(pl.Callback):
+            def on_train_batch_start(self, trainer, task, batch, batch_idx):
+                seen.append(trainer.optimizers[0].param_groups[0]["lr"])
+    else:
+        keras = backend.keras()
+
+        class Record(keras.callbacks.Callback):
+            def on_train_batch_begin(self, batch, logs=None):
+                seen.append(float(self.model.optimizer.learning_rate))
+    runners.fit(framework, registry.get(config.arch), make_datamodule(config), config,
+                on_epoch=lambda *a: None, callbacks=[Record()])
+    return seen
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_cosine_schedule_takes_the_same_learning_rate_at_every_step_in_both_frameworks(framework):
+    from modules.optim import lr_factor
+
+    config = quick(framework, lr_schedule="cosine", lr=0.01)
+    seen = learning_rates_seen(framework, config)
+    total = 2 * 10  # 2 epochs x ceil(1,257 / 128) steps
+    assert len(seen) == total
+    assert seen == pytest.approx([0.01 * lr_factor("cosine", step, total) for step in range(total)], rel=1e-5)
+    assert seen[0] == pytest.approx(0.01) and seen[-1] < 0.0002
+
+
+def test_an_unknown_lr_schedule_or_one_for_a_gan_is_refused_in_one_line():
+    from modules.errors import UserError
+
+    with pytest.raises(UserError, match="unknown learning-rate schedule 'step'; valid: constant, cosine"):
+        quick("torch", lr_schedule="step")
+    with pytest.raises(UserError, match="a GAN trains at a constant learning rate"):
+        TrainConfig(framework="torch", arch="dcgan", lr_schedule="cosine").validate()

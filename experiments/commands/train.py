@@ -17,6 +17,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--batch-size", type=positive_int)
     p.add_argument("--lr", type=positive_float, help="learning rate")
     p.add_argument("--optimizer", help="adam, adamw, sgd or rmsprop")
+    p.add_argument("--lr-schedule", help="constant, or cosine (to 0 over the run, per step)")
     p.add_argument("--seed", type=int)
     p.add_argument("--image-size", type=positive_int, help="resize image data to N x N")
     p.add_argument("--data-dir", help="folder holding the dataset's files (e.g. MNIST IDX files)")
@@ -43,6 +44,7 @@ def config_from_args(args):
     settings.update(registry.get(args.arch).train_defaults)
     given = {"framework": args.framework, "arch": args.arch, "data": args.data, "epochs": args.epochs,
              "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer,
+             "lr_schedule": args.lr_schedule,
              "seed": args.seed, "image_size": args.image_size, "data_dir": args.data_dir,
              "experiment": args.experiment, "devices": args.devices, "num_nodes": args.num_nodes,
              "strategy": args.strategy, "distribute": args.distribute}

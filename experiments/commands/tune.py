@@ -21,7 +21,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--objective", default="val/acc",
                    help="val/acc (default), or several for a Pareto front: val/acc,n_params")
     p.add_argument("--sampler", default="tpe", help="tpe (default), random or nsga2")
-    p.add_argument("--pruner", default="median", help="median (default), hyperband or none")
+    p.add_argument("--pruner", default="median", help="median (default), asha (successive halving), hyperband or none")
     p.add_argument("--storage", help="Optuna storage URL (default sqlite:///mlruns/optuna.db; "
                    "journal:FILE; postgresql://user:pass@host/db for several hosts)")
     p.add_argument("--jobs", type=positive_int, default=1, help="worker processes on this host")

@@ -118,7 +118,8 @@ def build_task(arch, datamodule, config):
     """The network of `arch` for `datamodule`'s shape, wrapped in its Keras task."""
     network = arch.build("keras", datamodule.input_shape, datamodule.num_classes, **config.hparams)
     task = effective_task(arch.task, datamodule.info.task, arch.name, datamodule.info.name)
-    return task_class(task)(network, lr=config.lr, optimizer=config.optimizer)
+    return task_class(task)(network, lr=config.lr, optimizer=config.optimizer, lr_schedule=config.lr_schedule,
+                            total_steps=config.epochs * datamodule.steps_per_epoch("train"))
 
 
 def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),

@@ -115,7 +115,7 @@ def build_task(arch, datamodule, config):
     """The network of `arch` for `datamodule`'s shape, inside its task's LightningModule."""
     network = arch.build("torch", datamodule.input_shape, datamodule.num_classes, **config.hparams)
     task = effective_task(arch.task, datamodule.info.task, arch.name, datamodule.info.name)
-    return task_class(task)(network, lr=config.lr, optimizer=config.optimizer)
+    return task_class(task)(network, lr=config.lr, optimizer=config.optimizer, lr_schedule=config.lr_schedule)
 
 
 def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from modules import backend
 from modules.keras.optim import make_optimizer
 
 
@@ -14,13 +15,22 @@ def to_channels_first(outputs: np.ndarray) -> np.ndarray:
 class LabTask:
     """Base task: `self.model` is what `fit` trains; subclasses compile it in `compile`."""
 
-    def __init__(self, network, lr: float = 1e-3, optimizer: str = "adam") -> None:
+    def __init__(self, network, lr: float = 1e-3, optimizer: str = "adam", lr_schedule: str = "constant",
+                 total_steps: int = 1) -> None:
         self.network = network
         self.lr, self.optimizer_name = lr, optimizer
+        self.lr_schedule, self.total_steps = lr_schedule, total_steps
         self.model = self.compile(network)
 
     def make_optimizer(self):
-        return make_optimizer(self.optimizer_name, self.lr)
+        return make_optimizer(self.optimizer_name, self.learning_rate())
+
+    def learning_rate(self):
+        """`lr`, or a Keras schedule per optimizer step equal to `modules.optim.lr_factor`."""
+        if self.lr_schedule == "constant":
+            return self.lr
+        keras = backend.keras()
+        return keras.optimizers.schedules.CosineDecay(self.lr, decay_steps=self.total_steps)
 
     def compile(self, network):
         raise NotImplementedError

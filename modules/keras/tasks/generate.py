@@ -74,8 +74,8 @@ class GenerateTask(LabTask):
     (-log D(G(z))). Real pixels in [0, 1] are mapped to the generator's [-1, 1].
     """
 
-    def __init__(self, network, lr: float = 2e-4, optimizer: str = "adam") -> None:
-        super().__init__(network, lr, optimizer)
+    def __init__(self, network, lr: float = 2e-4, optimizer: str = "adam", **schedule) -> None:
+        super().__init__(network, lr, optimizer, **schedule)  # the config allows only "constant"
         self.initial_samples = self.sample(fixed_noise(N_SAMPLES, self.model.latent_dim))
 
     def make_optimizer(self):

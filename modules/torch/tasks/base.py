@@ -5,6 +5,7 @@ import numpy as np
 import torch
 
 from modules import backend
+from modules.optim import lr_factor
 from modules.torch.optim import make_optimizer
 
 pl = backend.lightning()
@@ -36,10 +37,11 @@ class LabTask(pl.LightningModule):
     and returning the loss) and may override `predict_split`.
     """
 
-    def __init__(self, network: torch.nn.Module, lr: float = 1e-3, optimizer: str = "adam") -> None:
+    def __init__(self, network: torch.nn.Module, lr: float = 1e-3, optimizer: str = "adam",
+                 lr_schedule: str = "constant") -> None:
         super().__init__()
         self.network = network
-        self.lr, self.optimizer_name = lr, optimizer
+        self.lr, self.optimizer_name, self.lr_schedule = lr, optimizer, lr_schedule
         self.epoch_means = {"train": EpochMeans(), "val": EpochMeans()}
 
     def forward(self, *inputs):
@@ -72,7 +74,12 @@ class LabTask(pl.LightningModule):
                 for k, v in means.means().items()}
 
     def configure_optimizers(self):
-        return make_optimizer(self.optimizer_name, self.parameters(), self.lr)
+        optimizer = make_optimizer(self.optimizer_name, self.parameters(), self.lr)
+        if self.lr_schedule == "constant":
+            return optimizer
+        total, schedule = self.trainer.estimated_stepping_batches, self.lr_schedule
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(schedule, step, total))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def predict_split(self, datamodule, split: str) -> np.ndarray:
         """The network's outputs on every batch of `split`, in order, in evaluation mode."""
