@@ -146,10 +146,14 @@ def budget_used(study) -> tuple[int, int]:
 def on_trial_lost(study, trial) -> None:
     """A trial failed because its worker died: end its MLflow run FAILED with the reason."""
     parent = study.user_attrs.get(tune_tracking.STUDY_RUN_ATTR)
-    run_id = parent and tune_tracking.find_trial_run(parent, trial.number)
+    if not parent:
+        return
+    reason = trial.user_attrs.get(tune_storage.LOST_ATTR) or "worker stopped sending heartbeats"
+    run_id = tune_tracking.find_trial_run(parent, trial.number)
     if run_id:
-        reason = trial.user_attrs.get(tune_storage.LOST_ATTR) or "worker stopped sending heartbeats"
         tune_tracking.tag_trial_run(run_id, "FAIL", reason=reason, end_status="FAILED")
+    else:  # the worker died before its trial's run was created
+        tune_tracking.record_trial_without_run(parent, study.study_name, trial, reason)
 
 
 class TrialObjective:
@@ -209,8 +213,10 @@ class TrialObjective:
         trial.set_user_attr("epochs_trained", log.epochs)
         run_id = config and tune_tracking.find_trial_run(self.parent_run_id, trial.number)
         if run_id:
-            trial.set_user_attr(tune_tracking.TRIAL_RUN_ATTR, run_id)
             tune_tracking.tag_trial_run(run_id, "FAIL", reason=reason, end_status="FAILED")
+        else:  # e.g. an invalid combination: no train run was opened
+            run_id = tune_tracking.record_trial_without_run(self.parent_run_id, self.options.study, trial, reason)
+        trial.set_user_attr(tune_tracking.TRIAL_RUN_ATTR, run_id)
         raise TrialFailed(reason)
 
     @staticmethod

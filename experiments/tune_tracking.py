@@ -56,6 +56,21 @@ def find_trial_run(parent_run_id: str, trial_number: int) -> str | None:
     return runs[0].info.run_id if runs else None
 
 
+def record_trial_without_run(parent_run_id: str, study_name: str, trial, reason: str) -> str:
+    """A FAILED nested run for a trial that ended before `nnlab train` opened one (an invalid
+    combination, a worker killed while starting), so that every trial has its MLflow run."""
+    mlflow_client = client()
+    parent = mlflow_client.get_run(parent_run_id)
+    tags = {"mlflow.runName": f"trial-{trial.number}", "mlflow.parentRunId": parent_run_id,
+            "optuna.study": study_name, "optuna.trial": str(trial.number)}
+    run_id = mlflow_client.create_run(parent.info.experiment_id, tags=tags).info.run_id
+    run = tracking.TrackedRun(mlflow_client, run_id)
+    if trial.params:
+        run.log_params(trial.params)
+    tag_trial_run(run_id, "FAIL", reason=reason, end_status="FAILED")
+    return run_id
+
+
 def tag_trial_run(run_id: str, state: str, reason: str | None = None, pruned_epoch: int | None = None,
                   end_status: str | None = None) -> None:
     """Record a trial's outcome on its run; `end_status` also ends the run (FAILED, KILLED)."""

@@ -108,6 +108,10 @@ def test_a_trial_with_an_invalid_combination_fails_with_its_reason_and_the_study
     trials = load("bad-combo").trials
     assert [t.state.name for t in trials] == ["FAIL", "FAIL"]
     assert all("needs images of at least 28x28" in t.user_attrs["fail_reason"] for t in trials)
+    # no train run was opened, yet each trial has its FAILED nested run with the reason
+    runs = {r.data.tags.get("optuna.trial"): r for r in mlflow_runs("digits") if r.data.tags.get("optuna.trial")}
+    assert sorted(runs) == ["0", "1"]
+    assert all(r.info.status == "FAILED" and "28x28" in r.data.tags["trial.reason"] for r in runs.values())
 
 
 def test_a_diverging_trial_fails_with_the_reason_recorded(monkeypatch):
