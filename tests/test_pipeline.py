@@ -64,7 +64,7 @@ def test_dvc_repro_runs_the_pipeline_then_reruns_only_what_changed(tmp_path):
     for fw in ("torch", "keras"):
         metrics = json.loads((project / f"metrics/train/{fw}-mlp.json").read_text())
         assert metrics["data"] == "mnist1d" and metrics["epochs"] == 1 and 0 <= metrics["test/acc"] <= 1
-    prepared = json.loads((project / "data/prepared/digits.json").read_text())
+    prepared = json.loads((project / "metrics/data/digits.json").read_text())
     assert prepared["splits"] == {"train": 1257, "val": 180, "test": 360}
     board = (project / "reports/leaderboard.csv").read_text().splitlines()
     assert board[0].startswith("arch,framework") and len(board) == 3

@@ -317,7 +317,9 @@ def test_a_study_over_four_architectures_in_both_frameworks_reaches_97_percent_t
 
 @pytest.mark.slow
 def test_pruning_saves_40_percent_of_epochs_at_a_best_value_within_001(capsys):
-    common = ["--data", "digits", "--archs", "mlp", "--trials", "12", "--epochs", "8", "--seed", "0", "--quiet"]
+    # measured (2026-11-25): unpruned 160 epochs, median 88 (45% fewer), asha 62 (61% fewer); best 0.9833 in all
+    common = ["--data", "digits", "--archs", "mlp,lenet5", "--trials", "16", "--epochs", "10", "--seed", "0",
+              "--quiet"]
     nnlab(capsys, "tune", "--study", "pruned", "--pruner", "median", *common)
     nnlab(capsys, "tune", "--study", "unpruned", "--pruner", "none", *common)
     from experiments.tune_best import study_figures

@@ -10,6 +10,7 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("prepare", help="write a dataset's prepared file and digest (DVC's prepare stage)")
     p.add_argument("--data", required=True, help="dataset name (see nnlab list)")
     p.add_argument("--force", action="store_true", help="rewrite the prepared file even if present")
+    p.add_argument("--metrics-out", help="also write the digest JSON here (DVC tracks it under metrics/)")
     p.add_argument("--quiet", action="store_true")
 
 
@@ -33,6 +34,8 @@ def run(args) -> int:
                "split_seed": split_seed, "shape": list(datamodule.input_shape),
                "splits": {s: len(datamodule.splits[s]) for s in ("train", "val", "test")}}
     write_json_atomic(datamodule.prepared_path().with_suffix(".json"), summary)
+    if args.metrics_out:  # committed with the pipeline, so `dvc exp show` can read it in any revision
+        write_json_atomic(args.metrics_out, summary)
     if not args.quiet:
         print(json.dumps(summary))
     return 0
