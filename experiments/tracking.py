@@ -3,6 +3,7 @@ and artifacts. Both frameworks log through here, so their runs compare key for k
 """
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import signal
@@ -90,6 +91,7 @@ def experiment_id(client, name: str) -> str:
         return client.get_experiment_by_name(name).experiment_id
 
 
+@functools.lru_cache(maxsize=None)  # a study's process opens one run per trial
 def library_versions() -> dict[str, str]:
     """Versions of the libraries a run depends on, as MLflow tags."""
     from importlib.metadata import PackageNotFoundError, version
@@ -103,6 +105,7 @@ def library_versions() -> dict[str, str]:
     return {f"version.{k}": v for k, v in tags.items()}
 
 
+@functools.lru_cache(maxsize=None)
 def git_commit() -> str:
     """The checkout's commit (with `-dirty` if changed), or "unknown" outside git."""
     try:

@@ -65,10 +65,12 @@ def train_as_ddp_worker(config: TrainConfig, callbacks: list = ()) -> dict:
 
 def train(config: TrainConfig, metrics_out: Path | None = None, progress=print,
           parent_run_id: str | None = None, callbacks: list = (), tags: dict | None = None,
-          resume_run_id: str | None = None) -> dict:
+          resume_run_id: str | None = None, plots: bool = True) -> dict:
     """Train `config` (already validated), log it to MLflow and return the final metrics.
 
     `tags` are added to the run's tags (e.g. the Optuna study and trial it belongs to).
+    `plots=False` leaves out the run's PNG plots (an Optuna trial: matplotlib took 1-1.5 s of
+    each trial; the study's own plots and `nnlab best`'s refit run have them).
     Each epoch ends with a checkpoint (`experiments.resume`); `resume_run_id` continues that
     unfinished run from its last checkpoint. Ctrl-C/SIGTERM raise `TrainingInterrupted`.
     """
@@ -121,8 +123,9 @@ def train(config: TrainConfig, metrics_out: Path | None = None, progress=print,
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             run.log_artifact(runners.save_model(config.framework, result.model, folder), "model")
-            for path in task_scorer.artifacts(result.test_outputs, datamodule, result.history, folder, title):
-                run.log_artifact(path, "plots")
+            if plots:
+                for path in task_scorer.artifacts(result.test_outputs, datamodule, result.history, folder, title):
+                    run.log_artifact(path, "plots")
             (folder / "history.json").write_text(json.dumps(result.history, indent=1))
             run.log_artifact(folder / "history.json")
 

@@ -181,7 +181,8 @@ class TrialObjective:
                 "optuna.storage": self.storage_url}
         try:
             summary = train(config, progress=lambda *a: None, parent_run_id=self.parent_run_id,
-                            callbacks=trial_callbacks(config.framework, trial, self.monitor, log), tags=tags)
+                            callbacks=trial_callbacks(config.framework, trial, self.monitor, log), tags=tags,
+                            plots=False)
         except optuna.TrialPruned:
             epoch = log.pruned_epoch if log.pruned_epoch is not None else max(log.epochs - 1, 0)
             trial.set_user_attr("epochs_trained", epoch + 1)

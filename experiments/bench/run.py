@@ -66,8 +66,9 @@ def summarize(values: list[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
-def bench(models: list[str], repeats: int, epochs: int, batch: int, progress=print) -> dict:
-    """Run every pair of every model `repeats` times, interleaved; return all figures."""
+def bench(models: list[str], repeats: int, epochs: int, batch: int, progress=print, trials: bool = True) -> dict:
+    """Run every pair of every model `repeats` times, interleaved; return all figures.
+    `trials`: also measure an Optuna trial's cost beyond training (a small study)."""
     from modules import registry
 
     unknown = [m for m in models if m not in MODELS]
@@ -107,6 +108,10 @@ def bench(models: list[str], repeats: int, epochs: int, batch: int, progress=pri
                 row["mlflow_log_s_per_epoch"] = statistics.median(logs)
                 row["mlflow_log_fraction_of_epoch"] = statistics.median(logs) / epoch_s
             results["rows"].append(row)
+    if trials:
+        overheads = run_worker("mlp", "trial", 2, batch)["trial_overhead_s"]
+        results["trial_overhead_s"] = {**summarize(overheads), "trials": len(overheads)}
+        progress(f"  optuna trial overhead (wall - fit), median {results['trial_overhead_s']['median']:.2f} s")
     return results
 
 
@@ -127,4 +132,8 @@ def format_results(results: dict) -> str:
     for p in results["pairs"]:
         lines.append(f"{p['model']:9s} {p['path'] + ' / ' + p['floor']:40s} {p['ratio_median']:10.3f} "
                      f"({p['ratio_min']:.3f}-{p['ratio_max']:.3f})")
+    if "trial_overhead_s" in results:
+        t = results["trial_overhead_s"]
+        lines += ["", f"optuna trial (mlp, 2 epochs): wall time minus fit time, median {t['median']:.2f} s "
+                      f"({t['min']:.2f}-{t['max']:.2f}) over {t['trials']} trials"]
     return "\n".join(lines)

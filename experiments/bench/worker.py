@@ -7,7 +7,8 @@ torch_loop (a hand-written PyTorch loop over the same nn.Module and batches),
 keras_fit (the lab's `nnlab train --framework keras` path, MLflow on),
 tf_loop (a hand-written tf.function GradientTape loop over the same Keras model and batches),
 keras_datamodule / keras_tfdata (Keras `fit` fed by the shared datamodule vs by a native
-tf.data pipeline over the same arrays, tracking off).
+tf.data pipeline over the same arrays, tracking off); trial (an Optuna study's per-trial
+cost beyond training).
 """
 from __future__ import annotations
 
@@ -202,6 +203,39 @@ def keras_feed(model, epochs: int, batch: int, native: bool) -> dict:
     return {"samples": len(dm.splits["train"]), "epoch_seconds": clock.steady_epoch_seconds()}
 
 
+def trial_overhead(model, epochs: int, trials: int = 6) -> dict:
+    """What an Optuna trial costs beyond its training: a real study of `trials` trials of
+    `model` (torch, no pruning) in a scratch folder; per trial, its wall time in the storage
+    minus the fit time its MLflow run logged (suggesting, building the network and data,
+    scoring the test split, the model file and plots, the MLflow run and the storage)."""
+    import os
+    import tempfile
+
+    from experiments import tracking, tune_tracking
+    from experiments.tune import TuneOptions, run_study
+    from experiments.tune_space import SearchSpace
+
+    with tempfile.TemporaryDirectory() as scratch:
+        os.chdir(scratch)  # mlruns/ (MLflow and the Optuna storage) go here
+        options = TuneOptions(study="bench", data=model.data, archs=[model.arch], frameworks=["torch"],
+                              trials=trials, pruner="none", epochs=str(epochs), quiet=True)
+        space = SearchSpace.build(model.data, archs=[model.arch], frameworks=["torch"],
+                                  epochs=(epochs, epochs), image_size=model.image_size, seed=0)
+        run_study(options, space, say=lambda *a: None)
+        import optuna
+
+        study = optuna.load_study(study_name="bench", storage=f"sqlite:///{scratch}/mlruns/optuna.db")
+        client = tracking.client()
+        overheads = []
+        for trial in study.trials:
+            if trial.state.name != "COMPLETE":
+                continue
+            wall = (trial.datetime_complete - trial.datetime_start).total_seconds()
+            fit = client.get_run(trial.user_attrs[tune_tracking.TRIAL_RUN_ATTR]).data.metrics["train_time_s"]
+            overheads.append(wall - fit)
+    return {"samples": 0, "epoch_seconds": [], "trial_overhead_s": overheads}
+
+
 def measure(model_name: str, path: str, epochs: int, batch: int) -> dict:
     model = MODELS[model_name]
     if path == "lightning":
@@ -212,6 +246,8 @@ def measure(model_name: str, path: str, epochs: int, batch: int) -> dict:
         result = torch_loop(model, epochs, batch)
     elif path == "tf_loop":
         result = tf_loop(model, epochs, batch)
+    elif path == "trial":
+        result = trial_overhead(model, epochs)
     else:
         result = keras_feed(model, epochs, batch, native=path == "keras_tfdata")
     seconds = result["epoch_seconds"]

@@ -1,6 +1,8 @@
 """`nnlab bench`: the lab's training paths against hand-written loops, interleaved."""
 from __future__ import annotations
 
+import argparse
+
 from experiments.cli import positive_int
 
 ORDER = 80
@@ -13,6 +15,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--epochs", type=positive_int, default=4, help="epochs per measurement (first is warm-up)")
     p.add_argument("--batch-size", type=positive_int, default=128)
     p.add_argument("--json", help="write every figure to this JSON file")
+    p.add_argument("--trial-overhead", action=argparse.BooleanOptionalAction, default=True,
+                   help="also time an Optuna trial's cost beyond training (a 6-trial study)")
 
 
 def run(args) -> int:
@@ -25,7 +29,7 @@ def run(args) -> int:
         from modules.errors import UserError
 
         raise UserError("--epochs must be at least 2: the first epoch is warm-up and not counted")
-    results = bench(models, args.repeats, args.epochs, args.batch_size)
+    results = bench(models, args.repeats, args.epochs, args.batch_size, trials=args.trial_overhead)
     print(format_results(results))
     if args.json:
         write_json_atomic(args.json, results)
