@@ -45,6 +45,6 @@ def run(args) -> int:
             rows.append({"arch": name, "framework": framework, "data": config.data, **summary})
             print(f"{name:14s} {framework:9s} {config.data:10s} {summary['n_params']:>11,} "
                   f"{summary['train_time_s']:8.1f}  {headline(summary)}", flush=True)
-    if args.json:
-        write_json_atomic(args.json, {"rows": rows})
+            if args.json:  # after every row: a long zoo stopped halfway keeps what it measured
+                write_json_atomic(args.json, {"rows": rows})
     return 0
