@@ -66,9 +66,11 @@ def summarize(values: list[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
-def bench(models: list[str], repeats: int, epochs: int, batch: int, progress=print, trials: bool = True) -> dict:
+def bench(models: list[str], repeats: int, epochs: int | None, batch: int, progress=print,
+          trials: bool = True) -> dict:
     """Run every pair of every model `repeats` times, interleaved; return all figures.
-    `trials`: also measure an Optuna trial's cost beyond training (a small study)."""
+    `epochs` per measurement (None: each model's own); `trials`: also measure an Optuna
+    trial's cost beyond training (a small study)."""
     from modules import registry
 
     unknown = [m for m in models if m not in MODELS]
@@ -86,7 +88,7 @@ def bench(models: list[str], repeats: int, epochs: int, batch: int, progress=pri
             ratios = []
             for repeat in range(repeats):
                 order = (lab, floor) if repeat % 2 == 0 else (floor, lab)  # A B, then B A
-                got = {p: run_worker(model, p, epochs, batch) for p in order}
+                got = {p: run_worker(model, p, epochs or MODELS[model].epochs, batch) for p in order}
                 for p, r in got.items():
                     samples.setdefault(p, []).append(r)
                 ratios.append(got[lab]["samples_per_s"] / got[floor]["samples_per_s"])
