@@ -77,43 +77,16 @@ def _create_recurrent(name: str, input_shape: tuple, num_classes: int, hidden_si
     return keras.Model(inputs, outputs, name=name)
 
 
-def elman(input_shape: tuple, num_classes: int = 10, hidden_size: int = 64, num_layers: int = 1,
-          dropout: float = 0.0) -> keras.Model:
-    """Elman network (Elman 1990, https://doi.org/10.1207/s15516709cog1402_1)."""
-    return _create_recurrent("elman", input_shape, num_classes, hidden_size, num_layers, dropout)
+def _builder(name: str):
+    """The public builder of registered network `name` (its paper: RECURRENT_CELLS)."""
+    def build(input_shape: tuple, num_classes: int = 10, hidden_size: int = 64, num_layers: int = 1,
+              dropout: float = 0.0) -> keras.Model:
+        return _create_recurrent(name, input_shape, num_classes, hidden_size, num_layers, dropout)
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = f"{name}: {RECURRENT_CELLS[name][2]}"
+    return build
 
 
-def jordan(input_shape: tuple, num_classes: int = 10, hidden_size: int = 64, num_layers: int = 1,
-           dropout: float = 0.0) -> keras.Model:
-    """Jordan network (Jordan 1986, https://doi.org/10.1016/S0166-4115(97)80111-2)."""
-    return _create_recurrent("jordan", input_shape, num_classes, hidden_size, num_layers, dropout)
-
-
-def lstm(input_shape: tuple, num_classes: int = 10, hidden_size: int = 64, num_layers: int = 1,
-         dropout: float = 0.0) -> keras.Model:
-    """LSTM (Hochreiter & Schmidhuber 1997, https://doi.org/10.1162/neco.1997.9.8.1735)."""
-    return _create_recurrent("lstm", input_shape, num_classes, hidden_size, num_layers, dropout)
-
-
-def gru(input_shape: tuple, num_classes: int = 10, hidden_size: int = 64, num_layers: int = 1,
-        dropout: float = 0.0) -> keras.Model:
-    """GRU (Cho et al. 2014, https://arxiv.org/abs/1406.1078)."""
-    return _create_recurrent("gru", input_shape, num_classes, hidden_size, num_layers, dropout)
-
-
-def birnn(input_shape: tuple, num_classes: int = 10, hidden_size: int = 64, num_layers: int = 1,
-          dropout: float = 0.0) -> keras.Model:
-    """Bidirectional Elman network (Schuster & Paliwal 1997, https://doi.org/10.1109/78.650093)."""
-    return _create_recurrent("birnn", input_shape, num_classes, hidden_size, num_layers, dropout)
-
-
-def bilstm(input_shape: tuple, num_classes: int = 10, hidden_size: int = 64, num_layers: int = 1,
-           dropout: float = 0.0) -> keras.Model:
-    """Bidirectional LSTM (Schuster & Paliwal 1997, https://doi.org/10.1109/78.650093)."""
-    return _create_recurrent("bilstm", input_shape, num_classes, hidden_size, num_layers, dropout)
-
-
-def bigru(input_shape: tuple, num_classes: int = 10, hidden_size: int = 64, num_layers: int = 1,
-          dropout: float = 0.0) -> keras.Model:
-    """Bidirectional GRU (Schuster & Paliwal 1997, https://doi.org/10.1109/78.650093)."""
-    return _create_recurrent("bigru", input_shape, num_classes, hidden_size, num_layers, dropout)
+elman, jordan, lstm, gru = _builder("elman"), _builder("jordan"), _builder("lstm"), _builder("gru")
+birnn, bilstm, bigru = _builder("birnn"), _builder("bilstm"), _builder("bigru")
