@@ -288,6 +288,10 @@ class ArrayDataModule(pl.LightningDataModule):
         self.setup()
         return math.ceil(len(self.splits[split]) / self.batch_size)
 
+    def keras_arrays(self, split: str):
+        """What a Keras batch of `split` holds, as arrays indexed by sample: `(x, y)`, channels-last."""
+        return self.arrays(split, layout="channels_last")
+
     def keras_dataset(self, split: str, epochs: int = 1, first_epoch: int = 0):
         """A tf.data pipeline of `split` yielding the same batches as the DataLoader.
 
@@ -296,21 +300,21 @@ class ArrayDataModule(pl.LightningDataModule):
         to `fit`. Other splits yield one pass in order.
         """
         tf = backend.tensorflow()
-        x, y = self.arrays(split, layout="channels_last")
-        n, batch = len(x), self.batch_size
+        arrays = self.keras_arrays(split)
+        n, batch = len(self.splits[split]), self.batch_size
         steps = math.ceil(n / batch)
         if split == "train":
             orders = np.stack([epoch_order(n, self.seed, first_epoch + e) for e in range(epochs)])
         else:
             orders, epochs = np.arange(n)[None, :], 1
-        x_all, y_all = tf.constant(x), tf.constant(y)
+        tensors = tf.nest.map_structure(tf.constant, arrays)
         order_all = tf.constant(orders.astype(np.int32))
 
         def gather(k):
             epoch, step = k // steps, k % steps
             start = step * batch
             idx = order_all[epoch, start:tf.minimum(start + batch, n)]
-            return tf.gather(x_all, idx), tf.gather(y_all, idx)
+            return tf.nest.map_structure(lambda t: tf.gather(t, idx), tensors)
 
         options = tf.data.Options()
         options.autotune.enabled = False

@@ -6,13 +6,12 @@ right behind BOS (teacher forcing), made here once for both frameworks.
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 
 from datamodules import textgen
-from datamodules.core import ArrayDataModule, Split, epoch_order, seeded_split
+from datamodules.core import ArrayDataModule, Split, seeded_split
 from modules import backend
 from modules.errors import DataError
 
@@ -68,29 +67,10 @@ class DatesDataModule(TokenDataModule):
         return {"train": Split(*textgen.date_arrays(sources, targets)),
                 "test": Split(*textgen.date_arrays(test_sources, test_targets))}
 
-    def keras_dataset(self, split: str, epochs: int = 1, first_epoch: int = 0):
-        """Batches `((source, decoder_input), target)`, the same as the DataLoader's."""
-        tf = backend.tensorflow()
+    def keras_arrays(self, split: str):
+        """Keras batches `((source, decoder_input), target)`, the same as the DataLoader's."""
         x, y = self.arrays(split)
-        n, batch = len(x), self.batch_size
-        steps = math.ceil(n / batch)
-        if split == "train":
-            orders = np.stack([epoch_order(n, self.seed, first_epoch + e) for e in range(epochs)])
-        else:
-            orders, epochs = np.arange(n)[None, :], 1
-        x_all, y_all = tf.constant(x), tf.constant(y)
-        dec_all, order_all = tf.constant(decoder_inputs(y)), tf.constant(orders.astype(np.int32))
-
-        def gather(k):
-            epoch, step = k // steps, k % steps
-            start = step * batch
-            idx = order_all[epoch, start:tf.minimum(start + batch, n)]
-            return (tf.gather(x_all, idx), tf.gather(dec_all, idx)), tf.gather(y_all, idx)
-
-        options = tf.data.Options()
-        options.autotune.enabled = False
-        options.deterministic = True
-        return tf.data.Dataset.range(epochs * steps).map(gather).prefetch(2).with_options(options)
+        return (x, decoder_inputs(y)), y
 
 
 class DocumentsDataModule(TokenDataModule):
