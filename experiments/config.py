@@ -124,6 +124,34 @@ class TrainConfig:
         return flat
 
 
+# TrainConfig fields that `TrainConfig.params()` does not log under their own name
+NOT_LOGGED = ("hparams", "quiet", "experiment", "data_dir", "data_options")
+
+
+def _parse_logged(text: str):
+    """A logged param (`str(value)`) back to its value: numbers, None, booleans, tuples, else text."""
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def config_from_logged(params: dict, **extra) -> TrainConfig:
+    """The TrainConfig (not yet validated) whose `params()` an MLflow run logged; `extra` sets
+    the fields that are not logged (experiment, data_dir, quiet)."""
+    from modules import registry
+
+    names = [f.name for f in dataclasses.fields(TrainConfig) if f.name not in NOT_LOGGED]
+    settings = {k: _parse_logged(params[k]) for k in names if k in params}
+    settings["arch"], settings["framework"], settings["data"] = params["arch"], params["framework"], params["data"]
+    arch = registry.get(settings["arch"])
+    hparams = {k: _parse_logged(params[k]) for k in arch.defaults if k in params}
+    data_options = {k[len("data."):]: _parse_logged(v) for k, v in params.items() if k.startswith("data.")}
+    return TrainConfig(**settings, hparams=hparams, data_options=data_options, **extra)
+
+
 def load_params(path: Path = PARAMS_FILE) -> dict:
     """Defaults from params.yaml: {"epochs": ..., "batch_size": ..., ...}; {} if absent."""
     if not Path(path).is_file():

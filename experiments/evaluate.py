@@ -7,39 +7,24 @@ rebuilt from the registry, so a file can only ever supply numbers.
 """
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 
-from experiments.config import TrainConfig
+from experiments.config import TrainConfig, config_from_logged
 from modules import backend
 from modules.errors import UserError
-
-_RUN_SETTINGS = ("framework", "arch", "data", "batch_size", "seed", "split_seed", "image_size")
 
 
 def config_from_run(run_id: str) -> tuple[TrainConfig, dict, str]:
     """(config, logged metrics, artifact folder) of MLflow run `run_id`."""
     from experiments import tracking
-    from modules import registry
 
-    client = tracking.client()
-    try:
-        run = client.get_run(run_id)
-    except Exception:  # noqa: BLE001  (MlflowException: not found / bad id)
-        raise UserError(f"no MLflow run {run_id!r} in {tracking.tracking_uri()}; "
-                        "list runs with `mlflow ui` or check MLFLOW_TRACKING_URI") from None
-    params = run.data.params
-    missing = [k for k in ("framework", "arch", "data") if k not in params]
-    if missing:
-        raise UserError(f"run {run_id} was not made by `nnlab train` (no {', '.join(missing)} params)")
-    arch = registry.get(params["arch"])
-    settings = {k: params[k] for k in _RUN_SETTINGS if k in params and params[k] != "None"}
-    for key in ("batch_size", "seed", "split_seed", "image_size"):
-        if key in settings:
-            settings[key] = int(settings[key])
-    hparams = {k: params[k] for k in arch.defaults if k in params}
-    config = TrainConfig(**settings, hparams=hparams, quiet=True).validate()
-    return config, run.data.metrics, run.info.artifact_uri
+    run = tracking.lab_run(run_id, "; list runs with `mlflow ui` or check MLFLOW_TRACKING_URI")
+    # scoring runs in this one process, whatever devices the training used
+    config = dataclasses.replace(config_from_logged(run.data.params, quiet=True), devices=1, num_nodes=1,
+                                 strategy=None, distribute=False)
+    return config.validate(), run.data.metrics, run.info.artifact_uri
 
 
 def load_torch_weights(path: Path, network) -> None:

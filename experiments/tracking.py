@@ -172,6 +172,21 @@ class TrackedRun:
         self.client.log_artifact(self.run_id, str(path), folder)
 
 
+def lab_run(run_id: str, not_found_hint: str, required: tuple = ("framework", "arch", "data"),
+            refusal: str = ""):
+    """MLflow run `run_id`, made by `nnlab train` (it logged the `required` params); else a
+    UserError naming the problem (`not_found_hint` says what to do; `refusal` ends the other)."""
+    mlflow_client = client()
+    try:
+        run = mlflow_client.get_run(run_id)
+    except Exception:  # noqa: BLE001  (MlflowException: not found / malformed id)
+        raise UserError(f"no MLflow run {run_id!r} in {tracking_uri()}{not_found_hint}") from None
+    missing = [k for k in required if k not in run.data.params]
+    if missing:
+        raise UserError(f"run {run_id} was not made by `nnlab train` (no {', '.join(missing)} params){refusal}")
+    return run
+
+
 def logged_epochs(client, run_id: str) -> int:
     """How many epochs of `run_id` have their metrics logged (steps 0..n-1 of its train keys)."""
     keys = [k for k in client.get_run(run_id).data.metrics if k.startswith("train/")]
