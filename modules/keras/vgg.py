@@ -17,29 +17,18 @@ def _create_vgg(config: str, input_shape: tuple, num_classes: int, width: float,
     return keras.Model(inputs, outputs, name=config)
 
 
-def vgg11(input_shape: tuple, num_classes: int = 1000, width: float = 1.0, classifier_width: int = 4096,
-          dropout: float = 0.5, batch_norm: bool = False, activation: str = "relu") -> keras.Model:
-    """VGG-11, configuration A (Simonyan & Zisserman 2014, https://arxiv.org/abs/1409.1556)."""
-    return _create_vgg("vgg11", input_shape, num_classes, width, classifier_width, dropout, batch_norm,
-                       activation)
+def _builder(config: str, letter: str):
+    """The public builder of VGG configuration `config` (the paper's column `letter`)."""
+    def build(input_shape: tuple, num_classes: int = 1000, width: float = 1.0, classifier_width: int = 4096,
+              dropout: float = 0.5, batch_norm: bool = False, activation: str = "relu") -> keras.Model:
+        return _create_vgg(config, input_shape, num_classes, width, classifier_width, dropout, batch_norm,
+                           activation)
+
+    build.__name__ = build.__qualname__ = config
+    build.__doc__ = (f"VGG-{config[3:]}, configuration {letter} "
+                     "(Simonyan & Zisserman 2014, https://arxiv.org/abs/1409.1556).")
+    return build
 
 
-def vgg13(input_shape: tuple, num_classes: int = 1000, width: float = 1.0, classifier_width: int = 4096,
-          dropout: float = 0.5, batch_norm: bool = False, activation: str = "relu") -> keras.Model:
-    """VGG-13, configuration B (Simonyan & Zisserman 2014, https://arxiv.org/abs/1409.1556)."""
-    return _create_vgg("vgg13", input_shape, num_classes, width, classifier_width, dropout, batch_norm,
-                       activation)
-
-
-def vgg16(input_shape: tuple, num_classes: int = 1000, width: float = 1.0, classifier_width: int = 4096,
-          dropout: float = 0.5, batch_norm: bool = False, activation: str = "relu") -> keras.Model:
-    """VGG-16, configuration D (Simonyan & Zisserman 2014, https://arxiv.org/abs/1409.1556)."""
-    return _create_vgg("vgg16", input_shape, num_classes, width, classifier_width, dropout, batch_norm,
-                       activation)
-
-
-def vgg19(input_shape: tuple, num_classes: int = 1000, width: float = 1.0, classifier_width: int = 4096,
-          dropout: float = 0.5, batch_norm: bool = False, activation: str = "relu") -> keras.Model:
-    """VGG-19, configuration E (Simonyan & Zisserman 2014, https://arxiv.org/abs/1409.1556)."""
-    return _create_vgg("vgg19", input_shape, num_classes, width, classifier_width, dropout, batch_norm,
-                       activation)
+vgg11, vgg13, vgg16, vgg19 = (_builder("vgg11", "A"), _builder("vgg13", "B"), _builder("vgg16", "D"),
+                              _builder("vgg19", "E"))
