@@ -48,6 +48,16 @@ def mlflow_runs(experiment: str | None = None) -> list:
     return client.search_runs(experiments) if experiments else []
 
 
+def digits32_test_acc(framework: str, arch: str) -> float:
+    """`nnlab train` of `arch` on digits at 32x32 with its default settings; its test accuracy."""
+    import json
+
+    result = run_cli("train", "--framework", framework, "--arch", arch, "--data", "digits",
+                     "--image-size", "32", "--quiet", "--metrics-out", "m.json", timeout=3600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(Path("m.json").read_text())["test/acc"]
+
+
 def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: int = 600):
     """Run `python -m experiments ARGS` in a subprocess; return the CompletedProcess."""
     import subprocess
