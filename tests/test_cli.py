@@ -74,3 +74,13 @@ def test_train_prints_metrics_and_run_id_and_writes_metrics_json(lab_dir):
     assert f"MLflow run {metrics['run_id']}" in done.stdout
     assert 0.0 <= metrics["test/acc"] <= 1.0 and metrics["n_params"] == 64 * 256 + 256 + 2570
     assert done.stderr.strip() == ""  # no framework log spam
+
+
+def test_an_output_file_that_cannot_be_written_is_refused_before_training(lab_dir):
+    (lab_dir / "a_file").write_text("")
+    result = run_cli("train", "--arch", "mlp", "--data", "digits", "--epochs", "1",
+                     "--metrics-out", "a_file/m.json", cwd=lab_dir)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "nnlab: error: cannot write a_file/m.json: part of its folder is a file; pass a writable path"]
+    assert mlflow_runs() == [], "no run was started"

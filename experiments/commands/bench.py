@@ -24,13 +24,14 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     from experiments.bench.run import bench, format_results
     from experiments.cli import positive_int as _  # noqa: F401  (keeps imports light)
-    from experiments.train import write_json_atomic
+    from experiments.train import check_output_path, write_json_atomic
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     if args.epochs is not None and args.epochs < 2:
         from modules.errors import UserError
 
         raise UserError("--epochs must be at least 2: the first epoch is warm-up and not counted")
+    check_output_path(args.json)
     results = bench(models, args.repeats, args.epochs, args.batch_size, trials=args.trial_overhead)
     print(format_results(results))
     if args.json:

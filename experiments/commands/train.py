@@ -67,7 +67,9 @@ def run(args) -> int:
         raise UserError("nnlab train needs --arch NAME (or --resume RUN_ID to continue a run)")
     else:
         config = config_from_args(args)
-    from experiments.train import train
+    from experiments.train import check_output_path, train
+
+    check_output_path(args.metrics_out)  # before training, not after
 
     try:
         summary = train(config, metrics_out=args.metrics_out, resume_run_id=args.resume,

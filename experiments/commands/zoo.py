@@ -22,7 +22,7 @@ def headline(summary: dict) -> str:
 
 def run(args) -> int:
     from experiments.config import TrainConfig, load_params
-    from experiments.train import train, write_json_atomic
+    from experiments.train import check_output_path, train, write_json_atomic
     from modules import registry
     from modules.errors import UserError
 
@@ -31,6 +31,7 @@ def run(args) -> int:
     if not names:
         raise UserError("no architecture matches; see `nnlab list`")
     frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
+    check_output_path(args.json)
     rows = []
     print(f"{'architecture':14s} {'framework':9s} {'data':10s} {'params':>11s} {'seconds':>8s}  test metrics")
     for name in names:
