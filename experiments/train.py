@@ -67,7 +67,7 @@ RUN_ID_FOR_WORKERS = "NNLAB_DDP_RUN_ID"
 
 
 def ddp_worker_rank() -> int:
-    """Non-zero in a process Lightning DDP launched for another rank (it re-runs the command
+    """Non-zero in a process Lightning Fabric's DDP launched for another rank (it re-runs the command
     with LOCAL_RANK/NODE_RANK set); such a process trains but never touches MLflow."""
     return int(os.environ.get("NODE_RANK", 0) or 0) or int(os.environ.get("LOCAL_RANK", 0) or 0)
 
@@ -132,7 +132,7 @@ def train(config: TrainConfig, metrics_out: Path | None = None, progress=print,
                                  callbacks=list(callbacks),
                                  on_epoch_outputs=log_epoch_outputs if hasattr(epoch_scorer, "epoch_artifacts")
                                  else None, checkpoint_dir=resume.checkpoint_dir(run.run_id))
-        except (KeyboardInterrupt, SystemExit) as err:  # Lightning turns Ctrl-C into SystemExit(1)
+        except (KeyboardInterrupt, SystemExit) as err:  # Ctrl-C, SIGTERM (or a DDP rank's exit)
             raise resume.TrainingInterrupted(run.run_id) from err
         task_scorer = scorer(task)
         metrics = task_scorer.evaluate(result.test_outputs, datamodule)

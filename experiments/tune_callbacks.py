@@ -2,12 +2,11 @@
 
 Each epoch, after the runner has logged that epoch's metrics, they count the
 epoch, stop a run whose training loss is no longer finite (it diverged), and,
-when the study prunes, report the validation metric to the trial with
-optuna-integration's pruning callbacks, which raise `optuna.TrialPruned`.
-
-The Lightning pruning callback checks in `on_validation_end`, before the lab's
-reporter has logged the epoch; here it checks at the end of the training epoch
-(validation has run by then), so a pruned run's last epoch is in MLflow too.
+when the study prunes, report the validation metric to the trial and raise
+`optuna.TrialPruned` when the pruner says so (Keras: optuna-integration's
+`KerasPruningCallback`; torch: the same few lines for the lab's loop). They check
+after the lab's reporter has logged the epoch, so a pruned run's last epoch is in
+MLflow too.
 """
 from __future__ import annotations
 
@@ -46,26 +45,29 @@ def trial_callbacks(framework: str, trial, monitor: str | None, log: EpochLog) -
 
 
 def _lightning_callbacks(trial, monitor, log: EpochLog) -> list:
-    from modules import backend
+    import optuna
 
-    pl = backend.lightning()
-    from optuna_integration import PyTorchLightningPruningCallback
+    from experiments.runners.torch_runner import Callback
 
-    class EpochGuard(pl.Callback):
-        def on_train_epoch_end(self, trainer, task) -> None:
-            log.epochs = trainer.current_epoch + 1
-            _check_finite(task.epoch_metrics().get("train/loss"), trainer.current_epoch)
+    class EpochGuard(Callback):
+        def on_train_epoch_end(self, loop, task) -> None:
+            log.epochs = loop.current_epoch + 1
+            _check_finite(task.epoch_metrics().get("train/loss"), loop.current_epoch)
 
-    class EpochEndPruning(PyTorchLightningPruningCallback):
-        def on_validation_end(self, trainer, task) -> None:
-            pass  # checked at the end of the epoch instead, after the reporter
+    class EpochEndPruning(Callback):
+        """What optuna-integration's Lightning callback does in one process (trials run in one):
+        report the epoch's value, raise `TrialPruned` if the pruner says so."""
 
-        def on_train_epoch_end(self, trainer, task) -> None:
-            log.pruned_epoch = trainer.current_epoch
-            super().on_validation_end(trainer, task)
-            log.pruned_epoch = None  # not pruned this epoch
+        def on_train_epoch_end(self, loop, task) -> None:
+            value = task.epoch_metrics().get(monitor)
+            if value is None:
+                raise KeyError(f"pruning monitors {monitor!r}, which this task does not log")
+            trial.report(value, step=loop.current_epoch)
+            if trial.should_prune():
+                log.pruned_epoch = loop.current_epoch
+                raise optuna.TrialPruned(f"Trial was pruned at epoch {loop.current_epoch}.")
 
-    return [EpochGuard()] + ([EpochEndPruning(trial, monitor=monitor)] if monitor else [])
+    return [EpochGuard()] + ([EpochEndPruning()] if monitor else [])
 
 
 def _keras_callbacks(trial, monitor, log: EpochLog) -> list:

@@ -27,11 +27,11 @@ def stop_after_epoch(framework: str, last: int = 0):
     from modules import backend
 
     if framework == "torch":
-        pl = backend.lightning()
+        from experiments.runners.torch_runner import Callback
 
-        class Stop(pl.Callback):
-            def on_train_epoch_end(self, trainer, task):
-                if trainer.current_epoch == last:
+        class Stop(Callback):
+            def on_train_epoch_end(self, loop, task):
+                if loop.current_epoch == last:
                     raise KeyboardInterrupt
 
         return Stop()

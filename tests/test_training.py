@@ -136,11 +136,11 @@ def learning_rates_seen(framework: str, config: TrainConfig) -> list[float]:
 
     seen = []
     if framework == "torch":
-        pl = backend.lightning()
+        from experiments.runners.torch_runner import Callback
 
-        class Record(pl.Callback):
-            def on_train_batch_start(self, trainer, task, batch, batch_idx):
-                seen.append(trainer.optimizers[0].param_groups[0]["lr"])
+        class Record(Callback):
+            def on_train_batch_start(self, loop, task, batch, batch_idx):
+                seen.append(loop.optimizers[0].param_groups[0]["lr"])
     else:
         keras = backend.keras()
 

@@ -65,14 +65,14 @@ def lab_path(model, framework: str, epochs: int, batch: int) -> dict:
 
     tracking.TrackedRun.log_metrics = timed_log
     if framework == "torch":
-        pl = backend.lightning()
+        from experiments.runners.torch_runner import Callback
 
-        class Tick(pl.Callback):
-            def on_train_epoch_start(self, trainer, module):
+        class Tick(Callback):
+            def on_train_epoch_start(self, loop, task):
                 if not clock.ends:
                     clock.start = time.perf_counter()
 
-            def on_train_epoch_end(self, trainer, module):
+            def on_train_epoch_end(self, loop, task):
                 clock.tick()
         callback = Tick()
     else:

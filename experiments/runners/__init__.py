@@ -43,7 +43,7 @@ def fit(framework: str, arch, datamodule, config, on_epoch: EpochCallback,
     `on_epoch_outputs`, if given, receives after each epoch what the task's `epoch_outputs()`
     returns (tasks without that method are skipped), e.g. samples to log as an image.
     `checkpoint_dir`, if given, receives a checkpoint after the first epoch and then as often
-    as `experiments.pacing.Pacer` allows (2% of the time); a checkpoint already there is
+    as `experiments.pacing.Pacer` allows (0.5% of the time); a checkpoint already there is
     resumed from (torch and keras runners).
     """
     extra = {"on_epoch_outputs": on_epoch_outputs} if on_epoch_outputs is not None else {}

@@ -46,7 +46,7 @@ class ReportEpochs(keras.callbacks.Callback):
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
-    """After an epoch, as often as `Pacer` allows (2% of the time): the model's and the
+    """After an epoch, as often as `Pacer` allows (0.5% of the time): the model's and the
     optimizer's variables (`save_weights` walks the optimizer too, as
     `keras.callbacks.BackupAndRestore` relies on) and a small JSON naming that file, the
     next epoch and the lab's history. The JSON is replaced last, atomically,

@@ -1,12 +1,22 @@
-"""Train with PyTorch Lightning."""
+"""Train with PyTorch Lightning: the tasks are LightningModules, the loop is the lab's own on
+Lightning Fabric (devices, DDP launch and gradient sync, backward, checkpoint files).
+
+Why not `lightning.Trainer`: its per-batch machinery (a dozen hook dispatches, the closure of
+automatic optimisation, result collection) cost about 1 ms a step, which held a LeNet-5 step
+(13 ms on 2 cores) at 0.90-0.94x a hand-written loop in `nnlab bench`; this loop runs at the
+loop's speed. The lab used little else of the Trainer, and that is here: the epoch loop,
+per-step LR schedules, manual optimisation (GAN, echo state network), callbacks, checkpoint
+and resume, DDP.
+"""
 from __future__ import annotations
 
 import os
 import random
-import signal
-import threading
+import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 from experiments.pacing import Pacer
 from experiments.runners import EpochCallback, FitResult
@@ -15,35 +25,51 @@ from modules import backend
 torch = backend.torch()
 pl = backend.lightning()
 
+from lightning.fabric import Fabric  # noqa: E402
+
 from experiments.tasks import effective_task  # noqa: E402
 from modules.torch.layers import count_parameters  # noqa: E402
 from modules.torch.tasks import task_class  # noqa: E402
 
 
-class ReportEpochs(pl.Callback):
+class Callback:
+    """What the loop calls, with the names and arguments of Lightning's `Callback` (so one of
+    those works too); `loop` is the `FitLoop` (`current_epoch`, `optimizers`, `should_stop`...)."""
+
+    def on_train_epoch_start(self, loop, task) -> None:
+        pass
+
+    def on_train_batch_start(self, loop, task, batch, batch_idx: int) -> None:
+        pass
+
+    def on_train_epoch_end(self, loop, task) -> None:
+        """After the epoch's validation."""
+
+
+class ReportEpochs(Callback):
     """Hands each epoch's metrics to the tracker, after validation has run."""
 
     def __init__(self, on_epoch: EpochCallback, on_epoch_outputs=None) -> None:
         self.on_epoch, self.history = on_epoch, []
         self.on_epoch_outputs = on_epoch_outputs
 
-    def on_train_epoch_end(self, trainer, task) -> None:
+    def on_train_epoch_end(self, loop, task) -> None:
         metrics = task.epoch_metrics()
-        if trainer.world_size > 1:  # each rank saw its share: the epoch's value is their mean
-            metrics = {k: float(trainer.strategy.reduce(torch.tensor(float(v)), reduce_op="mean"))
+        if loop.world_size > 1:  # each rank saw its share: the epoch's value is their mean
+            metrics = {k: float(loop.fabric.all_reduce(torch.tensor(float(v)), reduce_op="mean"))
                        for k, v in sorted(metrics.items())}
         self.history.append(metrics)
-        if trainer.is_global_zero:
-            self.on_epoch(trainer.current_epoch, metrics)
+        if loop.is_global_zero:
+            self.on_epoch(loop.current_epoch, metrics)
             if self.on_epoch_outputs is not None and hasattr(task, "epoch_outputs"):
-                self.on_epoch_outputs(trainer.current_epoch, task.epoch_outputs())
+                self.on_epoch_outputs(loop.current_epoch, task.epoch_outputs())
 
 
-class EpochCheckpoint(pl.Callback):
-    """After an epoch (and its validation), as often as `Pacer` allows (2% of the time), a full
-    Lightning checkpoint: weights, optimizer, loop position, plus the lab's epoch history and
-    the RNG state (so dropout continues as if never stopped). Written to a temporary file and
-    renamed: a crash never leaves half a file."""
+class EpochCheckpoint(Callback):
+    """After an epoch (and its validation), as often as `Pacer` allows (0.5% of the time):
+    weights, optimizers, LR schedules, the next epoch, the lab's history and the RNG states
+    (so dropout continues as if never stopped). Written to a temporary file and renamed: a
+    crash never leaves half a file."""
 
     FILE = "last.ckpt"
 
@@ -51,64 +77,169 @@ class EpochCheckpoint(pl.Callback):
         self.path, self.reporter = Path(folder) / self.FILE, reporter
         self.pacer = Pacer()
 
-    def on_train_epoch_end(self, trainer, task) -> None:
+    def on_train_epoch_end(self, loop, task) -> None:
         due = self.pacer.due()
-        if trainer.world_size > 1:  # every rank must take part in a save: rank zero decides
-            due = trainer.strategy.broadcast(due, src=0)
+        if loop.world_size > 1:  # every rank must take part in a save: rank zero decides
+            due = loop.fabric.broadcast(due, src=0)
         if due:
-            self.pacer.run(lambda: self._save(trainer))
+            self.pacer.run(lambda: self._save(loop))
 
-    def _save(self, trainer) -> None:
+    def _save(self, loop) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_name(self.FILE + ".partial")
-        trainer.save_checkpoint(partial)  # every rank must call it; rank zero writes
-        if trainer.is_global_zero:
+        loop.fabric.save(partial, {**loop.stateful(), "next_epoch": loop.current_epoch + 1,
+                                   "history": list(self.reporter.history), "torch_rng": torch.get_rng_state(),
+                                   "numpy_rng": np.random.get_state(), "python_rng": random.getstate()})
+        if loop.is_global_zero:  # every rank called save; rank zero wrote
             os.replace(partial, self.path)
 
-    def state_dict(self) -> dict:
-        return {"history": list(self.reporter.history), "torch_rng": torch.get_rng_state(),
-                "python_rng": random.getstate()}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.reporter.history[:] = state["history"]
-        torch.set_rng_state(state["torch_rng"])
-        random.setstate(state["python_rng"])
-
-
-class SplitBatchesAcrossRanks(pl.Callback):
-    """Under DDP each rank takes every world_size-th sample of the epoch's order, in batches of
-    batch_size / world_size: the ranks' k-th batches together are the one-process k-th batch."""
-
-    def __init__(self, batch_size: int) -> None:
-        self.batch_size = batch_size
-
-    def setup(self, trainer, task, stage: str) -> None:
-        datamodule = trainer.datamodule
-        datamodule.rank, datamodule.world_size = trainer.global_rank, trainer.world_size
-        datamodule.batch_size = max(1, self.batch_size // trainer.world_size)
+    def restore(self, loop) -> int:
+        """Load the checkpoint, if there is one, into `loop`'s objects; the epoch to start from."""
+        if not self.path.exists():
+            return 0
+        # the lab's own file (tensors, ints, the RNG tuples), not a stranger's
+        rest = loop.fabric.load(self.path, loop.stateful(), weights_only=False)
+        self.reporter.history[:] = rest["history"]
+        torch.set_rng_state(rest["torch_rng"])
+        np.random.set_state(rest["numpy_rng"])
+        random.setstate(rest["python_rng"])
+        return int(rest["next_epoch"])
 
 
-def distributed_options(config) -> dict:
-    """Trainer options for `--devices/--num-nodes/--strategy` (DDP: gloo on CPU, NCCL on GPUs)."""
+class EpochProgress(Callback):
+    """A live bar in a terminal, a line per epoch in a log (as Keras's `verbose` 1 and 2)."""
+
+    def __init__(self, epochs: int, steps: int) -> None:
+        self.epochs, self.steps, self.bar = epochs, steps, None
+        self.live = sys.stdout.isatty()
+
+    def on_train_epoch_start(self, loop, task) -> None:
+        self.start = time.perf_counter()
+        if self.live:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.steps, desc=f"Epoch {loop.current_epoch + 1}/{self.epochs}",
+                            leave=True, dynamic_ncols=True, file=sys.stdout)
+
+    def on_train_batch_start(self, loop, task, batch, batch_idx: int) -> None:
+        if self.bar is not None and batch_idx:
+            self.bar.update(1)  # the previous step is done
+
+    def on_train_epoch_end(self, loop, task) -> None:
+        metrics = " - ".join(f"{k}: {v:.4f}" for k, v in task.epoch_metrics().items())
+        if self.bar is not None:
+            self.bar.update(self.steps - self.bar.n)
+            self.bar.set_postfix_str(metrics)
+            self.bar.close()
+        else:
+            print(f"Epoch {loop.current_epoch + 1}/{self.epochs} - {time.perf_counter() - self.start:.1f}s"
+                  f" - {metrics}", flush=True)
+
+
+class FitLoop:
+    """One fit of a task: the epoch loop, and the state its callbacks read."""
+
+    def __init__(self, fabric: Fabric, task, datamodule, epochs: int, callbacks: list) -> None:
+        self.fabric, self.datamodule, self.max_epochs = fabric, datamodule, epochs
+        self.callbacks = callbacks
+        self.task = task  # the LightningModule itself (its state); `self.module` is what runs
+        configured = task.configure_optimizers()
+        optimizers, self.schedulers = _optimizers_and_schedulers(configured)
+        self.module, *self.optimizers = fabric.setup(task, *optimizers)
+        self.current_epoch, self.epochs_run, self.should_stop = 0, 0, False
+
+    @property
+    def world_size(self) -> int:
+        return self.fabric.world_size
+
+    @property
+    def is_global_zero(self) -> bool:
+        return self.fabric.is_global_zero
+
+    def stateful(self) -> dict:
+        """What a checkpoint holds of the fit's objects (module, optimizers, LR schedules)."""
+        return {"task": self.task, **{f"optimizer_{i}": o for i, o in enumerate(self.optimizers)},
+                **{f"lr_schedule_{i}": s for i, s in enumerate(self.schedulers)}}
+
+    def run(self, first_epoch: int = 0) -> None:
+        """Train epochs `first_epoch`.. (each followed by validation) until done or stopped."""
+        train_loader, val_loader = self.datamodule.train_dataloader(), self.datamodule.val_dataloader()
+        for epoch in range(first_epoch, self.max_epochs):
+            self.current_epoch = epoch
+            self._train_epoch(train_loader)
+            self._validate(val_loader)
+            self.task.on_train_epoch_end()
+            self._call("on_train_epoch_end")
+            self.epochs_run += 1
+            if self.should_stop:
+                break
+
+    def _train_epoch(self, loader) -> None:
+        module, task = self.module, self.task
+        loader.batch_sampler.set_epoch(self.current_epoch)
+        module.train()
+        task.on_train_epoch_start()
+        self._call("on_train_epoch_start")
+        on_batch = [c for c in self.callbacks if _overrides(c, "on_train_batch_start")]
+        move = self.fabric.device.type != "cpu"
+        for batch_idx, batch in enumerate(loader):
+            if move:
+                batch = self.fabric.to_device(batch)
+            for callback in on_batch:
+                callback.on_train_batch_start(self, task, batch, batch_idx)
+            if not task.automatic_optimization:  # the task steps its optimizers itself
+                module.training_step(batch, batch_idx)
+                continue
+            optimizer = self.optimizers[0]
+            optimizer.zero_grad(set_to_none=True)
+            self.fabric.backward(module.training_step(batch, batch_idx))
+            optimizer.step()
+            for schedule in self.schedulers:
+                schedule.step()
+
+    def _validate(self, loader) -> None:
+        if len(loader) == 0:
+            return
+        module, task = self.module, self.task
+        module.eval()
+        task.on_validation_epoch_start()
+        move = self.fabric.device.type != "cpu"
+        with torch.inference_mode():
+            for batch_idx, batch in enumerate(loader):
+                module.validation_step(self.fabric.to_device(batch) if move else batch, batch_idx)
+        module.train()
+
+    def _call(self, hook: str) -> None:
+        for callback in self.callbacks:
+            getattr(callback, hook)(self, self.task)
+
+
+def _overrides(callback, hook: str) -> bool:
+    """Whether `callback` does something in `hook` (the loop skips no-op calls per batch)."""
+    method = getattr(type(callback), hook, None)
+    return method is not None and method not in (Callback.__dict__.get(hook), getattr(pl.Callback, hook, None))
+
+
+def _optimizers_and_schedulers(configured) -> tuple[list, list]:
+    """`configure_optimizers`' answer in the shapes the lab's tasks give: an optimizer, a list
+    of them (manual optimisation), or {"optimizer", "lr_scheduler": {"scheduler", "interval": "step"}}."""
+    if isinstance(configured, torch.optim.Optimizer):
+        return [configured], []
+    if isinstance(configured, dict):
+        schedule = configured["lr_scheduler"]
+        if schedule.get("interval") != "step":
+            raise ValueError(f"the lab's loop steps LR schedules per optimizer step, not per {schedule.get('interval')!r}")
+        return [configured["optimizer"]], [schedule["scheduler"]]
+    return list(configured), []
+
+
+def make_fabric(config) -> Fabric:
+    """Fabric for `--devices/--num-nodes/--strategy` (DDP: gloo on CPU, NCCL on GPUs), else one CPU."""
     devices, nodes = getattr(config, "devices", 1), getattr(config, "num_nodes", 1)
     if devices == 1 and nodes == 1:
-        return {}
+        return Fabric(accelerator="cpu", devices=1)
     accelerator = "gpu" if torch.cuda.is_available() else "cpu"
-    return dict(accelerator=accelerator, devices=devices, num_nodes=nodes,
-                strategy=config.strategy or "ddp", use_distributed_sampler=False)
-
-
-def make_trainer(config, callbacks: list, **overrides) -> "pl.Trainer":
-    """A Trainer with the lab's settings: no Lightning logger (the lab logs), quiet on request."""
-    options = dict(max_epochs=config.epochs, accelerator="cpu", devices=1, logger=False,
-                   enable_checkpointing=False, enable_model_summary=False,
-                   enable_progress_bar=not config.quiet, num_sanity_val_steps=0,
-                   deterministic=True, callbacks=callbacks)
-    options.update(distributed_options(config))
-    if "strategy" in options:
-        options["callbacks"] = [SplitBatchesAcrossRanks(config.batch_size), *callbacks]
-    options.update(overrides)
-    return pl.Trainer(**options)
+    return Fabric(accelerator=accelerator, devices=devices, num_nodes=nodes, strategy=config.strategy or "ddp")
 
 
 def build_task(arch, datamodule, config):
@@ -119,35 +250,40 @@ def build_task(arch, datamodule, config):
         # LeNet-5 1.08x faster here; the first convolution converts each NCHW batch
         network = network.to(memory_format=torch.channels_last)
     task = effective_task(arch.task, datamodule.info.task, arch.name, datamodule.info.name)
-    return task_class(task)(network, lr=config.lr, optimizer=config.optimizer, lr_schedule=config.lr_schedule)
+    return task_class(task)(network, lr=config.lr, optimizer=config.optimizer, lr_schedule=config.lr_schedule,
+                            total_steps=config.epochs * len(datamodule.train_dataloader()))  # per rank
 
 
 def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
         on_epoch_outputs=None, checkpoint_dir: Path | None = None) -> FitResult:
-    """Train `arch` on `datamodule` with Lightning (see `experiments.runners.fit`);
-    checkpoint into `checkpoint_dir` each epoch, resuming from a checkpoint found there."""
+    """Train `arch` on `datamodule` (see `experiments.runners.fit`); checkpoint into
+    `checkpoint_dir` after epochs, resuming from a checkpoint found there."""
+    fabric = make_fabric(config)
+    fabric.launch()  # DDP: re-runs this command once per further rank (`experiments.train`)
+    if fabric.world_size > 1:
+        # each rank takes every world_size-th sample of the epoch's order, in batches of
+        # batch_size / world_size: the ranks' k-th batches together are the one-process k-th batch
+        datamodule.rank, datamodule.world_size = fabric.global_rank, fabric.world_size
+        datamodule.batch_size = max(1, config.batch_size // fabric.world_size)
     pl.seed_everything(config.seed, verbose=False)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # as Lightning's `deterministic=True`
+    torch.use_deterministic_algorithms(True)
     task = build_task(arch, datamodule, config)
     reporter = ReportEpochs(on_epoch, on_epoch_outputs)
     lab_callbacks = [reporter]
-    resume_from = None
-    if checkpoint_dir is not None:
-        lab_callbacks.append(EpochCheckpoint(checkpoint_dir, reporter))
-        last = Path(checkpoint_dir) / EpochCheckpoint.FILE
-        resume_from = str(last) if last.exists() else None
-    trainer = make_trainer(config, [*lab_callbacks, *callbacks])
+    checkpoint = EpochCheckpoint(checkpoint_dir, reporter) if checkpoint_dir is not None else None
+    if checkpoint is not None:
+        lab_callbacks.append(checkpoint)
+    if not config.quiet and fabric.is_global_zero:
+        lab_callbacks.insert(0, EpochProgress(config.epochs, len(datamodule.train_dataloader())))
+    loop = FitLoop(fabric, task, datamodule, config.epochs, [*lab_callbacks, *callbacks])
+    first_epoch = checkpoint.restore(loop) if checkpoint is not None else 0
     start = time.perf_counter()
-    # the checkpoint is the lab's own file (tensors, ints, the RNG tuple), not a stranger's
-    sigint = signal.getsignal(signal.SIGINT)
-    try:
-        trainer.fit(task, datamodule=datamodule, ckpt_path=resume_from, weights_only=False)
-    finally:  # Lightning ignores Ctrl-C from its first one on; give it back
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, sigint)
+    loop.run(first_epoch)
     train_time = time.perf_counter() - start
     return FitResult(model=task.network, n_params=count_parameters(task.network),
                      train_time_s=train_time,
-                     samples_seen=len(datamodule.splits["train"]) * trainer.current_epoch,
+                     samples_seen=len(datamodule.splits["train"]) * loop.epochs_run,
                      test_outputs=task.test_outputs(datamodule), history=reporter.history)
 
 

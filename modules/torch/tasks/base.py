@@ -38,10 +38,11 @@ class LabTask(pl.LightningModule):
     """
 
     def __init__(self, network: torch.nn.Module, lr: float = 1e-3, optimizer: str = "adam",
-                 lr_schedule: str = "constant") -> None:
+                 lr_schedule: str = "constant", total_steps: int | None = None) -> None:
         super().__init__()
         self.network = network
-        self.lr, self.optimizer_name, self.lr_schedule = lr, optimizer, lr_schedule
+        self.lr, self.optimizer_name = lr, optimizer
+        self.lr_schedule, self.total_steps = lr_schedule, total_steps
         self.epoch_means = {"train": EpochMeans(), "val": EpochMeans()}
 
     def forward(self, *inputs):
@@ -62,12 +63,6 @@ class LabTask(pl.LightningModule):
     def on_validation_epoch_start(self) -> None:
         self.epoch_means["val"].reset()
 
-    def on_validation_epoch_end(self) -> None:
-        # once an epoch, for the progress bar only; MLflow gets `epoch_metrics`
-        means = self.epoch_means["val"].means()
-        if means:
-            self.log_dict({f"val/{k}": v for k, v in means.items()}, prog_bar=True)
-
     def epoch_metrics(self) -> dict[str, float]:
         """This epoch's metrics under the lab's keys (`train/loss`, `val/acc`, ...)."""
         return {f"{stage}/{k}": v for stage, means in self.epoch_means.items()
@@ -77,7 +72,9 @@ class LabTask(pl.LightningModule):
         optimizer = make_optimizer(self.optimizer_name, self.parameters(), self.lr)
         if self.lr_schedule == "constant":
             return optimizer
-        total, schedule = self.trainer.estimated_stepping_batches, self.lr_schedule
+        if not self.total_steps:
+            raise ValueError(f"lr_schedule {self.lr_schedule!r} needs total_steps (the run's optimizer steps)")
+        total, schedule = self.total_steps, self.lr_schedule
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(schedule, step, total))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
