@@ -39,7 +39,8 @@ def fit(framework: str, arch, datamodule, config, on_epoch: EpochCallback,
         checkpoint_dir: Path | None = None) -> FitResult:
     """Train `arch` on `datamodule` with `config` in `framework`; call `on_epoch` after each epoch.
 
-    `callbacks` are framework callbacks (Lightning or Keras), e.g. Optuna pruning.
+    `callbacks` are framework callbacks (`torch_runner.Callback`, with the hook names of
+    Lightning's, or Keras callbacks), e.g. Optuna pruning.
     `on_epoch_outputs`, if given, receives after each epoch what the task's `epoch_outputs()`
     returns (tasks without that method are skipped), e.g. samples to log as an image.
     `checkpoint_dir`, if given, receives a checkpoint after the first epoch and then as often
