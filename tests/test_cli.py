@@ -76,6 +76,16 @@ def test_train_prints_metrics_and_run_id_and_writes_metrics_json(lab_dir):
     assert done.stderr.strip() == ""  # no framework log spam
 
 
+def test_train_without_quiet_in_a_log_prints_a_line_per_epoch_and_no_framework_spam(lab_dir):
+    done = run_cli("train", "--framework", "torch", "--arch", "mlp", "--data", "digits", "--epochs", "2",
+                   "--set", "depth=1", cwd=lab_dir)  # stdout is a pipe: lines, not a live bar
+    assert done.returncode == 0, done.stderr
+    epochs = [line for line in done.stdout.splitlines() if line.startswith("Epoch ")]
+    assert [line.split(" - ")[0] for line in epochs] == ["Epoch 1/2", "Epoch 2/2"]
+    assert all("train/loss: " in line and "val/acc: " in line for line in epochs)
+    assert done.stderr.strip() == ""
+
+
 def test_an_output_file_that_cannot_be_written_is_refused_before_training(lab_dir):
     (lab_dir / "a_file").write_text("")
     result = run_cli("train", "--arch", "mlp", "--data", "digits", "--epochs", "1",
