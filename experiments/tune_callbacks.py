@@ -60,8 +60,8 @@ def _lightning_callbacks(trial, monitor, log: EpochLog) -> list:
 
         def on_train_epoch_end(self, loop, task) -> None:
             value = task.epoch_metrics().get(monitor)
-            if value is None:
-                raise KeyError(f"pruning monitors {monitor!r}, which this task does not log")
+            if value is None:  # as the Keras callback: the trial fails later, on its objective
+                return
             trial.report(value, step=loop.current_epoch)
             if trial.should_prune():
                 log.pruned_epoch = loop.current_epoch

@@ -147,6 +147,7 @@ class FitLoop:
         optimizers, self.schedulers = _optimizers_and_schedulers(configured)
         self.module, *self.optimizers = fabric.setup(task, *optimizers)
         self.current_epoch, self.epochs_run, self.should_stop = 0, 0, False
+        self.move_batches = fabric.device.type != "cpu"  # CPU batches are used where they are
 
     @property
     def world_size(self) -> int:
@@ -180,12 +181,10 @@ class FitLoop:
         module.train()
         task.on_train_epoch_start()
         self._call("on_train_epoch_start")
-        on_batch = [c for c in self.callbacks if _overrides(c, "on_train_batch_start")]
-        move = self.fabric.device.type != "cpu"
         for batch_idx, batch in enumerate(loader):
-            if move:
+            if self.move_batches:
                 batch = self.fabric.to_device(batch)
-            for callback in on_batch:
+            for callback in self.callbacks:
                 callback.on_train_batch_start(self, task, batch, batch_idx)
             if not task.automatic_optimization:  # the task steps its optimizers itself
                 module.training_step(batch, batch_idx)
@@ -203,21 +202,14 @@ class FitLoop:
         module, task = self.module, self.task
         module.eval()
         task.on_validation_epoch_start()
-        move = self.fabric.device.type != "cpu"
         with torch.inference_mode():
             for batch_idx, batch in enumerate(loader):
-                module.validation_step(self.fabric.to_device(batch) if move else batch, batch_idx)
+                module.validation_step(self.fabric.to_device(batch) if self.move_batches else batch, batch_idx)
         module.train()
 
     def _call(self, hook: str) -> None:
         for callback in self.callbacks:
             getattr(callback, hook)(self, self.task)
-
-
-def _overrides(callback, hook: str) -> bool:
-    """Whether `callback` does something in `hook` (the loop skips no-op calls per batch)."""
-    method = getattr(type(callback), hook, None)
-    return method is not None and method not in (Callback.__dict__.get(hook), getattr(pl.Callback, hook, None))
 
 
 def _optimizers_and_schedulers(configured) -> tuple[list, list]:
