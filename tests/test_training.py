@@ -171,3 +171,50 @@ def test_an_unknown_lr_schedule_or_one_for_a_gan_is_refused_in_one_line():
         quick("torch", lr_schedule="step")
     with pytest.raises(UserError, match="a GAN trains at a constant learning rate"):
         TrainConfig(framework="torch", arch="dcgan", lr_schedule="cosine").validate()
+
+
+def keras_fit_results(feed_from_python: bool, native_data: bool = False) -> tuple[dict, list, list]:
+    """(history, final weights, train batches per epoch) of two Keras `fit` epochs of the mlp on digits."""
+    import numpy as np
+
+    from experiments.runners.keras_runner import build_task, feed_steps_from_python, seed_everything
+    from experiments.train import make_datamodule
+    from modules import backend, registry
+
+    keras, tf = backend.keras(), backend.tensorflow()
+    config = quick("keras")
+    datamodule = make_datamodule(config)
+    seed_everything(config.seed)
+    task = build_task(registry.get("mlp"), datamodule, config)
+    if feed_from_python:
+        feed_steps_from_python(task.model)
+    batches = []
+
+    class CountBatches(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            batches.append(0)
+
+        def on_train_batch_end(self, batch, logs=None):
+            batches[-1] += 1
+
+    if native_data:  # no steps_per_epoch: each epoch ends where the data ends
+        train = tf.data.Dataset.from_tensor_slices(datamodule.keras_arrays("train")).batch(128)
+        fit_args = {}
+    else:
+        train = datamodule.keras_dataset("train", epochs=2)
+        fit_args = {"steps_per_epoch": datamodule.steps_per_epoch("train")}
+    history = task.model.fit(train, epochs=2, validation_data=datamodule.keras_dataset("val"),
+                             callbacks=[CountBatches()], verbose=0, **fit_args)
+    return history.history, [np.asarray(w) for w in task.model.weights], batches
+
+
+@pytest.mark.parametrize("native_data", [False, True], ids=["datamodule", "native_tf_data"])
+def test_keras_fit_fed_from_python_trains_exactly_as_stock_fit(native_data):
+    import numpy as np
+
+    stock_history, stock_weights, stock_batches = keras_fit_results(False, native_data)
+    history, weights, batches = keras_fit_results(True, native_data)
+    assert batches == stock_batches == [10, 10]  # ceil(1,257 / 128) per epoch, epochs kept apart
+    assert history == stock_history and set(history) == {"loss", "acc", "val_loss", "val_acc"}
+    for ours, theirs in zip(weights, stock_weights, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
