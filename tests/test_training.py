@@ -177,7 +177,7 @@ def keras_fit_results(feed_from_python: bool, native_data: bool = False) -> tupl
     """(history, final weights, train batches per epoch) of two Keras `fit` epochs of the mlp on digits."""
     import numpy as np
 
-    from experiments.runners.keras_runner import build_task, feed_steps_from_python, seed_everything
+    from experiments.runners.keras_runner import build_task, seed_everything
     from experiments.train import make_datamodule
     from modules import backend, registry
 
@@ -185,9 +185,10 @@ def keras_fit_results(feed_from_python: bool, native_data: bool = False) -> tupl
     config = quick("keras")
     datamodule = make_datamodule(config)
     seed_everything(config.seed)
-    task = build_task(registry.get("mlp"), datamodule, config)
-    if feed_from_python:
-        feed_steps_from_python(task.model)
+    task = build_task(registry.get("mlp"), datamodule, config)  # fed from Python
+    if not feed_from_python:
+        task.model.make_train_function(force=True)  # Keras's own, stock
+        task.model.make_test_function(force=True)
     batches = []
 
     class CountBatches(keras.callbacks.Callback):

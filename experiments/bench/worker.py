@@ -7,8 +7,8 @@ torch_loop (a hand-written PyTorch loop over the same nn.Module and batches),
 keras_fit (the lab's `nnlab train --framework keras` path, MLflow on),
 tf_loop (a hand-written tf.function GradientTape loop over the same Keras model and batches),
 keras_datamodule / keras_tfdata (Keras `fit`, driven as the lab drives it, fed by the
-shared datamodule vs by a native tf.data pipeline over the same arrays, tracking off); trial (an Optuna study's per-trial
-cost beyond training).
+shared datamodule vs by a native tf.data pipeline over the same arrays, tracking off);
+trial (an Optuna study's per-trial cost beyond training).
 """
 from __future__ import annotations
 
@@ -173,13 +173,12 @@ def keras_feed(model, epochs: int, batch: int, native: bool) -> dict:
     """Keras `fit` (no tracking) fed by the datamodule, or by a native tf.data pipeline."""
     keras = backend.keras()
     tf = backend.tensorflow()
-    from experiments.runners.keras_runner import build_task, feed_steps_from_python, seed_everything
+    from experiments.runners.keras_runner import build_task, seed_everything
 
     config = _config(model, "keras", epochs, batch)
     dm = _datamodule(config)
     seed_everything(config.seed)
     task = build_task(registry_arch(model), dm, config)
-    feed_steps_from_python(task.model)  # as the lab's fit does: the pair differs in the data alone
     clock = EpochClock()
 
     class Tick(keras.callbacks.Callback):

@@ -116,18 +116,21 @@ def verbosity(config) -> int:
 
 
 def build_task(arch, datamodule, config):
-    """The network of `arch` for `datamodule`'s shape, wrapped in its Keras task."""
+    """The network of `arch` for `datamodule`'s shape, wrapped in its Keras task,
+    its `fit` fed from Python (`feed_steps_from_python`)."""
     network = arch.build("keras", datamodule.input_shape, datamodule.num_classes, **config.hparams)
     task = effective_task(arch.task, datamodule.info.task, arch.name, datamodule.info.name)
-    return task_class(task)(network, lr=config.lr, optimizer=config.optimizer, lr_schedule=config.lr_schedule,
+    task = task_class(task)(network, lr=config.lr, optimizer=config.optimizer, lr_schedule=config.lr_schedule,
                             total_steps=config.epochs * datamodule.steps_per_epoch("train"))
+    feed_steps_from_python(task.model)
+    return task
 
 
 def feed_steps_from_python(model) -> None:
     """Make `fit` and `evaluate` read each batch in Python and pass it to the compiled step.
 
     Keras 3 on TensorFlow reads a `tf.data` iterator inside its compiled function
-    (`iterator.get_next()` wrapped in an `Optional`); that cost the GRU 11-13% of every
+    (`iterator.get_next()` wrapped in an `Optional`); that cost the GRU 11-14% of every
     step here against the same step fed from Python (`nnlab bench`, README). Keras's train
     function takes its Python path for an iterator that is not a `tf.data` one: the same
     compiled `train_step`, under the same distribution strategy. Call after `compile`;
@@ -158,7 +161,6 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
         scope = backend.tensorflow().distribute.MirroredStrategy().scope()
     with scope:
         task = build_task(arch, datamodule, config)
-    feed_steps_from_python(task.model)
     after_epoch = None
     if on_epoch_outputs is not None and hasattr(task, "epoch_outputs"):
         after_epoch = lambda epoch: on_epoch_outputs(epoch, task.epoch_outputs())  # noqa: E731
