@@ -119,9 +119,10 @@ def build_task(arch, datamodule, config):
     """The network of `arch` for `datamodule`'s shape, wrapped in its Keras task,
     its `fit` fed from Python (`feed_steps_from_python`)."""
     network = arch.build("keras", datamodule.input_shape, datamodule.num_classes, **config.hparams)
-    task = effective_task(arch.task, datamodule.info.task, arch.name, datamodule.info.name)
-    task = task_class(task)(network, lr=config.lr, optimizer=config.optimizer, lr_schedule=config.lr_schedule,
-                            total_steps=config.epochs * datamodule.steps_per_epoch("train"))
+    task_name = effective_task(arch.task, datamodule.info.task, arch.name, datamodule.info.name)
+    task = task_class(task_name)(network, lr=config.lr, optimizer=config.optimizer,
+                                 lr_schedule=config.lr_schedule,
+                                 total_steps=config.epochs * datamodule.steps_per_epoch("train"))
     feed_steps_from_python(task.model)
     return task
 

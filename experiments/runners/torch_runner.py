@@ -241,9 +241,10 @@ def build_task(arch, datamodule, config):
         # images: channels-last convolutions (oneDNN's native layout) trained ResNet-20 1.23x and
         # LeNet-5 1.08x faster here; the first convolution converts each NCHW batch
         network = network.to(memory_format=torch.channels_last)
-    task = effective_task(arch.task, datamodule.info.task, arch.name, datamodule.info.name)
-    return task_class(task)(network, lr=config.lr, optimizer=config.optimizer, lr_schedule=config.lr_schedule,
-                            total_steps=config.epochs * len(datamodule.train_dataloader()))  # per rank
+    task_name = effective_task(arch.task, datamodule.info.task, arch.name, datamodule.info.name)
+    return task_class(task_name)(network, lr=config.lr, optimizer=config.optimizer,
+                                 lr_schedule=config.lr_schedule,
+                                 total_steps=config.epochs * len(datamodule.train_dataloader()))  # per rank
 
 
 def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
