@@ -32,7 +32,7 @@ def count_parameters(arch: registry.Architecture, framework: str) -> int:
 
     shape, classes = default_input(arch)
     network = arch.build(framework, shape, classes)
-    layers = importlib.import_module(f"modules.{framework}.layers")
+    layers = importlib.import_module(f"modules.toolkit.{framework}_layers")
     return layers.count_parameters(network)
 
 

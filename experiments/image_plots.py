@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.plots import _pyplot
+from experiments.plots import pyplot
 
 
 def tile(images: np.ndarray, columns: int) -> np.ndarray:
@@ -28,7 +28,7 @@ def _show(ax, images: np.ndarray, columns: int) -> None:
 
 def save_image_grid(images: np.ndarray, title: str, path: Path, columns: int = 8) -> Path:
     """Save (N, C, H, W) images in [0, 1] as one grid."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 6 * (-(-len(images) // columns)) / columns + 0.5))
     _show(ax, images, columns)
     ax.set_title(title, fontsize=9)
@@ -41,7 +41,7 @@ def save_image_grid(images: np.ndarray, title: str, path: Path, columns: int = 8
 def save_reconstructions(inputs: np.ndarray, reconstructions: np.ndarray, title: str, path: Path,
                          columns: int = 8) -> Path:
     """Save inputs (top) above their reconstructions (bottom)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(2, 1, figsize=(6, 6 * 2 * (-(-len(inputs) // columns)) / columns + 0.8))
     for ax, images, name in zip(axes, (inputs, reconstructions), ("inputs", "reconstructions")):
         _show(ax, images, columns)
@@ -64,7 +64,7 @@ def principal_components(x: np.ndarray, k: int = 2) -> np.ndarray:
 
 def save_latent_scatter(latent: np.ndarray, labels: np.ndarray, title: str, path: Path) -> Path:
     """Scatter the latent codes in 2-D (PCA if the code is longer), coloured by label."""
-    plt = _pyplot()
+    plt = pyplot()
     points = principal_components(latent)
     if points.shape[1] == 1:
         points = np.column_stack([points[:, 0], np.zeros(len(points))])
@@ -81,7 +81,7 @@ def save_latent_scatter(latent: np.ndarray, labels: np.ndarray, title: str, path
 
 def save_loss_curves(history: list[dict], keys: list[str], title: str, path: Path) -> Path:
     """Plot each of `keys` (e.g. `train/d_loss`) per epoch."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.5))
     epochs = np.arange(1, len(history) + 1)
     for key in keys:

@@ -6,13 +6,25 @@ from pathlib import Path
 import numpy as np
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def save_figure(fig, path: Path) -> Path:
+    """Write a matplotlib figure as PNG atomically (readers never see half a file)."""
+    from experiments.files import atomic_path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path, ".png") as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    return path
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
@@ -24,7 +36,7 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -
 
 def plot_confusion_matrix(matrix: np.ndarray, title: str, path: Path) -> Path:
     """Save a confusion-matrix heat map with counts in the cells."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 5))
     ax.imshow(matrix, cmap="Blues")
     for (i, j), count in np.ndenumerate(matrix):
@@ -40,7 +52,7 @@ def plot_confusion_matrix(matrix: np.ndarray, title: str, path: Path) -> Path:
 
 def plot_learning_curves(history: list[dict], title: str, path: Path) -> Path:
     """Save loss and accuracy per epoch, train and validation."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     epochs = np.arange(1, len(history) + 1)
     for ax, metric in zip(axes, ("loss", "acc")):

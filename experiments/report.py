@@ -5,7 +5,7 @@ import csv
 import json
 from pathlib import Path
 
-from experiments.plots import _pyplot
+from experiments.plots import pyplot
 
 COLUMNS = ("arch", "framework", "data", "n_params", "test_acc", "train_time_s", "run_id")
 
@@ -77,7 +77,7 @@ def leaderboard_markdown(rows: list[dict], tune: dict | None) -> str:
 
 
 def scatter(rows: list[dict], x: str, xlabel: str, path: Path, log_x: bool = False) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for framework, marker in (("torch", "o"), ("keras", "s"), ("numpy", "^")):
         mine = [r for r in rows if r["framework"] == framework and r["test_acc"] is not None]
@@ -95,7 +95,7 @@ def scatter(rows: list[dict], x: str, xlabel: str, path: Path, log_x: bool = Fal
 
 
 def curves_png(points: list[dict], path: Path) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     frameworks = sorted({p["framework"] for p in points}) or ["torch"]
     fig, axes = plt.subplots(1, len(frameworks), figsize=(5 * len(frameworks), 3.5), squeeze=False)
     for ax, framework in zip(axes[0], frameworks):
@@ -112,7 +112,7 @@ def curves_png(points: list[dict], path: Path) -> Path:
 
 def build_report(train_dir: Path, tune_dir: Path | None, out: Path) -> dict:
     """Write leaderboard.{md,csv,json}, scatter/curve CSVs for `dvc plots`, and PNGs into `out`."""
-    from experiments.train import write_json_atomic
+    from experiments.files import write_json_atomic
     from modules.errors import UserError
 
     rows = collect(train_dir)

@@ -7,36 +7,8 @@ import tempfile
 from pathlib import Path
 
 from experiments.config import TrainConfig
+from experiments.files import write_json_atomic
 from modules.errors import UserError
-
-
-def check_output_path(path: Path | str | None) -> None:
-    """Before long work: the folder of output file `path` exists or can be made, and is
-    writable; else one line naming it."""
-    if path is None:
-        return
-    folder = Path(path).parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise UserError(f"cannot write {path}: part of its folder is a file; pass a writable path") from None
-    except OSError as err:
-        raise UserError(f"cannot create the folder of {path}: {err.strerror}; pass a writable path") from None
-    if not os.access(folder, os.W_OK):
-        raise UserError(f"cannot write into {folder}/ (for {path}): pass a writable path")
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    """Write JSON so that readers never see a half-written file."""
-    path = Path(path)
-    check_output_path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, path)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        raise UserError(f"cannot write {path}: {err.strerror}; pass a writable path") from None
 
 
 def make_datamodule(config: TrainConfig):

@@ -1,9 +1,13 @@
 """The architecture registry: name -> task, family, builders, hyperparameters.
 
 Entries are framework-free, so `nnlab list` answers without importing torch or
-TensorFlow. Each entry names the file (`module`) that holds its builders: the
-PyTorch builder lives in `modules/torch/<module>.py` and the Keras builder in
-`modules/keras/<module>.py`, under the same function name and keyword arguments.
+TensorFlow. Each entry names its family folder (`module`): `modules/<module>/spec.py`
+registers the entries (and holds the framework-free tables), `torch_net.py` and
+`keras_net.py` beside it hold the twin builders under the same function name and keyword
+arguments. A builder takes `(input_shape, num_classes, **hparams)` and has no
+hyperparameter defaults of its own: the entry's `defaults` (the small-image network the lab
+trains) and its named `presets` (e.g. `paper`, the published network) are the only place
+they are written.
 """
 from __future__ import annotations
 
@@ -11,10 +15,12 @@ import fnmatch
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 FRAMEWORKS = ("torch", "keras")
 TASKS = ("classify", "reconstruct", "generate", "forecast", "translate")
+DEFAULT_PRESET = "default"  # the entry's own defaults: the network the lab trains on small images
 
 
 from modules.errors import UserError
@@ -67,15 +73,28 @@ class Architecture:
     # `fn(input_shape, num_classes, batch, seed) -> tuple of arrays`, the network's inputs (the
     # same arrays in both frameworks) for `parity`; None: one random float batch of input_shape
     parity_inputs: Callable | None = None
+    # named hyperparameter sets over `defaults`, e.g. {"paper": {"width": 1.0, ...}}; `nnlab list`
+    # shows them and `--preset NAME` selects one (the command line's `--set` still wins)
+    presets: dict[str, dict] = field(default_factory=dict)
 
     @property
     def builder_name(self) -> str:
         return self.builder or self.name
 
-    def hyperparameters(self, overrides: dict | None = None) -> dict:
-        """Defaults merged with `overrides`, type-coerced and checked against the space."""
+    def preset(self, name: str | None) -> dict:
+        """The hyperparameters preset `name` sets ({} for None or `DEFAULT_PRESET`)."""
+        if name in (None, DEFAULT_PRESET):
+            return {}
+        if name not in self.presets:
+            valid = ", ".join([DEFAULT_PRESET, *self.presets])
+            raise UserError(f"{self.name} has no preset {name!r}; valid: {valid}")
+        return dict(self.presets[name])
+
+    def hyperparameters(self, overrides: dict | None = None, preset: str | None = None) -> dict:
+        """Defaults, then preset `preset`, then `overrides`: type-coerced and checked against
+        the space."""
         merged = dict(self.defaults)
-        for key, value in (overrides or {}).items():
+        for key, value in {**self.preset(preset), **(overrides or {})}.items():
             if key not in self.defaults:
                 valid = ", ".join(sorted(self.defaults)) or "(none)"
                 raise UserError(f"{self.name} has no hyperparameter {key!r}; valid: {valid}")
@@ -87,10 +106,11 @@ class Architecture:
                 self.space[key].validate(key, merged[key])
         return merged
 
-    def build(self, framework: str, input_shape: tuple, num_classes: int, **hparams):
+    def build(self, framework: str, input_shape: tuple, num_classes: int, preset: str | None = None,
+              **hparams):
         """Build the network for `framework` ("torch" or "keras")."""
         return builder_for(self, framework)(input_shape=tuple(input_shape), num_classes=num_classes,
-                                            **self.hyperparameters(hparams))
+                                            **self.hyperparameters(hparams, preset))
 
 
 def _coerce(value: Any, default: Any) -> Any:
@@ -132,10 +152,15 @@ def _load_catalog() -> None:
     if _LOADED:
         return
     _LOADED = True
-    from modules import catalog
+    import modules
 
-    for info in pkgutil.iter_modules(catalog.__path__):
-        importlib.import_module(f"modules.catalog.{info.name}")
+    for info in pkgutil.iter_modules(modules.__path__):
+        if info.ispkg and (Path(modules.__path__[0]) / info.name / "spec.py").is_file():
+            importlib.import_module(f"modules.{info.name}.spec")
+    legacy = Path(modules.__path__[0]) / "catalog"  # families not yet in their own folder
+    if legacy.is_dir():
+        for info in pkgutil.iter_modules([str(legacy)]):
+            importlib.import_module(f"modules.catalog.{info.name}")
 
 
 def get(name: str) -> Architecture:
@@ -167,10 +192,14 @@ def builder_for(arch: Architecture, framework: str) -> Callable:
     from modules import backend
 
     backend.torch() if framework == "torch" else backend.keras()
-    module = importlib.import_module(f"modules.{framework}.{arch.module}")
+    family = Path(__file__).parent / arch.module
+    name = (f"modules.{arch.module}.{framework}_net" if (family / "spec.py").is_file()
+            else f"modules.{framework}.{arch.module}")  # legacy layout, until every family moves
+    module = importlib.import_module(name)
     return getattr(module, arch.builder_name)
 
 
-def create(name: str, framework: str, input_shape: tuple, num_classes: int, **hparams):
+def create(name: str, framework: str, input_shape: tuple, num_classes: int, preset: str | None = None,
+           **hparams):
     """Build the registered network `name` in `framework`."""
-    return get(name).build(framework, input_shape, num_classes, **hparams)
+    return get(name).build(framework, input_shape, num_classes, preset, **hparams)

@@ -44,8 +44,8 @@ def twins(name: str, input_shape: tuple, num_classes: int = 10, **hparams):
 
 
 def counts(torch_model, keras_model) -> tuple[int, int]:
-    from modules.keras.layers import count_parameters as count_keras
-    from modules.torch.layers import count_parameters as count_torch
+    from modules.toolkit.keras_layers import count_parameters as count_keras
+    from modules.toolkit.torch_layers import count_parameters as count_torch
 
     return count_torch(torch_model), count_keras(keras_model)
 
@@ -83,7 +83,7 @@ def test_every_variant_has_equal_counts_and_outputs_after_transfer(name, input_s
 def count_at_imagenet_size(build) -> int:
     """Parameters of a torch network built on the meta device: counted, never allocated."""
     torch = backend.torch()
-    from modules.torch.layers import count_parameters
+    from modules.toolkit.torch_layers import count_parameters
 
     with torch.device("meta"):
         return count_parameters(build())
@@ -145,7 +145,7 @@ def test_googlenet_differs_from_torchvision_only_by_its_3x3_third_branch():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(IMAGENET_SETTINGS))
 def test_keras_counts_equal_torchs_at_imagenet_size(name):
-    from modules.keras.layers import count_parameters as count_keras
+    from modules.toolkit.keras_layers import count_parameters as count_keras
 
     arch = registry.get(name)
     settings = IMAGENET_SETTINGS[name]
@@ -156,7 +156,7 @@ def test_keras_counts_equal_torchs_at_imagenet_size(name):
 @pytest.mark.parametrize("size,channels", [(5, 16), (4, 7), (5, 3), (1, 4)])
 def test_keras_local_response_norm_computes_torchs_formula(size, channels):
     torch = backend.torch()
-    from modules.keras.local_response_norm import LocalResponseNorm
+    from modules.toolkit.keras_local_response_norm import LocalResponseNorm
 
     settings = {"size": size, "alpha": 5e-3, "beta": 0.75, "k": 2.0}
     x = 3 * np.random.default_rng(0).standard_normal((2, channels, 5, 6)).astype(np.float32)

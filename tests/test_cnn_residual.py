@@ -92,8 +92,8 @@ def test_imagenet_configuration_is_torchvisions_network(name):
     torch = backend.torch()
     import torchvision
 
-    from modules.keras.layers import count_parameters as count_keras
-    from modules.torch.layers import count_parameters as count_torch
+    from modules.toolkit.keras_layers import count_parameters as count_keras
+    from modules.toolkit.torch_layers import count_parameters as count_torch
 
     arch = registry.get(name)
     ours = arch.build("torch", (3, 224, 224), 1000, small_input=False)
@@ -113,7 +113,7 @@ def test_cifar_resnets_and_densenet_bc_have_the_papers_sizes():
     from modules.catalog.densenet import DenseNetSpec
     from modules.catalog.resnet import RESNETS
     from modules.torch.densenet import DenseNet
-    from modules.torch.layers import count_parameters
+    from modules.toolkit.torch_layers import count_parameters
 
     # He et al. table 6: ResNet-20 0.27M, ResNet-56 0.85M (option A: shortcuts add nothing)
     assert count_parameters(registry.get("resnet20").build("torch", (3, 32, 32), 10)) == 269_722

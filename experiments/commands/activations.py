@@ -26,7 +26,7 @@ def run(args) -> int:
 
     from experiments import tracking
     from experiments.fundamentals.activations import activation_curves, plot_activation_curves
-    from experiments.train import write_json_atomic
+    from experiments.files import write_json_atomic
 
     with tracking.tracked_run(args.experiment or EXPERIMENT, "activations",
                               {"activations": ",".join(names)}, {"lesson": "activations"}) as run:

@@ -24,7 +24,7 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     from experiments.bench.run import bench, format_results
     from experiments.cli import positive_int as _  # noqa: F401  (keeps imports light)
-    from experiments.train import check_output_path, write_json_atomic
+    from experiments.files import check_output_path, write_json_atomic
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     if args.epochs is not None and args.epochs < 2:

@@ -72,7 +72,7 @@ def vanishing_gradients(args) -> int:
 
     from experiments import tracking
     from experiments.fundamentals import vanishing_gradients as vg
-    from experiments.train import write_json_atomic
+    from experiments.files import write_json_atomic
 
     params = {"depths": args.depths, "activations": ",".join(activations), "frameworks": ",".join(frameworks),
               "width": args.width, "epochs": args.epochs, "lr": args.lr, "init": args.init, "seed": args.seed,
@@ -119,7 +119,7 @@ def linear_collapse(args) -> int:
     out = Path(args.out) if args.out else DEFAULT_OUT
 
     from experiments import tracking
-    from experiments.train import write_json_atomic
+    from experiments.files import write_json_atomic
 
     params = {"data": args.data, "depth": args.depth, "width": args.width, "steps": args.steps,
               "lr": args.lr, "seed": args.seed, "optimizer": "adam"}

@@ -18,7 +18,7 @@ def run(args) -> int:
     import datamodules
     from datamodules.core import data_root
     from experiments.config import load_params
-    from experiments.train import write_json_atomic
+    from experiments.files import write_json_atomic
     from modules.errors import UserError
 
     datamodules.get_info(args.data)

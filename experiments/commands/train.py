@@ -67,7 +67,8 @@ def run(args) -> int:
         raise UserError("nnlab train needs --arch NAME (or --resume RUN_ID to continue a run)")
     else:
         config = config_from_args(args)
-    from experiments.train import check_output_path, train
+    from experiments.files import check_output_path
+    from experiments.train import train
 
     check_output_path(args.metrics_out)  # before training, not after
 

@@ -91,7 +91,7 @@ def write_outputs(summary: dict, options, folder: str) -> None:
     import optuna
 
     from experiments import tune_storage
-    from experiments.train import write_json_atomic
+    from experiments.files import write_json_atomic
 
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)

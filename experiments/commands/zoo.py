@@ -22,7 +22,8 @@ def headline(summary: dict) -> str:
 
 def run(args) -> int:
     from experiments.config import TrainConfig, load_params
-    from experiments.train import check_output_path, train, write_json_atomic
+    from experiments.files import check_output_path, write_json_atomic
+    from experiments.train import train
     from modules import registry
     from modules.errors import UserError
 

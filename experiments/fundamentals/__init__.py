@@ -46,26 +46,6 @@ def parse_ints(text: str, what: str) -> tuple[int, ...]:
     return values
 
 
-def save_figure(fig, path: Path) -> Path:
-    """Write a matplotlib figure as PNG atomically (readers never see half a file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=110, format="png")
-    os.replace(tmp, path)
-    return path
-
-
-def pyplot():
-    """matplotlib's pyplot on the file-only Agg backend."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 @contextlib.contextmanager
 def single_threaded():
     """One torch thread and one BLAS thread for the block, restored after.

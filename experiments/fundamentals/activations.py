@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.fundamentals import pyplot, save_figure
+from experiments.plots import pyplot, save_figure
 from modules import backend
 from modules.activations import ACTIVATIONS
 
@@ -24,7 +24,7 @@ SOFTMAX_OTHER_LOGITS = (0.0, 0.0)
 def torch_curve(name: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(f(x), f'(x)) by torch autograd, for the lab's torch activation `name`."""
     torch = backend.torch()
-    from modules.torch.layers import activation
+    from modules.toolkit.torch_layers import activation
 
     xt = torch.tensor(x, requires_grad=True)
     if name == "softmax":
@@ -41,7 +41,7 @@ def keras_curve(name: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(f(x), f'(x)) by TensorFlow's GradientTape, for the lab's Keras activation `name`."""
     keras = backend.keras()
     tf = backend.tensorflow()
-    from modules.keras.layers import activation
+    from modules.toolkit.keras_layers import activation
 
     xt = tf.constant(x)
     with tf.GradientTape() as tape:

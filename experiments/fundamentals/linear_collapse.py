@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.fundamentals import pyplot, save_figure
+from experiments.plots import pyplot, save_figure
 from modules import backend
 from modules.errors import UserError
 

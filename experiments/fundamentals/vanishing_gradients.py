@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from experiments.fundamentals import pyplot, save_figure
+from experiments.plots import pyplot, save_figure
 from modules import backend
 
 PROBE_SIZE = 256  # samples of the fixed batch the gradients are measured on

@@ -18,7 +18,7 @@ from modules import backend
 keras = backend.keras()
 
 from experiments.tasks import effective_task  # noqa: E402
-from modules.keras.layers import count_parameters  # noqa: E402
+from modules.toolkit.keras_layers import count_parameters  # noqa: E402
 from modules.keras.tasks import task_class  # noqa: E402
 
 

@@ -28,7 +28,7 @@ pl = backend.lightning()
 from lightning.fabric import Fabric  # noqa: E402
 
 from experiments.tasks import effective_task  # noqa: E402
-from modules.torch.layers import count_parameters  # noqa: E402
+from modules.toolkit.torch_layers import count_parameters  # noqa: E402
 from modules.torch.tasks import task_class  # noqa: E402
 
 

@@ -45,7 +45,7 @@ def evaluate(outputs: dict, datamodule) -> dict[str, float]:
 
 def plot_forecast(values: dict[str, np.ndarray], title: str, path: Path) -> Path:
     """Save prediction vs truth over the test split, and the free run vs truth."""
-    plt = plots._pyplot()
+    plt = plots.pyplot()
     fig, (one, free) = plt.subplots(2, 1, figsize=(10, 6))
     steps = np.arange(len(values["truth"]))
     one.plot(steps, values["truth"], color="black", lw=1.2, label="truth")
@@ -67,7 +67,7 @@ def plot_forecast(values: dict[str, np.ndarray], title: str, path: Path) -> Path
 
 def plot_loss_curves(history: list[dict], title: str, path: Path) -> Path:
     """Save the training and validation loss (MSE) per epoch."""
-    plt = plots._pyplot()
+    plt = plots.pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.5))
     epochs = np.arange(1, len(history) + 1)
     for stage in ("train", "val"):

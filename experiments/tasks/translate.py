@@ -44,7 +44,7 @@ def evaluate(outputs: np.ndarray, datamodule) -> dict[str, float]:
 
 def plot_accuracy_by_length(curves: dict[str, dict], title: str, path: Path) -> Path:
     """Exact match against source length, one line per labelled `accuracy_by_length` result."""
-    plt = plots._pyplot()
+    plt = plots.pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for label, by_length in curves.items():
         points = sorted((int(n), v["exact_match"]) for n, v in by_length.items())  # JSON keys are str
@@ -60,7 +60,7 @@ def plot_accuracy_by_length(curves: dict[str, dict], title: str, path: Path) -> 
 def plot_attention(source: np.ndarray, predicted: np.ndarray, weights: np.ndarray, title: str,
                    path: Path, examples: int = 4) -> Path:
     """Heat maps of the attention weights of the first `examples` test sources."""
-    plt = plots._pyplot()
+    plt = plots.pyplot()
     fig, axes = plt.subplots(1, examples, figsize=(4 * examples, 3.2))
     for ax, src, out, w in zip(np.atleast_1d(axes), source, predicted, weights):
         text, result = decode_chars(src), decode_chars(out)

@@ -69,7 +69,7 @@ def min_input_size(small_input: bool) -> int:
 
 
 def feature_layers(channels: str, width: float, lrn: bool, small_input: bool) -> list[tuple]:
-    """The `features` stack as a layer plan (see `modules.catalog.plans`)."""
+    """The `features` stack as a layer plan (see `modules.toolkit.plans`)."""
     plan = []
     for i, (out, kernel, stride, padding) in enumerate(conv_specs(channels, width, small_input)):
         plan += [("conv", out, kernel, stride, padding), ("relu",)]

@@ -76,7 +76,7 @@ def conv_relu(out: int, kernel: int, batch_norm: bool, stride: int = 1, padding:
 
 
 def stem_layers(width: float, lrn: bool, small_input: bool, batch_norm: bool) -> list[tuple]:
-    """The stem as a layer plan (see `modules.catalog.plans`)."""
+    """The stem as a layer plan (see `modules.toolkit.plans`)."""
     c1, c2, c3 = (scaled(c, width) for c in STEM_CHANNELS)
     kernel, stride, padding = SMALL_STEM if small_input else IMAGENET_STEM
     norm = [("lrn", LRN)] if lrn else []

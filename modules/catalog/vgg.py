@@ -35,7 +35,7 @@ MIN_INPUT_SIZE = 2 ** POOLINGS
 
 
 def feature_layers(name: str, width: float, batch_norm: bool) -> list[tuple]:
-    """The `features` stack of configuration `name` as a layer plan (see `modules.catalog.plans`)."""
+    """The `features` stack of configuration `name` as a layer plan (see `modules.toolkit.plans`)."""
     plan = []
     for entry in VGG_CONFIGS[name]:
         if entry == POOL:

@@ -202,8 +202,8 @@ def parity(arch_name: str, input_shape: tuple | None = None, num_classes: int | 
         diffs[arch_name] = max_difference_on(torch_model, keras_model, inputs)
     elif not parts:
         diffs[arch_name] = max_output_difference(torch_model, keras_model, input_shape, batch, seed)
-    from modules.keras.layers import count_parameters as count_keras
-    from modules.torch.layers import count_parameters as count_torch
+    from modules.toolkit.keras_layers import count_parameters as count_keras
+    from modules.toolkit.torch_layers import count_parameters as count_torch
 
     n_torch, n_keras = count_torch(torch_model), count_keras(keras_model)
     folded, why = folded_parameter_count(torch_model)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import keras
 
 from modules.catalog.alexnet import check_input_size, classifier_layers, feature_layers, min_input_size
-from modules.keras.layers import channels_last_shape
-from modules.keras.plans import apply_plan
+from modules.toolkit.keras_layers import channels_last_shape
+from modules.toolkit.keras_plans import apply_plan
 
 
 def alexnet(input_shape: tuple, num_classes: int = 1000, channels: str = "2012", width: float = 1.0,

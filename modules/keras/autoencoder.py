@@ -8,7 +8,7 @@ import keras
 from keras import layers
 
 from modules.catalog.autoencoder import CONV_STAGES, MLP_HIDDEN, conv_bottleneck_side
-from modules.keras.layers import channels_last_shape
+from modules.toolkit.keras_layers import channels_last_shape
 
 
 def _conv_autoencoder(inputs, input_shape: tuple, latent_dim: int, width: int):

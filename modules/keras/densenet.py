@@ -10,7 +10,7 @@ import keras
 from keras import layers
 
 from modules.catalog.densenet import BOTTLENECK_FACTOR, DENSENETS, DenseNetSpec, check_densenet_input
-from modules.keras.layers import channels_last_shape
+from modules.toolkit.keras_layers import channels_last_shape
 from modules.keras.resnet import BN_EPSILON, BN_MOMENTUM
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from modules.keras.layers import activation as make_activation, channels_last_shape
+from modules.toolkit.keras_layers import activation as make_activation, channels_last_shape
 
 
 # "xavier" and "he" as torch's xavier_uniform_ and kaiming_uniform_(nonlinearity="relu")

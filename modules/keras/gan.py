@@ -7,7 +7,7 @@ from keras import layers
 
 from modules.catalog.gan import (BN_EPSILON, BN_MOMENTUM_TORCH, DCGAN_INIT_STD, DCGAN_LEAKY_SLOPE,
                                  dcgan_stages, generator_channels)
-from modules.keras.layers import channels_last_shape
+from modules.toolkit.keras_layers import channels_last_shape
 
 
 def _weights() -> keras.initializers.Initializer:

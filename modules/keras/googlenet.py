@@ -8,8 +8,8 @@ from modules.catalog.alexnet import scaled
 from modules.catalog.googlenet import (AUX_AFTER, AUX_DROPOUT, AUX_HIDDEN, AUX_LOSS_WEIGHT,
                                        AUX_POOL, INCEPTIONS, MAX_POOL, aux_conv_layers, branch_layers,
                                        check_googlenet_input, is_pool, stem_layers)
-from modules.keras.layers import channels_last_shape
-from modules.keras.plans import apply_plan
+from modules.toolkit.keras_layers import channels_last_shape
+from modules.toolkit.keras_plans import apply_plan
 
 
 @keras.saving.register_keras_serializable(package="nnlab")

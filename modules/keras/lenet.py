@@ -5,7 +5,7 @@ import keras
 from keras import layers
 
 from modules.catalog.lenet import LENET5_CONVS, LENET5_FC, lenet_geometry
-from modules.keras.layers import activation as make_activation, channels_last_shape
+from modules.toolkit.keras_layers import activation as make_activation, channels_last_shape
 
 
 def lenet5(input_shape: tuple, num_classes: int = 10, activation: str = "tanh",

@@ -11,7 +11,7 @@ import keras
 from keras import layers
 
 from modules.catalog.resnet import BLOCK_EXPANSION, RESNETS, ResNetSpec, check_resnet_input
-from modules.keras.layers import channels_last_shape
+from modules.toolkit.keras_layers import channels_last_shape
 
 BN_EPSILON, BN_MOMENTUM = 1e-5, 0.9  # torch's eps 1e-5 and momentum 0.1 (= 1 - 0.9)
 

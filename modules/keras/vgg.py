@@ -4,8 +4,8 @@ from __future__ import annotations
 import keras
 
 from modules.catalog.vgg import check_vgg_input, classifier_layers, feature_layers
-from modules.keras.layers import channels_last_shape
-from modules.keras.plans import apply_plan
+from modules.toolkit.keras_layers import channels_last_shape
+from modules.toolkit.keras_plans import apply_plan
 
 
 def _create_vgg(config: str, input_shape: tuple, num_classes: int, width: float, classifier_width: int,

@@ -5,7 +5,7 @@ from torch import nn
 
 from modules.catalog.alexnet import (check_input_size, classifier_layers, conv_specs, feature_layers,
                                      feature_side, min_input_size)
-from modules.torch.plans import build_plan
+from modules.toolkit.torch_plans import build_plan
 
 
 class AlexNet(nn.Module):

@@ -5,7 +5,7 @@ import math
 
 from torch import nn
 
-from modules.torch.layers import activation as make_activation
+from modules.toolkit.torch_layers import activation as make_activation
 
 
 class MLP(nn.Module):

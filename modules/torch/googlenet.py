@@ -9,7 +9,7 @@ from modules.catalog.googlenet import (AUX_AFTER, AUX_CHANNELS, AUX_DROPOUT, AUX
                                        AUX_POOL, INCEPTIONS, MAX_POOL, STEM_CHANNELS, aux_conv_layers,
                                        aux_side, branch_layers, check_googlenet_input, inception_out, inception_spec,
                                        is_pool, stem_layers)
-from modules.torch.plans import build_plan
+from modules.toolkit.torch_plans import build_plan
 
 
 class Inception(nn.Module):

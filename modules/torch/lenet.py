@@ -4,7 +4,7 @@ from __future__ import annotations
 from torch import nn
 
 from modules.catalog.lenet import LENET5_CONVS, LENET5_FC, lenet_geometry
-from modules.torch.layers import activation as make_activation
+from modules.toolkit.torch_layers import activation as make_activation
 
 
 class LeNet5(nn.Module):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from torch import nn
 
 from modules.catalog.vgg import check_vgg_input, classifier_layers, feature_layers, feature_shape
-from modules.torch.plans import build_plan
+from modules.toolkit.torch_plans import build_plan
 
 
 class VGG(nn.Module):

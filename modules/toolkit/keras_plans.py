@@ -1,4 +1,4 @@
-"""Apply a framework-free layer plan to a Keras tensor (see `modules.catalog.plans`).
+"""Apply a framework-free layer plan to a Keras tensor (see `modules.toolkit.plans`).
 
 Mirrors `modules/torch/plans.py`: entry i of a plan under `prefix` becomes the
 layer `<prefix>.<i>`, the name of the torch module it mirrors.
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from keras import layers
 
-from modules.keras.layers import activation as make_activation
-from modules.catalog.plans import BN_EPSILON, BN_MOMENTUM
-from modules.keras.local_response_norm import LocalResponseNorm
+from modules.toolkit.keras_layers import activation as make_activation
+from modules.toolkit.plans import BN_EPSILON, BN_MOMENTUM
+from modules.toolkit.keras_local_response_norm import LocalResponseNorm
 
 
 def conv2d(x, filters: int, kernel: int, stride: int, padding: int, bias: bool = True, *, name: str):

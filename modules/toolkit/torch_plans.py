@@ -1,10 +1,10 @@
-"""Build an `nn.Sequential` from a framework-free layer plan (see `modules.catalog.plans`)."""
+"""Build an `nn.Sequential` from a framework-free layer plan (see `modules.toolkit.plans`)."""
 from __future__ import annotations
 
 from torch import nn
 
-from modules.catalog.plans import BN_EPSILON, BN_MOMENTUM
-from modules.torch.layers import activation as make_activation
+from modules.toolkit.plans import BN_EPSILON, BN_MOMENTUM
+from modules.toolkit.torch_layers import activation as make_activation
 
 
 def build_plan(plan: list[tuple], in_channels: int, in_features: int | None = None,
