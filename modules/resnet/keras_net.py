@@ -1,53 +1,26 @@
-"""Residual networks (Keras). Mirrors `modules/torch/resnet.py`.
+"""Residual networks (Keras). Mirrors `torch_net.py`: same helpers, in the same order.
 
 Weighted layers are named after the torch module paths (`conv1`, `layer1.0.bn2`,
-`layer2.0.downsample.0`, `fc`) so weights transfer by name. Strided convolutions
-pad explicitly (torch pads both sides by k//2; Keras's "same" pads an even side
-only at the bottom/right, which would shift every stride-2 map by one pixel).
+`layer2.0.downsample.0`, `fc`) so weights transfer by name; the others are named
+after their role in the block (`layer1.0.relu1`, `layer1.0.add`).
 """
 from __future__ import annotations
 
 import keras
 from keras import layers
 
-from modules.catalog.resnet import BLOCK_EXPANSION, RESNETS, ResNetSpec, check_resnet_input
-from modules.toolkit.keras_layers import channels_last_shape
-
-BN_EPSILON, BN_MOMENTUM = 1e-5, 0.9  # torch's eps 1e-5 and momentum 0.1 (= 1 - 0.9)
-
-
-def conv_initializer():
-    """torchvision's kaiming_normal_(mode="fan_out", nonlinearity="relu")."""
-    return keras.initializers.VarianceScaling(2.0, mode="fan_out", distribution="untruncated_normal")
+from modules.resnet.spec import (BLOCK_EXPANSION, CIFAR_SMALL_INPUT, IMAGENET_SHORTCUT, RESNETS, ResNetSpec,
+                                 check_resnet_input)
+from modules.toolkit.keras_layers import (batch_norm, channels_last_shape, conv2d, kaiming_normal,
+                                          linear_bias_initializer, linear_kernel_initializer)
 
 
-def dense(units: int, fan_in: int, name: str) -> layers.Dense:
-    """A Dense layer initialised as torch's nn.Linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
-    bound = fan_in ** -0.5
-    return layers.Dense(units, name=name,
-                        kernel_initializer=keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform"),
-                        bias_initializer=keras.initializers.RandomUniform(-bound, bound))
-
-
-def conv(x, filters: int, kernel: int, stride: int, name: str):
-    """A bias-free convolution keeping ceil(side / stride), padded as torch pads (k//2 each side)."""
-    if stride > 1 and kernel > 1:
-        x = layers.ZeroPadding2D(kernel // 2)(x)
-        padding = "valid"
-    else:
-        padding = "same"  # stride 1, odd kernel: k//2 on each side, as torch
-    return layers.Conv2D(filters, kernel, strides=stride, padding=padding, use_bias=False,
-                         kernel_initializer=conv_initializer(), name=name)(x)
-
-
-def batch_norm(x, name: str, gamma: float = 1.0):
-    return layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=name,
-                                     gamma_initializer=keras.initializers.Constant(gamma))(x)
-
-
-def conv_bn(x, filters: int, kernel: int, stride: int, conv_name: str, bn_name: str,
-            gamma: float = 1.0):
-    return batch_norm(conv(x, filters, kernel, stride, conv_name), bn_name, gamma)
+def conv_bn(x, out_channels: int, kernel: int, stride: int, name: str, bn_name: str, gamma: float):
+    """A bias-free convolution padded as torch pads (k//2 each side, keeping ceil(side / stride)),
+    initialised as torchvision's (kaiming normal, fan out), and its batch norm starting at `gamma`."""
+    x = conv2d(x, out_channels, kernel, stride, kernel // 2, bias=False, name=name,
+               kernel_initializer=kaiming_normal("fan_out"))
+    return batch_norm(bn_name, gamma_initializer=keras.initializers.Constant(gamma))(x)
 
 
 @keras.saving.register_keras_serializable(package="nnlab")
@@ -70,98 +43,86 @@ class ZeroPadShortcut(layers.Layer):
         return {**super().get_config(), "stride": self.stride, "extra_channels": self.extra_channels}
 
 
-def shortcut(x, kind: str, in_channels: int, out_channels: int, stride: int, name: str):
+def make_shortcut(x, shortcut: str, in_channels: int, out_channels: int, stride: int, name: str):
     """x where the shape is kept; else a 1x1 projection + BN (B) or a zero-padded identity (A)."""
     if stride == 1 and in_channels == out_channels:
         return x
-    if kind == "identity":
-        return ZeroPadShortcut(stride, out_channels - in_channels)(x)
-    return conv_bn(x, out_channels, 1, stride, f"{name}.downsample.0", f"{name}.downsample.1")
+    if shortcut == "identity":
+        return ZeroPadShortcut(stride, out_channels - in_channels, name=f"{name}.downsample")(x)
+    return conv_bn(x, out_channels, 1, stride, f"{name}.downsample.0", f"{name}.downsample.1", 1.0)
 
 
-def basic_block(x, in_channels: int, width: int, stride: int, kind: str, name: str,
-                residual_gamma: float = 1.0):
+def basic_block(x, in_channels: int, width: int, stride: int, shortcut: str, residual_gamma: float, name: str):
     """Two 3x3 convolutions; the first carries the stride."""
-    identity = shortcut(x, kind, in_channels, width, stride, name)
-    out = layers.ReLU()(conv_bn(x, width, 3, stride, f"{name}.conv1", f"{name}.bn1"))
+    identity = make_shortcut(x, shortcut, in_channels, width, stride, name)
+    out = conv_bn(x, width, 3, stride, f"{name}.conv1", f"{name}.bn1", 1.0)
+    out = layers.ReLU(name=f"{name}.relu1")(out)
     out = conv_bn(out, width, 3, 1, f"{name}.conv2", f"{name}.bn2", residual_gamma)
-    return layers.ReLU()(layers.Add()([out, identity]))
+    return layers.ReLU(name=f"{name}.relu")(layers.Add(name=f"{name}.add")([out, identity]))
 
 
-def bottleneck_block(x, in_channels: int, width: int, stride: int, kind: str, name: str,
-                     residual_gamma: float = 1.0):
+def bottleneck(x, in_channels: int, width: int, stride: int, shortcut: str, residual_gamma: float, name: str):
     """1x1 reduce, 3x3 (carrying the stride: torchvision's v1.5), 1x1 expand by 4."""
     out_channels = width * BLOCK_EXPANSION["bottleneck"]
-    identity = shortcut(x, kind, in_channels, out_channels, stride, name)
-    out = layers.ReLU()(conv_bn(x, width, 1, 1, f"{name}.conv1", f"{name}.bn1"))
-    out = layers.ReLU()(conv_bn(out, width, 3, stride, f"{name}.conv2", f"{name}.bn2"))
+    identity = make_shortcut(x, shortcut, in_channels, out_channels, stride, name)
+    out = layers.ReLU(name=f"{name}.relu1")(conv_bn(x, width, 1, 1, f"{name}.conv1", f"{name}.bn1", 1.0))
+    out = layers.ReLU(name=f"{name}.relu2")(conv_bn(out, width, 3, stride, f"{name}.conv2", f"{name}.bn2", 1.0))
     out = conv_bn(out, out_channels, 1, 1, f"{name}.conv3", f"{name}.bn3", residual_gamma)
-    return layers.ReLU()(layers.Add()([out, identity]))
+    return layers.ReLU(name=f"{name}.relu")(layers.Add(name=f"{name}.add")([out, identity]))
 
 
-BLOCKS = {"basic": basic_block, "bottleneck": bottleneck_block}
+BLOCKS = {"basic": basic_block, "bottleneck": bottleneck}
 
 
-def build_resnet(name: str, spec: ResNetSpec, input_shape: tuple, num_classes: int,
-                 small_input: bool = True, shortcut_kind: str = "projection",
-                 residual_gamma: float = 1.0) -> keras.Model:
+def build_resnet(name: str, spec: ResNetSpec, input_shape: tuple, num_classes: int, small_input: bool,
+                 shortcut: str, residual_gamma: float) -> keras.Model:
     """Stem, stages of residual blocks (`layer1`...), global average pool, `fc`."""
     inputs = keras.Input(channels_last_shape(input_shape))  # (H, W, C)
     if spec.imagenet_stem and not small_input:
-        x = layers.ReLU()(conv_bn(inputs, spec.stem_width, 7, 2, "conv1", "bn1"))
+        x = layers.ReLU(name="relu")(conv_bn(inputs, spec.stem_width, 7, 2, "conv1", "bn1", 1.0))
         # zero padding acts as torch's -inf padding here: the input is >= 0 after ReLU
-        x = layers.MaxPooling2D(3, strides=2)(layers.ZeroPadding2D(1)(x))
+        x = layers.MaxPooling2D(3, strides=2, name="maxpool")(layers.ZeroPadding2D(1, name="maxpool.pad")(x))
     else:
-        x = layers.ReLU()(conv_bn(inputs, spec.stem_width, 3, 1, "conv1", "bn1"))
+        x = layers.ReLU(name="relu")(conv_bn(inputs, spec.stem_width, 3, 1, "conv1", "bn1", 1.0))
     block = BLOCKS[spec.block]
     for i, ((c_in, width, c_out), n) in enumerate(zip(spec.stage_channels(), spec.blocks)):
         for j in range(n):
-            stride = 2 if i > 0 and j == 0 else 1
-            x = block(x, c_in if j == 0 else c_out, width, stride, shortcut_kind, f"layer{i + 1}.{j}",
-                      residual_gamma)
-    x = layers.GlobalAveragePooling2D()(x)  # (B, C)
-    width = spec.stage_channels()[-1][2]
-    outputs = dense(num_classes, width, "fc")(x)
+            x = block(x, c_in if j == 0 else c_out, width, 2 if i > 0 and j == 0 else 1, shortcut,
+                      residual_gamma, f"layer{i + 1}.{j}")
+    x = layers.GlobalAveragePooling2D(name="avgpool")(x)  # (B, C)
+    features = spec.stage_channels()[-1][2]
+    outputs = layers.Dense(num_classes, name="fc", kernel_initializer=linear_kernel_initializer(),
+                           bias_initializer=linear_bias_initializer(features))(x)
     return keras.Model(inputs, outputs, name=name)
 
 
-def _create_resnet(name: str, input_shape: tuple, num_classes: int, small_input: bool = True,
-                   shortcut: str = "projection", residual_gamma: float = 1.0) -> keras.Model:
+def create_resnet(name: str, input_shape: tuple, num_classes: int, small_input: bool, shortcut: str,
+                  residual_gamma: float) -> keras.Model:
+    """The ResNet `RESNETS[name]`, after checking the image is large enough."""
     check_resnet_input(name, input_shape, small_input)
-    return build_resnet(name, RESNETS[name], input_shape, num_classes, small_input, shortcut,
-                        residual_gamma)
+    return build_resnet(name, RESNETS[name], input_shape, num_classes, small_input, shortcut, residual_gamma)
 
 
-def resnet18(input_shape: tuple, num_classes: int = 10, small_input: bool = True,
-             residual_gamma: float = 1.0) -> keras.Model:
+def resnet18(input_shape: tuple, num_classes: int, *, small_input: bool, residual_gamma: float) -> keras.Model:
     """ResNet-18 (He et al. 2015, https://arxiv.org/abs/1512.03385)."""
-    return _create_resnet("resnet18", input_shape, num_classes, small_input=small_input,
-                          residual_gamma=residual_gamma)
+    return create_resnet("resnet18", input_shape, num_classes, small_input, IMAGENET_SHORTCUT, residual_gamma)
 
 
-def resnet34(input_shape: tuple, num_classes: int = 10, small_input: bool = True,
-             residual_gamma: float = 1.0) -> keras.Model:
+def resnet34(input_shape: tuple, num_classes: int, *, small_input: bool, residual_gamma: float) -> keras.Model:
     """ResNet-34 (He et al. 2015, https://arxiv.org/abs/1512.03385)."""
-    return _create_resnet("resnet34", input_shape, num_classes, small_input=small_input,
-                          residual_gamma=residual_gamma)
+    return create_resnet("resnet34", input_shape, num_classes, small_input, IMAGENET_SHORTCUT, residual_gamma)
 
 
-def resnet50(input_shape: tuple, num_classes: int = 10, small_input: bool = True,
-             residual_gamma: float = 1.0) -> keras.Model:
+def resnet50(input_shape: tuple, num_classes: int, *, small_input: bool, residual_gamma: float) -> keras.Model:
     """ResNet-50, bottleneck blocks (He et al. 2015, https://arxiv.org/abs/1512.03385)."""
-    return _create_resnet("resnet50", input_shape, num_classes, small_input=small_input,
-                          residual_gamma=residual_gamma)
+    return create_resnet("resnet50", input_shape, num_classes, small_input, IMAGENET_SHORTCUT, residual_gamma)
 
 
-def resnet20(input_shape: tuple, num_classes: int = 10, shortcut: str = "identity",
-             residual_gamma: float = 0.1) -> keras.Model:
+def resnet20(input_shape: tuple, num_classes: int, *, shortcut: str, residual_gamma: float) -> keras.Model:
     """ResNet-20 for CIFAR, 6n+2 with n=3 (He et al. 2015 sec. 4.2, https://arxiv.org/abs/1512.03385)."""
-    return _create_resnet("resnet20", input_shape, num_classes, shortcut=shortcut,
-                          residual_gamma=residual_gamma)
+    return create_resnet("resnet20", input_shape, num_classes, CIFAR_SMALL_INPUT, shortcut, residual_gamma)
 
 
-def resnet56(input_shape: tuple, num_classes: int = 10, shortcut: str = "identity",
-             residual_gamma: float = 0.1) -> keras.Model:
+def resnet56(input_shape: tuple, num_classes: int, *, shortcut: str, residual_gamma: float) -> keras.Model:
     """ResNet-56 for CIFAR, 6n+2 with n=9 (He et al. 2015 sec. 4.2, https://arxiv.org/abs/1512.03385)."""
-    return _create_resnet("resnet56", input_shape, num_classes, shortcut=shortcut,
-                          residual_gamma=residual_gamma)
+    return create_resnet("resnet56", input_shape, num_classes, CIFAR_SMALL_INPUT, shortcut, residual_gamma)
