@@ -22,6 +22,7 @@ IMAGENET_ARCHS = ["resnet18", "resnet34", "resnet50", "densenet121"]
 
 def randomize_batch_norm(model, seed: int = 0) -> None:
     """Give every BN layer random affine weights and running statistics (mean != var)."""
+    # test_cnn_classic.py's helper but for the gamma range below: kept in each file so each reads alone
     torch = backend.torch()
     generator = torch.Generator().manual_seed(seed)
     for module in model.modules():

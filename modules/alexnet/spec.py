@@ -90,8 +90,8 @@ register(Architecture(
     family="cnn",
     module="alexnet",
     default_data="digits",
-    # small-image settings (LRN is off: torch's LRN doubles the cost of a step, and the accuracy
-    # does not need it)
+    # small-image settings (LRN is off: torch's LRN makes each step markedly slower, see
+    # docs/benchmarks.md, and the accuracy does not need it)
     defaults={"channels": "2012", "width": 0.25, "classifier_width": 512, "dropout": 0.5,
               "lrn": False, "small_input": True, "activation": "relu"},
     space={

@@ -67,6 +67,8 @@ def check_densenet_input(name: str, input_shape: tuple, small_input: bool) -> No
     check_input_size(name, input_shape, spec.total_stride(small_input), setting)
 
 
+# One keyword row per entry, as every family's spec writes it: `duplicates` pairs these rows across
+# families by their shape, which is the registry's data format, not repeated logic.
 for _name, _spec in DENSENETS.items():
     register(Architecture(
         name=_name,

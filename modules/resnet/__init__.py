@@ -1,1 +1,2 @@
-"""Residual networks (ResNet): `spec` (framework-free tables, registry entries), `torch_net` and `keras_net` (twin builders)."""
+"""Residual networks (ResNet): `spec` (framework-free tables, registry entries),
+`torch_net` and `keras_net` (twin builders)."""

@@ -88,8 +88,8 @@ RESNETS: dict[str, ResNetSpec] = {
 # Training on digits at 32x32 (1,257 images): enough epochs to pass 90% test accuracy,
 # no more, as a 2-core machine pays for every one (Adam, lr 1e-3, batch 64 from params.yaml).
 # The CIFAR nets decay the learning rate as the paper does (cosine here, for its steps at 50%
-# and 75%): at a constant 1e-3, resnet56's validation accuracy swung 0.97 -> 0.82 -> 0.97 ->
-# 0.82 over its last four epochs, so the final epoch's score was a coin toss.
+# and 75%): at a constant 1e-3, resnet56's validation accuracy swung widely over its last epochs
+# (docs/benchmarks.md), so the final epoch's score was a coin toss.
 TRAIN_DEFAULTS = {
     "resnet18": {"epochs": 3},
     "resnet34": {"epochs": 3},
@@ -106,6 +106,8 @@ def check_resnet_input(name: str, input_shape: tuple, small_input: bool) -> None
     check_input_size(name, input_shape, spec.total_stride(small_input), setting)
 
 
+# One keyword row per entry, as every family's spec writes it: `duplicates` pairs these rows across
+# families by their shape, which is the registry's data format, not repeated logic.
 for _name, _spec in RESNETS.items():
     if _spec.imagenet_stem:
         _defaults = {"small_input": True, "residual_gamma": 1.0}

@@ -62,6 +62,9 @@ class BasicBlock(nn.Module):
 class Bottleneck(nn.Module):
     """1x1 reduce, 3x3 (carrying the stride: torchvision's v1.5), 1x1 expand by 4."""
 
+    # BasicBlock's shape with a third convolution, as torchvision writes its two blocks: one class per
+    # block keeps torchvision's module names (`conv3`, `bn3`), by which its weights load
+
     def __init__(self, in_channels: int, width: int, stride: int, shortcut: str, residual_gamma: float) -> None:
         super().__init__()
         out_channels = width * BLOCK_EXPANSION["bottleneck"]
