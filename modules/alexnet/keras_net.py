@@ -13,7 +13,7 @@ def alexnet(input_shape: tuple, num_classes: int, *, channels: str, width: float
             dropout: float, lrn: bool, small_input: bool, activation: str) -> keras.Model:
     """AlexNet (Krizhevsky et al. 2012, https://papers.nips.cc/paper/4824)."""
     check_alexnet_input(input_shape, small_input)
-    inputs = keras.Input(channels_last_shape(input_shape))  # (H, W, C)
+    inputs = keras.Input(channels_last_shape(input_shape), name="input")  # (H, W, C)
     x = apply_plan(inputs, feature_layers(channels, width, lrn, small_input), "features", activation)
     outputs = apply_plan(x, classifier_layers(classifier_width, dropout, num_classes), "classifier", activation)
     return keras.Model(inputs, outputs, name="alexnet")

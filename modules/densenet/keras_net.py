@@ -52,7 +52,7 @@ def transition(x, out_channels: int, name: str):
 def build_densenet(name: str, spec: DenseNetSpec, input_shape: tuple, num_classes: int,
                    small_input: bool) -> keras.Model:
     """Stem, dense blocks and transitions, final BN-ReLU, global pool, `classifier`."""
-    inputs = keras.Input(channels_last_shape(input_shape))  # (H, W, C)
+    inputs = keras.Input(channels_last_shape(input_shape), name="input")  # (H, W, C)
     if spec.imagenet_stem and not small_input:
         x = norm_relu(conv(inputs, spec.stem_width, 7, 2, "features.conv0"), "features.norm0", "features.relu0")
         # zero padding acts as torch's -inf padding here: the input is >= 0 after ReLU

@@ -50,7 +50,7 @@ def googlenet(input_shape: tuple, num_classes: int, *, width: float, dropout: fl
               batch_norm: bool, small_input: bool) -> keras.Model:
     """GoogLeNet (Szegedy et al. 2014, https://arxiv.org/abs/1409.4842)."""
     check_googlenet_input(input_shape, small_input, aux_logits)
-    inputs = keras.Input(channels_last_shape(input_shape))  # (H, W, C)
+    inputs = keras.Input(channels_last_shape(input_shape), name="input")  # (H, W, C)
     x = apply_plan(inputs, stem_layers(width, lrn, small_input, batch_norm), "stem")
     aux_outputs = []
     for spec in INCEPTIONS:

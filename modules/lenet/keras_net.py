@@ -11,7 +11,7 @@ from modules.toolkit.keras_plans import apply_plan
 def lenet5(input_shape: tuple, num_classes: int, *, activation: str, pooling: str) -> keras.Model:
     """LeNet-5 (LeCun et al. 1998, http://yann.lecun.com/exdb/publis/pdf/lecun-98.pdf)."""
     _, height, _ = input_shape
-    inputs = keras.Input(channels_last_shape(input_shape))  # (H, W, C)
+    inputs = keras.Input(channels_last_shape(input_shape), name="input")  # (H, W, C)
     x = apply_plan(inputs, feature_layers(height, pooling), "features", activation)
     outputs = apply_plan(x, classifier_layers(num_classes), "classifier", activation)
     return keras.Model(inputs, outputs, name="lenet5")

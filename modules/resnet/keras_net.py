@@ -77,7 +77,7 @@ BLOCKS = {"basic": basic_block, "bottleneck": bottleneck}
 def build_resnet(name: str, spec: ResNetSpec, input_shape: tuple, num_classes: int, small_input: bool,
                  shortcut: str, residual_gamma: float) -> keras.Model:
     """Stem, stages of residual blocks (`layer1`...), global average pool, `fc`."""
-    inputs = keras.Input(channels_last_shape(input_shape))  # (H, W, C)
+    inputs = keras.Input(channels_last_shape(input_shape), name="input")  # (H, W, C)
     if spec.imagenet_stem and not small_input:
         x = layers.ReLU(name="relu")(conv_bn(inputs, spec.stem_width, 7, 2, "conv1", "bn1", 1.0))
         # zero padding acts as torch's -inf padding here: the input is >= 0 after ReLU

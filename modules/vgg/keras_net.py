@@ -13,7 +13,7 @@ def create_vgg(config: str, input_shape: tuple, num_classes: int, width: float, 
                dropout: float, batch_norm: bool, activation: str) -> keras.Model:
     """VGG configuration `config` (a key of `VGG_CONFIGS`)."""
     check_vgg_input(config, input_shape)
-    inputs = keras.Input(channels_last_shape(input_shape))  # (H, W, C)
+    inputs = keras.Input(channels_last_shape(input_shape), name="input")  # (H, W, C)
     x = apply_plan(inputs, feature_layers(config, width, batch_norm), "features", activation)
     outputs = apply_plan(x, classifier_layers(classifier_width, dropout, num_classes), "classifier", activation)
     return keras.Model(inputs, outputs, name=config)
