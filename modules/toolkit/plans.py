@@ -30,11 +30,6 @@ TORCH_BN_EPSILON = 1e-5  # Keras's own default is 1e-3
 TORCH_BN_MOMENTUM = 0.1
 
 
-def has_weights(entry: tuple) -> bool:
-    """Whether a plan entry owns weights."""
-    return entry[0] in ("conv", "bn", "linear")
-
-
 def scaled(channels: int, width: float) -> int:
     """`channels` times the width multiplier, at least 1."""
     return max(1, round(channels * width))
