@@ -65,7 +65,9 @@ def listing() -> dict:
                       "default_data": arch.default_data, "input_shape": list(shape),
                       "params_torch": cached.get("torch") if fresh else None,
                       "params_keras": cached.get("keras") if fresh else None,
-                      "hyperparameters": arch.defaults, "paper": arch.paper})
+                      "hyperparameters": arch.defaults,
+                      "presets": [registry.DEFAULT_PRESET, *arch.presets], "preset_values": arch.presets,
+                      "paper": arch.paper})
     data = [{"name": d.name, "kind": d.kind, "shape": list(d.shape), "num_classes": d.num_classes,
              "train": d.splits[0], "val": d.splits[1], "test": d.splits[2], "source": d.source,
              "description": d.description} for d in datamodules.DATASETS.values()]
@@ -78,16 +80,16 @@ def _count(value) -> str:
 
 def format_listing(listing: dict) -> str:
     """The listing as two aligned tables."""
-    rows = [("ARCHITECTURE", "TASK", "FAMILY", "DEFAULT DATA", "INPUT", "PARAMS TORCH", "PARAMS KERAS")]
+    rows = [("ARCHITECTURE", "TASK", "FAMILY", "DEFAULT DATA", "INPUT", "PARAMS TORCH", "PARAMS KERAS", "PRESETS")]
     for a in listing["architectures"]:
-        rows.append((a["name"], a["task"], a["family"], a["default_data"],
-                     "x".join(map(str, a["input_shape"])), _count(a["params_torch"]), _count(a["params_keras"])))
+        rows.append((a["name"], a["task"], a["family"], a["default_data"], "x".join(map(str, a["input_shape"])),
+                     _count(a["params_torch"]), _count(a["params_keras"]), ",".join(a["presets"])))
     rows.append(())
-    rows.append(("DATASET", "KIND", "SHAPE", "CLASSES", "TRAIN/VAL/TEST", "SOURCE", ""))
+    rows.append(("DATASET", "KIND", "SHAPE", "CLASSES", "TRAIN/VAL/TEST", "SOURCE", "", ""))
     for d in listing["datasets"]:
         rows.append((d["name"], d["kind"], "x".join(map(str, d["shape"])), str(d["num_classes"]),
-                     f"{d['train']}/{d['val']}/{d['test']}", d["source"], ""))
-    widths = [max(len(r[i]) for r in rows if r) for i in range(7)]
+                     f"{d['train']}/{d['val']}/{d['test']}", d["source"], "", ""))
+    widths = [max(len(r[i]) for r in rows if r) for i in range(8)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() if r else "" for r in rows]
     if any(a["params_torch"] is None for a in listing["architectures"]):
         lines.append("\n? = parameter count not cached yet: run `nnlab list --refresh`")

@@ -89,24 +89,27 @@ def count_at_imagenet_size(build) -> int:
         return count_parameters(build())
 
 
-IMAGENET_SETTINGS = {"alexnet": {"small_input": False, "width": 1.0, "classifier_width": 4096, "lrn": False,
-                                 "channels": "2014"},
-                     "vgg11": {"width": 1.0, "classifier_width": 4096, "batch_norm": False},
-                     "vgg16": {"width": 1.0, "classifier_width": 4096, "batch_norm": False},
-                     "googlenet": {"small_input": False, "width": 1.0, "batch_norm": False}}
+# (preset, overrides) at ImageNet size: the published networks; for AlexNet torchvision's
+# ("One weird trick" widths, no LRN), whose parameter count it then has
+IMAGENET_SETTINGS = {"alexnet": ("paper", {"channels": "2014", "lrn": False}),
+                     "vgg11": ("paper", {}),
+                     "vgg16": ("paper", {}),
+                     "googlenet": ("paper", {})}
+
+
+def build_at_imagenet_size(name: str, framework: str = "torch", **overrides):
+    preset, settings = IMAGENET_SETTINGS[name]
+    return registry.get(name).build(framework, (3, 224, 224), 1000, preset=preset, **{**settings, **overrides})
 
 
 @pytest.mark.parametrize("name", ["vgg11", "vgg16"])
 def test_vgg_at_imagenet_size_has_torchvisions_parameter_count(name):
     import torchvision
 
-    arch = registry.get(name)
-    settings = {**IMAGENET_SETTINGS[name], "batch_norm": False}
     expected = {"vgg11": 132_863_336, "vgg16": 138_357_544}[name]
     assert count_at_imagenet_size(lambda: getattr(torchvision.models, name)(weights=None)) == expected
-    assert count_at_imagenet_size(lambda: arch.build("torch", (3, 224, 224), 1000, **settings)) == expected
-    settings["batch_norm"] = True
-    assert (count_at_imagenet_size(lambda: arch.build("torch", (3, 224, 224), 1000, **settings))
+    assert count_at_imagenet_size(lambda: build_at_imagenet_size(name)) == expected
+    assert (count_at_imagenet_size(lambda: build_at_imagenet_size(name, batch_norm=True))
             == count_at_imagenet_size(lambda: getattr(torchvision.models, f"{name}_bn")(weights=None)))
 
 
@@ -115,10 +118,9 @@ def test_alexnet_has_the_papers_count_and_torchvisions_with_its_widths():
 
     arch = registry.get("alexnet")
     # the paper's layers, its two GPU halves merged: 62,378,344 (the paper rounds to 60M)
-    paper = {**IMAGENET_SETTINGS["alexnet"], "channels": "2012", "lrn": True}
-    assert count_at_imagenet_size(lambda: arch.build("torch", (3, 224, 224), 1000, **paper)) == 62_378_344
+    assert count_at_imagenet_size(lambda: arch.build("torch", (3, 224, 224), 1000, preset="paper")) == 62_378_344
     # "One weird trick" widths without LRN: torchvision's alexnet, 61,100,840
-    ours = count_at_imagenet_size(lambda: arch.build("torch", (3, 224, 224), 1000, **IMAGENET_SETTINGS["alexnet"]))
+    ours = count_at_imagenet_size(lambda: build_at_imagenet_size("alexnet"))
     assert ours == count_at_imagenet_size(lambda: torchvision.models.alexnet(weights=None)) == 61_100_840
 
 
@@ -135,9 +137,8 @@ def test_googlenet_differs_from_torchvision_only_by_its_3x3_third_branch():
         # the paper: a bias per channel instead of batch norm's two parameters
         paper = with_bn - sum(m.bn.num_features for m in reference.modules() if isinstance(m, BasicConv2d))
         for batch_norm, expected in ((True, with_bn), (False, paper)):
-            ours = count_at_imagenet_size(lambda: registry.get("googlenet").build(
-                "torch", (3, 224, 224), 1000, **{**IMAGENET_SETTINGS["googlenet"], "aux_logits": aux_logits,
-                                                 "batch_norm": batch_norm}))
+            ours = count_at_imagenet_size(lambda: build_at_imagenet_size("googlenet", aux_logits=aux_logits,
+                                                                         batch_norm=batch_norm))
             assert ours == expected
     assert paper == 13_378_280
 
@@ -147,10 +148,8 @@ def test_googlenet_differs_from_torchvision_only_by_its_3x3_third_branch():
 def test_keras_counts_equal_torchs_at_imagenet_size(name):
     from modules.toolkit.keras_layers import count_parameters as count_keras
 
-    arch = registry.get(name)
-    settings = IMAGENET_SETTINGS[name]
-    torch_count = count_at_imagenet_size(lambda: arch.build("torch", (3, 224, 224), 1000, **settings))
-    assert count_keras(arch.build("keras", (3, 224, 224), 1000, **settings)) == torch_count
+    torch_count = count_at_imagenet_size(lambda: build_at_imagenet_size(name))
+    assert count_keras(build_at_imagenet_size(name, "keras")) == torch_count
 
 
 @pytest.mark.parametrize("size,channels", [(5, 16), (4, 7), (5, 3), (1, 4)])

@@ -22,6 +22,7 @@ IMAGENET_ARCHS = ["resnet18", "resnet34", "resnet50", "densenet121"]
 
 def randomize_batch_norm(model, seed: int = 0) -> None:
     """Give every BN layer random affine weights and running statistics (mean != var)."""
+    # test_cnn_classic.py's helper but for the gamma range below: kept in each file so each reads alone
     torch = backend.torch()
     generator = torch.Generator().manual_seed(seed)
     for module in model.modules():
@@ -96,12 +97,12 @@ def test_imagenet_configuration_is_torchvisions_network(name):
     from modules.toolkit.torch_layers import count_parameters as count_torch
 
     arch = registry.get(name)
-    ours = arch.build("torch", (3, 224, 224), 1000, small_input=False)
+    ours = arch.build("torch", (3, 224, 224), 1000, preset="paper")
     reference = getattr(torchvision.models, name)(weights=None)
     expected = {"resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_032,
                 "densenet121": 7_978_856}[name]
     assert count_torch(reference) == count_torch(ours) == expected
-    assert count_keras(arch.build("keras", (3, 224, 224), 1000, small_input=False)) == expected
+    assert count_keras(arch.build("keras", (3, 224, 224), 1000, preset="paper")) == expected
     # same module names and shapes: torchvision's weights load as they are, and compute the same
     ours.load_state_dict(reference.state_dict(), strict=True)
     x = torch.randn(1, 3, 64, 64)
@@ -110,9 +111,9 @@ def test_imagenet_configuration_is_torchvisions_network(name):
 
 
 def test_cifar_resnets_and_densenet_bc_have_the_papers_sizes():
-    from modules.catalog.densenet import DenseNetSpec
-    from modules.catalog.resnet import RESNETS
-    from modules.torch.densenet import DenseNet
+    from modules.densenet.spec import DenseNetSpec
+    from modules.densenet.torch_net import DenseNet
+    from modules.resnet.spec import RESNETS
     from modules.toolkit.torch_layers import count_parameters
 
     # He et al. table 6: ResNet-20 0.27M, ResNet-56 0.85M (option A: shortcuts add nothing)
@@ -121,7 +122,7 @@ def test_cifar_resnets_and_densenet_bc_have_the_papers_sizes():
     assert (RESNETS["resnet20"].depth, RESNETS["resnet56"].depth) == (20, 56)
     # Huang et al. table 2: DenseNet-BC (L=100, k=12) has 0.8M; the same table row builds it
     bc100 = DenseNet(DenseNetSpec(growth_rate=12, blocks=(16, 16, 16), stem_width=24, imagenet_stem=False),
-                     (3, 32, 32), 10)
+                     (3, 32, 32), 10, small_input=True)
     assert 0.75e6 < count_parameters(bc100) < 0.85e6
     projection = registry.get("resnet20").build("torch", (3, 32, 32), 10, shortcut="projection")
     assert count_parameters(projection) > 269_722  # option B adds the 1x1 convolutions

@@ -1,10 +1,13 @@
-"""Small building blocks shared by the Keras networks."""
+"""What makes a Keras layer behave like torch's: batch norm with torch's momentum and
+epsilon, torch's initialisers, torch's convolution padding, activations, counting.
+Mirrors `modules/toolkit/torch_layers.py`."""
 from __future__ import annotations
 
 import keras
 from keras import layers
 
 from modules.activations import LEAKY_RELU_SLOPE, check_activation
+from modules.toolkit.plans import TORCH_BN_EPSILON, TORCH_BN_MOMENTUM
 
 # Keras keeps BN running statistics as non-trainable weights; torch keeps them
 # as buffers, not parameters. They are left out so both sides count the same.
@@ -25,6 +28,44 @@ def activation(name: str, layer_name: str | None = None) -> layers.Layer:
     if name == "gelu":  # exact erf form, as torch's nn.GELU(); a named function so it saves safely
         return layers.Activation(gelu_exact, name=layer_name)
     return layers.Activation(name, name=layer_name)
+
+
+def batch_norm(name: str, epsilon: float = TORCH_BN_EPSILON, **kwargs) -> layers.BatchNormalization:
+    """torch's batch norm as a Keras layer: Keras's momentum is 1 - torch's (it weighs the old
+    running statistics, torch's the batch's), and torch's epsilon. `kwargs` go to the layer
+    (initialisers)."""
+    return layers.BatchNormalization(momentum=1 - TORCH_BN_MOMENTUM, epsilon=epsilon, name=name, **kwargs)
+
+
+def kaiming_normal(mode: str) -> keras.initializers.Initializer:
+    """torch's `nn.init.kaiming_normal_(mode=mode, nonlinearity="relu")`: N(0, 2 / fan)."""
+    return keras.initializers.VarianceScaling(2.0, mode=mode, distribution="untruncated_normal")
+
+
+def linear_kernel_initializer() -> keras.initializers.Initializer:
+    """torch's default `nn.Linear` weight: kaiming_uniform(a=sqrt(5)) = U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    return keras.initializers.VarianceScaling(1 / 3, mode="fan_in", distribution="uniform")
+
+
+def linear_bias_initializer(fan_in: int) -> keras.initializers.Initializer:
+    """torch's default `nn.Linear` bias: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    bound = fan_in ** -0.5
+    return keras.initializers.RandomUniform(-bound, bound)
+
+
+def conv2d(x, filters: int, kernel: int, stride: int, padding: int, bias: bool = True, *, name: str,
+           kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform"):
+    """torch's Conv2d(kernel, stride, padding) on an NHWC tensor. Keras's "same" is torch's
+    padding only at stride 1 with an odd kernel (elsewhere it pads an even side only at the
+    bottom/right, shifting every map by one pixel), so other cases pad explicitly
+    (`<name>.pad`) and convolve "valid"."""
+    if stride == 1 and kernel % 2 == 1 and padding == kernel // 2:
+        return layers.Conv2D(filters, kernel, padding="same", use_bias=bias, name=name,
+                             kernel_initializer=kernel_initializer)(x)
+    if padding:
+        x = layers.ZeroPadding2D(padding, name=f"{name}.pad")(x)
+    return layers.Conv2D(filters, kernel, strides=stride, use_bias=bias, name=name,
+                         kernel_initializer=kernel_initializer)(x)
 
 
 def count_parameters(model: keras.Model) -> int:

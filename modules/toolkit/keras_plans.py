@@ -1,27 +1,18 @@
 """Apply a framework-free layer plan to a Keras tensor (see `modules.toolkit.plans`).
 
-Mirrors `modules/torch/plans.py`: entry i of a plan under `prefix` becomes the
-layer `<prefix>.<i>`, the name of the torch module it mirrors.
+Mirrors `modules/toolkit/torch_plans.py`: entry i of a plan under `prefix` becomes the
+layer `<prefix>.<i>`, the name of the torch module it mirrors (why a position may give a
+name here is said in `modules.toolkit.plans`).
 """
 from __future__ import annotations
 
 from keras import layers
 
-from modules.toolkit.keras_layers import activation as make_activation
-from modules.toolkit.plans import BN_EPSILON, BN_MOMENTUM
+from modules.toolkit.keras_layers import activation as make_activation, batch_norm, conv2d
 from modules.toolkit.keras_local_response_norm import LocalResponseNorm
 
 
-def conv2d(x, filters: int, kernel: int, stride: int, padding: int, bias: bool = True, *, name: str):
-    """torch's Conv2d(kernel, stride, padding) on an NHWC tensor: explicit symmetric padding."""
-    if stride == 1 and kernel % 2 == 1 and padding == kernel // 2:
-        return layers.Conv2D(filters, kernel, padding="same", use_bias=bias, name=name)(x)
-    if padding:
-        x = layers.ZeroPadding2D(padding)(x)
-    return layers.Conv2D(filters, kernel, strides=stride, use_bias=bias, name=name)(x)
-
-
-def max_pool2d(x, kernel: int, stride: int, padding: int = 0, ceil_mode: bool = False):
+def max_pool2d(x, kernel: int, stride: int, padding: int = 0, ceil_mode: bool = False, *, name: str):
     """torch's MaxPool2d on an NHWC tensor, for the settings Keras can express exactly.
 
     Both frameworks ignore padding in max pooling (torch pads with -inf, Keras's "same"
@@ -31,9 +22,9 @@ def max_pool2d(x, kernel: int, stride: int, padding: int = 0, ceil_mode: bool = 
     """
     sides = x.shape[1:3]
     if stride == 1 and padding == kernel // 2 and kernel % 2 == 1:
-        return layers.MaxPooling2D(kernel, strides=1, padding="same")(x)
+        return layers.MaxPooling2D(kernel, strides=1, padding="same", name=name)(x)
     if padding == 0 and (not ceil_mode or all((s - kernel) % stride == 0 for s in sides)):
-        return layers.MaxPooling2D(kernel, strides=stride)(x)
+        return layers.MaxPooling2D(kernel, strides=stride, name=name)(x)
 
     def same_is_torch_ceil(side: int) -> bool:
         windows = -(-(side - kernel) // stride) + 1  # torch, ceil mode
@@ -41,32 +32,33 @@ def max_pool2d(x, kernel: int, stride: int, padding: int = 0, ceil_mode: bool = 
         return same_windows == windows and ((windows - 1) * stride + kernel - side) // 2 == 0
 
     if padding == 0 and ceil_mode and all(same_is_torch_ceil(s) for s in sides):
-        return layers.MaxPooling2D(kernel, strides=stride, padding="same")(x)
+        return layers.MaxPooling2D(kernel, strides=stride, padding="same", name=name)(x)
     raise ValueError(f"max pooling {kernel}/{stride} (padding {padding}, ceil mode {ceil_mode}) on "
                      f"{tuple(sides)} has no exact Keras equivalent here")
 
 
 def apply_plan(x, plan: list[tuple], prefix: str, activation: str = "relu"):
     """`x` through the layers of `plan`, named like torch's `<prefix>.<index>`; each
-    ("relu",) entry is the network's hidden activation, `activation`."""
+    ("activation",) entry is the network's hidden activation, `activation`."""
     for index, (kind, *args) in enumerate(plan):
         name = f"{prefix}.{index}"
         if kind == "conv":
             x = conv2d(x, *args, name=name)
         elif kind == "bn":
-            x = layers.BatchNormalization(epsilon=args[0] if args else BN_EPSILON, momentum=1 - BN_MOMENTUM,
-                                          name=name)(x)
-        elif kind == "relu":
-            x = layers.ReLU()(x) if activation == "relu" else make_activation(activation)(x)
+            x = batch_norm(name, *args)(x)
+        elif kind == "activation":
+            x = layers.ReLU(name=name)(x) if activation == "relu" else make_activation(activation, name)(x)
         elif kind == "lrn":
-            x = LocalResponseNorm(**args[0])(x)
+            x = LocalResponseNorm(**args[0], name=name)(x)
         elif kind == "maxpool":
-            x = max_pool2d(x, *args)
+            x = max_pool2d(x, *args, name=name)
+        elif kind == "avgpool":
+            x = layers.AveragePooling2D(args[0], strides=args[1], name=name)(x)
         elif kind == "dropout":
-            x = layers.Dropout(args[0])(x)
+            x = layers.Dropout(args[0], name=name)(x)
         elif kind == "flatten":
-            x = layers.Permute((3, 1, 2))(x)  # flatten in torch's (C, H, W) order
-            x = layers.Flatten()(x)
+            x = layers.Permute((3, 1, 2), name=f"{name}.permute")(x)  # flatten in torch's (C, H, W) order
+            x = layers.Flatten(name=name)(x)
         elif kind == "linear":
             x = layers.Dense(args[0], name=name)(x)
         else:

@@ -1,25 +1,51 @@
-"""Layer plans: a stack of layers as framework-free data, built by both frameworks.
+"""Framework-free pieces the convolutional twins share: layer plans, width scaling, the
+input-size check, and torch's batch-norm constants both frameworks are held to.
 
 A plan is a list of tuples, one per layer, in the order of a torch
-`nn.Sequential`; `modules/torch/plans.py` and `modules/keras/plans.py` turn it
-into layers, and the Keras layer of entry i is named `<prefix>.<i>` like the
-torch module it mirrors, so weights transfer by name. Entries:
+`nn.Sequential`; `modules/toolkit/torch_plans.py` and `modules/toolkit/keras_plans.py`
+turn it into layers. The Keras layer of entry i is named `<prefix>.<i>`: the one place
+a Keras name comes from a position, allowed because both sides read that position from
+this same framework-free plan and `<prefix>.<i>` is the torch module's own name
+(`features.3`, as torchvision names it), which state dicts and weight transfer go by.
+Entries:
 
     ("conv", out_channels, kernel, stride, padding[, bias])   2-D convolution, with bias by default
-    ("bn"[, eps])                                       batch norm (eps 1e-5 by default, torch's)
-    ("relu",)
+    ("bn"[, eps])                                       batch norm (eps TORCH_BN_EPSILON by default)
+    ("activation",)                                     the network's hidden activation (ReLU unless set)
     ("lrn", {"size", "alpha", "beta", "k"})             local response norm, torch's formula
     ("maxpool", kernel, stride[, padding[, ceil_mode]])  padding 0 and floor mode by default
+    ("avgpool", kernel, stride)                          no padding, floor mode
     ("dropout", rate)
     ("flatten",)                                         in torch's (C, H, W) order
     ("linear", out_features)
 """
 from __future__ import annotations
 
-BN_EPSILON = 1e-5  # torch's default; Keras's is 1e-3
-BN_MOMENTUM = 0.1  # torch's convention: new = (1 - m) * old + m * batch (Keras: momentum 0.9)
+from modules.errors import UserError
+
+# torch's batch-norm defaults, which both frameworks use. torch updates running statistics as
+# running = (1 - m) * running + m * batch; Keras's `momentum` weighs the old value instead, so a
+# Keras layer gets momentum 1 - TORCH_BN_MOMENTUM (see `keras_layers.batch_norm`).
+TORCH_BN_EPSILON = 1e-5  # Keras's own default is 1e-3
+TORCH_BN_MOMENTUM = 0.1
 
 
-def has_weights(entry: tuple) -> bool:
-    """Whether a plan entry owns weights (and so needs a name on the Keras side)."""
-    return entry[0] in ("conv", "bn", "linear")
+def scaled(channels: int, width: float) -> int:
+    """`channels` times the width multiplier, at least 1."""
+    return max(1, round(channels * width))
+
+
+def classifier_layers(classifier_width: int, dropout: float, num_classes: int) -> list[tuple]:
+    """AlexNet's and VGG's classifier: flatten, (linear, activation, dropout) twice, then the
+    output layer."""
+    hidden = [("linear", classifier_width), ("activation",), ("dropout", dropout)]
+    return [("flatten",), *hidden, *hidden, ("linear", num_classes)]
+
+
+def check_input_size(name: str, input_shape: tuple, minimum: int, setting: str = "") -> None:
+    """Raise UserError in one line when an image side is below `minimum`; `setting` names the
+    hyperparameters that set the minimum (" with small_input=false")."""
+    side = min(input_shape[-2:])
+    if side < minimum:
+        raise UserError(f"{name}{setting} needs images of at least {minimum}x{minimum}, got "
+                        f"{input_shape[-2]}x{input_shape[-1]}: pass --image-size {minimum} (or larger)")

@@ -1,9 +1,11 @@
-"""Small building blocks shared by the PyTorch networks."""
+"""What the PyTorch twins share: activations, batch norm with the lab's constants, counting.
+Mirrors `modules/toolkit/keras_layers.py`."""
 from __future__ import annotations
 
 from torch import nn
 
 from modules.activations import LEAKY_RELU_SLOPE, check_activation
+from modules.toolkit.plans import TORCH_BN_EPSILON, TORCH_BN_MOMENTUM
 
 
 def activation(name: str) -> nn.Module:
@@ -15,6 +17,11 @@ def activation(name: str) -> nn.Module:
         return nn.GELU()  # exact erf form, as Keras's approximate=False
     return {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU,
             "silu": nn.SiLU, "linear": nn.Identity}[name]()
+
+
+def batch_norm(channels: int, epsilon: float = TORCH_BN_EPSILON) -> nn.BatchNorm2d:
+    """Batch norm over `channels` with torch's momentum; the Keras twin is `keras_layers.batch_norm`."""
+    return nn.BatchNorm2d(channels, eps=epsilon, momentum=TORCH_BN_MOMENTUM)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -1,14 +1,13 @@
-"""GoogLeNet (PyTorch). Mirrors `modules/keras/googlenet.py`."""
+"""GoogLeNet (PyTorch). Mirrors `keras_net.py`; both build the plans of `spec.py`."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from modules.catalog.alexnet import scaled
-from modules.catalog.googlenet import (AUX_AFTER, AUX_CHANNELS, AUX_DROPOUT, AUX_HIDDEN, AUX_LOSS_WEIGHT,
-                                       AUX_POOL, INCEPTIONS, MAX_POOL, STEM_CHANNELS, aux_conv_layers,
-                                       aux_side, branch_layers, check_googlenet_input, inception_out, inception_spec,
-                                       is_pool, stem_layers)
+from modules.googlenet.spec import (AUX_AFTER, AUX_CHANNELS, AUX_DROPOUT, AUX_HIDDEN, AUX_LOSS_WEIGHT, AUX_POOL,
+                                    INCEPTIONS, MAX_POOL, STEM_CHANNELS, aux_conv_layers, aux_side, branch_layers,
+                                    check_googlenet_input, inception_out, inception_spec, is_pool, stem_layers)
+from modules.toolkit.plans import scaled
 from modules.toolkit.torch_plans import build_plan
 
 
@@ -85,8 +84,7 @@ class GoogLeNet(nn.Module):
         return (logits, *aux_logits) if aux_logits else logits
 
 
-def googlenet(input_shape: tuple, num_classes: int = 1000, width: float = 1.0, dropout: float = 0.4,
-              aux_logits: bool = True, lrn: bool = True, batch_norm: bool = False,
-              small_input: bool = False) -> GoogLeNet:
+def googlenet(input_shape: tuple, num_classes: int, *, width: float, dropout: float, aux_logits: bool, lrn: bool,
+              batch_norm: bool, small_input: bool) -> GoogLeNet:
     """GoogLeNet (Szegedy et al. 2014, https://arxiv.org/abs/1409.4842)."""
     return GoogLeNet(input_shape, num_classes, width, dropout, aux_logits, lrn, batch_norm, small_input)

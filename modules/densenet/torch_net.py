@@ -1,8 +1,8 @@
-"""Densely connected networks (PyTorch). Mirrors `modules/keras/densenet.py`.
+"""Densely connected networks (PyTorch). Mirrors `keras_net.py`: same helpers, in the same order.
 
 Module names follow torchvision (`features.conv0`, `features.denseblock1.denselayer1.conv1`,
 `features.transition1.conv`, `features.norm5`, `classifier`), so torchvision's
-`densenet121` weights load into `densenet121(small_input=False)` unchanged.
+`densenet121` weights load into `densenet121` built with the preset `paper` unchanged.
 """
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from modules.catalog.densenet import BOTTLENECK_FACTOR, DENSENETS, DenseNetSpec, check_densenet_input
+from modules.densenet.spec import BOTTLENECK_FACTOR, CIFAR_SMALL_INPUT, DENSENETS, DenseNetSpec, check_densenet_input
+from modules.toolkit.torch_layers import batch_norm
 
 
 class DenseLayer(nn.Module):
@@ -19,10 +20,10 @@ class DenseLayer(nn.Module):
     def __init__(self, in_channels: int, growth_rate: int) -> None:
         super().__init__()
         inner = BOTTLENECK_FACTOR * growth_rate
-        self.norm1 = nn.BatchNorm2d(in_channels)  # eps 1e-5, momentum 0.1 (Keras: 1e-5, 0.9)
+        self.norm1 = batch_norm(in_channels)
         self.relu1 = nn.ReLU(inplace=True)
         self.conv1 = nn.Conv2d(in_channels, inner, 1, bias=False)
-        self.norm2 = nn.BatchNorm2d(inner)
+        self.norm2 = batch_norm(inner)
         self.relu2 = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv2d(inner, growth_rate, 3, padding=1, bias=False)
 
@@ -50,7 +51,7 @@ class Transition(nn.Sequential):
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
-        self.norm = nn.BatchNorm2d(in_channels)
+        self.norm = batch_norm(in_channels)
         self.relu = nn.ReLU(inplace=True)
         self.conv = nn.Conv2d(in_channels, out_channels, 1, bias=False)
         self.pool = nn.AvgPool2d(2, stride=2)
@@ -59,16 +60,16 @@ class Transition(nn.Sequential):
 class DenseNet(nn.Module):
     """`features` (stem, dense blocks and transitions, final BN), ReLU, global pool, `classifier`."""
 
-    def __init__(self, spec: DenseNetSpec, input_shape: tuple, num_classes: int, small_input: bool = True) -> None:
+    def __init__(self, spec: DenseNetSpec, input_shape: tuple, num_classes: int, small_input: bool) -> None:
         super().__init__()
         in_channels = input_shape[0]
         if spec.imagenet_stem and not small_input:
             stem = [("conv0", nn.Conv2d(in_channels, spec.stem_width, 7, stride=2, padding=3, bias=False)),
-                    ("norm0", nn.BatchNorm2d(spec.stem_width)), ("relu0", nn.ReLU(inplace=True)),
+                    ("norm0", batch_norm(spec.stem_width)), ("relu0", nn.ReLU(inplace=True)),
                     ("pool0", nn.MaxPool2d(3, stride=2, padding=1))]
         else:
             stem = [("conv0", nn.Conv2d(in_channels, spec.stem_width, 3, padding=1, bias=False)),
-                    ("norm0", nn.BatchNorm2d(spec.stem_width)), ("relu0", nn.ReLU(inplace=True))]
+                    ("norm0", batch_norm(spec.stem_width)), ("relu0", nn.ReLU(inplace=True))]
         self.features = nn.Sequential()
         for name, module in stem:
             self.features.add_module(name, module)
@@ -78,7 +79,7 @@ class DenseNet(nn.Module):
                 self.features.add_module(f"transition{i + 1}",
                                          Transition(c_in + layers * spec.growth_rate, c_out))
         width = spec.block_channels()[-1][1]
-        self.features.add_module("norm5", nn.BatchNorm2d(width))
+        self.features.add_module("norm5", batch_norm(width))
         self.classifier = nn.Linear(width, num_classes)
         for m in self.modules():  # torchvision's initialisation (the Keras twin uses the same)
             if isinstance(m, nn.Conv2d):
@@ -91,13 +92,17 @@ class DenseNet(nn.Module):
         return self.classifier(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))  # (B, num_classes) logits
 
 
-def densenet121(input_shape: tuple, num_classes: int = 10, small_input: bool = True) -> DenseNet:
+def create_densenet(name: str, input_shape: tuple, num_classes: int, small_input: bool) -> DenseNet:
+    """The DenseNet `DENSENETS[name]`, after checking the image is large enough."""
+    check_densenet_input(name, input_shape, small_input)
+    return DenseNet(DENSENETS[name], input_shape, num_classes, small_input)
+
+
+def densenet121(input_shape: tuple, num_classes: int, *, small_input: bool) -> DenseNet:
     """DenseNet-121, k=32 (Huang et al. 2017, https://arxiv.org/abs/1608.06993)."""
-    check_densenet_input("densenet121", input_shape, small_input)
-    return DenseNet(DENSENETS["densenet121"], input_shape, num_classes, small_input)
+    return create_densenet("densenet121", input_shape, num_classes, small_input)
 
 
-def densenet_bc40(input_shape: tuple, num_classes: int = 10) -> DenseNet:
+def densenet_bc40(input_shape: tuple, num_classes: int) -> DenseNet:
     """DenseNet-BC for small images, depth 40, k=12 (Huang et al. 2017, https://arxiv.org/abs/1608.06993)."""
-    check_densenet_input("densenet_bc40", input_shape)
-    return DenseNet(DENSENETS["densenet_bc40"], input_shape, num_classes)
+    return create_densenet("densenet_bc40", input_shape, num_classes, CIFAR_SMALL_INPUT)

@@ -1,15 +1,15 @@
-"""GoogLeNet (Keras). Mirrors `modules/torch/googlenet.py`."""
+"""GoogLeNet (Keras). Mirrors `torch_net.py`; both build the plans of `spec.py`."""
 from __future__ import annotations
 
 import keras
 from keras import layers
 
-from modules.catalog.alexnet import scaled
-from modules.catalog.googlenet import (AUX_AFTER, AUX_DROPOUT, AUX_HIDDEN, AUX_LOSS_WEIGHT,
-                                       AUX_POOL, INCEPTIONS, MAX_POOL, aux_conv_layers, branch_layers,
-                                       check_googlenet_input, is_pool, stem_layers)
+from modules.googlenet.spec import (AUX_AFTER, AUX_DROPOUT, AUX_HIDDEN, AUX_LOSS_WEIGHT, AUX_POOL, INCEPTIONS,
+                                    MAX_POOL, aux_conv_layers, branch_layers, check_googlenet_input, is_pool,
+                                    stem_layers)
 from modules.toolkit.keras_layers import channels_last_shape
 from modules.toolkit.keras_plans import apply_plan
+from modules.toolkit.plans import scaled
 
 
 @keras.saving.register_keras_serializable(package="nnlab")
@@ -33,24 +33,24 @@ def inception(x, spec: tuple, width: float, batch_norm: bool):
     """Four branches named `<name>.branch<i>.<j>` like torch's, concatenated on channels."""
     branches = [apply_plan(x, plan, f"{spec[0]}.branch{i}")
                 for i, plan in enumerate(branch_layers(spec, width, batch_norm), 1)]
-    return layers.Concatenate(axis=-1)(branches)
+    return layers.Concatenate(axis=-1, name=f"{spec[0]}.concat")(branches)
 
 
 def aux_classifier(x, name: str, num_classes: int, width: float, batch_norm: bool):
     """Section 5: 5x5/3 average pooling, 1x1 conv 128, fully connected 1024, dropout 0.7, linear."""
-    x = layers.AveragePooling2D(AUX_POOL[0], strides=AUX_POOL[1])(x)
+    x = layers.AveragePooling2D(AUX_POOL[0], strides=AUX_POOL[1], name=f"{name}.pool")(x)
     x = apply_plan(x, aux_conv_layers(width, batch_norm), f"{name}.conv")  # 1x1 conv [BN] ReLU
-    x = layers.Flatten()(layers.Permute((3, 1, 2))(x))  # flatten in torch's (C, H, W) order
+    x = layers.Permute((3, 1, 2), name=f"{name}.permute")(x)  # flatten in torch's (C, H, W) order
+    x = layers.Flatten(name=f"{name}.flatten")(x)
     x = layers.Dense(scaled(AUX_HIDDEN, width), activation="relu", name=f"{name}.fc1")(x)
-    return layers.Dense(num_classes, name=f"{name}.fc2")(layers.Dropout(AUX_DROPOUT)(x))
+    return layers.Dense(num_classes, name=f"{name}.fc2")(layers.Dropout(AUX_DROPOUT, name=f"{name}.dropout")(x))
 
 
-def googlenet(input_shape: tuple, num_classes: int = 1000, width: float = 1.0, dropout: float = 0.4,
-              aux_logits: bool = True, lrn: bool = True, batch_norm: bool = False,
-              small_input: bool = False) -> keras.Model:
+def googlenet(input_shape: tuple, num_classes: int, *, width: float, dropout: float, aux_logits: bool, lrn: bool,
+              batch_norm: bool, small_input: bool) -> keras.Model:
     """GoogLeNet (Szegedy et al. 2014, https://arxiv.org/abs/1409.4842)."""
     check_googlenet_input(input_shape, small_input, aux_logits)
-    inputs = keras.Input(channels_last_shape(input_shape))  # (H, W, C)
+    inputs = keras.Input(channels_last_shape(input_shape), name="input")  # (H, W, C)
     x = apply_plan(inputs, stem_layers(width, lrn, small_input, batch_norm), "stem")
     aux_outputs = []
     for spec in INCEPTIONS:
@@ -58,8 +58,8 @@ def googlenet(input_shape: tuple, num_classes: int = 1000, width: float = 1.0, d
         if aux_logits and not is_pool(spec) and spec[0] in AUX_AFTER:
             aux_outputs.append(aux_classifier(x, f"aux{AUX_AFTER.index(spec[0]) + 1}", num_classes, width,
                                               batch_norm))
-    x = layers.GlobalAveragePooling2D()(x)
-    outputs = layers.Dense(num_classes, name="fc")(layers.Dropout(dropout)(x))
+    x = layers.GlobalAveragePooling2D(name="avgpool")(x)
+    outputs = layers.Dense(num_classes, name="fc")(layers.Dropout(dropout, name="dropout")(x))
     if aux_outputs:
         return AuxiliaryOutputsModel(inputs, [outputs, *aux_outputs], name="googlenet")
     return keras.Model(inputs, outputs, name="googlenet")

@@ -1,23 +1,21 @@
-"""AlexNet (PyTorch). Mirrors `modules/keras/alexnet.py`."""
+"""AlexNet (PyTorch). Mirrors `keras_net.py`; both build the plans of `spec.py`."""
 from __future__ import annotations
 
 from torch import nn
 
-from modules.catalog.alexnet import (check_input_size, classifier_layers, conv_specs, feature_layers,
-                                     feature_side, min_input_size)
+from modules.alexnet.spec import check_alexnet_input, conv_specs, feature_layers, feature_side
+from modules.toolkit.plans import classifier_layers
 from modules.toolkit.torch_plans import build_plan
 
 
 class AlexNet(nn.Module):
-    """Five convolutions (ReLU, optional LRN, overlapping max pooling), three fully connected."""
+    """Five convolutions (activation, optional LRN, overlapping max pooling), three fully connected."""
 
     def __init__(self, input_shape: tuple, num_classes: int, channels: str, width: float,
-                 classifier_width: int, dropout: float, lrn: bool, small_input: bool,
-                 activation: str = "relu") -> None:
+                 classifier_width: int, dropout: float, lrn: bool, small_input: bool, activation: str) -> None:
         super().__init__()
+        check_alexnet_input(input_shape, small_input)
         in_channels, height, _ = input_shape
-        check_input_size("alexnet", input_shape, min_input_size(small_input),
-                         "" if small_input else " with small_input=false")
         self.features = build_plan(feature_layers(channels, width, lrn, small_input), in_channels,
                                    activation=activation)
         side = feature_side(height, small_input)
@@ -30,9 +28,8 @@ class AlexNet(nn.Module):
         return self.classifier(self.features(x))  # (B, num_classes) logits
 
 
-def alexnet(input_shape: tuple, num_classes: int = 1000, channels: str = "2012", width: float = 1.0,
-            classifier_width: int = 4096, dropout: float = 0.5, lrn: bool = True,
-            small_input: bool = False, activation: str = "relu") -> AlexNet:
+def alexnet(input_shape: tuple, num_classes: int, *, channels: str, width: float, classifier_width: int,
+            dropout: float, lrn: bool, small_input: bool, activation: str) -> AlexNet:
     """AlexNet (Krizhevsky et al. 2012, https://papers.nips.cc/paper/4824)."""
     return AlexNet(input_shape, num_classes, channels, width, classifier_width, dropout, lrn, small_input,
                    activation)

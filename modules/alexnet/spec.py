@@ -9,17 +9,20 @@ Choices stated where the paper leaves room:
 - Dropout sits on the outputs of the first two fully connected layers (section 4.2);
   torchvision puts it on their inputs (same parameters).
 - `lrn=True` adds the paper's response normalisation after conv1 and conv2; torch's
-  `nn.LocalResponseNorm` on one side, `modules/keras/local_response_norm.py` on the other.
+  `nn.LocalResponseNorm` on one side, `modules/toolkit/keras_local_response_norm.py` on the other.
 - Small images: `small_input=True` swaps the 11x11 stride-4 first convolution for a
   5x5 stride-1 one, so a 32x32 digit keeps enough resolution for the three poolings;
   `width` scales every convolution and `classifier_width` the two hidden fully
   connected layers (4096 in the paper). Everything else is unchanged.
+
+The entry's defaults are that small-image network (the one the lab trains); the preset
+`paper` is the published one.
 """
 from __future__ import annotations
 
-from modules.errors import UserError
 from modules.activations import ACTIVATIONS
 from modules.registry import Architecture, Param, register
+from modules.toolkit.plans import check_input_size, scaled
 
 # Channels of the five convolutions: the paper (its two GPU halves merged) and
 # "One weird trick" (arXiv:1404.5997), which torchvision uses.
@@ -37,11 +40,6 @@ LRN_AFTER = (0, 1)  # convolutions followed by response normalisation (section 3
 # k=2, n=5, alpha=1e-4, beta=0.75. torch's LocalResponseNorm divides alpha by n, so
 # the paper's alpha is passed as n * 1e-4.
 ALEXNET_LRN = {"size": 5, "alpha": 5 * 1e-4, "beta": 0.75, "k": 2.0}
-
-
-def scaled(channels: int, width: float) -> int:
-    """`channels` times the width multiplier, at least 1."""
-    return max(1, round(channels * width))
 
 
 def conv_specs(channels: str, width: float, small_input: bool) -> list[tuple[int, int, int, int]]:
@@ -68,30 +66,22 @@ def min_input_size(small_input: bool) -> int:
     return next(s for s in range(1, 4096) if feature_side(s, small_input) >= 1)
 
 
+def check_alexnet_input(input_shape: tuple, small_input: bool) -> None:
+    """Raise UserError in one line when the image is too small for the three poolings."""
+    check_input_size("alexnet", input_shape, min_input_size(small_input),
+                     "" if small_input else " with small_input=false")
+
+
 def feature_layers(channels: str, width: float, lrn: bool, small_input: bool) -> list[tuple]:
     """The `features` stack as a layer plan (see `modules.toolkit.plans`)."""
     plan = []
     for i, (out, kernel, stride, padding) in enumerate(conv_specs(channels, width, small_input)):
-        plan += [("conv", out, kernel, stride, padding), ("relu",)]
+        plan += [("conv", out, kernel, stride, padding), ("activation",)]
         if lrn and i in LRN_AFTER:
             plan.append(("lrn", ALEXNET_LRN))
         if i in POOL_AFTER:
             plan.append(("maxpool", *ALEXNET_POOL))
     return plan
-
-
-def classifier_layers(classifier_width: int, dropout: float, num_classes: int) -> list[tuple]:
-    """The `classifier` stack: two hidden fully connected layers with dropout, then the output."""
-    hidden = [("linear", classifier_width), ("relu",), ("dropout", dropout)]
-    return [("flatten",), *hidden, *hidden, ("linear", num_classes)]
-
-
-def check_input_size(name: str, input_shape: tuple, minimum: int, setting: str = "") -> None:
-    """Raise UserError in one line when an image side is below `minimum`."""
-    side = min(input_shape[-2:])
-    if side < minimum:
-        raise UserError(f"{name}{setting} needs images of at least {minimum}x{minimum}, got "
-                        f"{input_shape[-2]}x{input_shape[-1]}: pass --image-size {minimum} (or larger)")
 
 
 register(Architecture(
@@ -100,8 +90,8 @@ register(Architecture(
     family="cnn",
     module="alexnet",
     default_data="digits",
-    # small-image settings; the paper's: small_input=false, width=1, classifier_width=4096, lrn=true
-    # (LRN is off here: torch's LRN doubles the cost of a step, and the accuracy does not need it)
+    # small-image settings (LRN is off: torch's LRN makes each step markedly slower, see
+    # docs/benchmarks.md, and the accuracy does not need it)
     defaults={"channels": "2012", "width": 0.25, "classifier_width": 512, "dropout": 0.5,
               "lrn": False, "small_input": True, "activation": "relu"},
     space={
@@ -113,6 +103,8 @@ register(Architecture(
         "small_input": Param("bool", choices=(True, False)),
         "activation": Param("categorical", choices=ACTIVATIONS),
     },
+    presets={"paper": {"channels": "2012", "width": 1.0, "classifier_width": 4096, "dropout": 0.5,
+                       "lrn": True, "small_input": False}},
     min_input_size=min_input_size(small_input=True),
     default_image_size=32,
     train_defaults={"epochs": 10},

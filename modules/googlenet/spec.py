@@ -1,7 +1,6 @@
 """GoogLeNet (Szegedy et al. 2014): inception modules with four branches and 1x1 reductions.
 
-One table (`INCEPTIONS`, the paper's Table 1) drives both `modules/torch/googlenet.py`
-and `modules/keras/googlenet.py`.
+One table (`INCEPTIONS`, the paper's Table 1) drives both `torch_net.py` and `keras_net.py`.
 
 Choices stated where the paper leaves room:
 - Max poolings are 3x3 stride 2 rounded up (Caffe's and torchvision's ceil mode), so a
@@ -22,13 +21,14 @@ Choices stated where the paper leaves room:
 - Small images: `small_input=True` swaps the 7x7 stride-2 convolution and its max
   pooling for one 3x3 stride-1 convolution, so a 32x32 digit reaches inception 3a at
   16x16; `width` scales every convolution and the auxiliary fully connected layer.
+  The entry's defaults are that small-image network; the preset `paper` is the published one.
 """
 from __future__ import annotations
 
 import math
 
-from modules.catalog.alexnet import check_input_size, scaled
 from modules.registry import Architecture, Param, register
+from modules.toolkit.plans import check_input_size, scaled
 
 # Table 1: (name, #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj); a bare name
 # is a 3x3 stride-2 max pooling.
@@ -57,22 +57,25 @@ AUX_CHANNELS, AUX_HIDDEN = 128, 1024
 AUX_DROPOUT = 0.7
 AUX_LOSS_WEIGHT = 0.3  # section 5: "their loss is added to the total loss with a discount weight"
 LRN = {"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 1.0}
-BN_EPSILON = 1e-3  # torchvision's GoogLeNet (batch_norm=True)
+# torchvision's GoogLeNet (batch_norm=True) keeps TensorFlow's Inception epsilon, not torch's 1e-5
+GOOGLENET_BN_EPSILON = 1e-3
 
 
 def is_pool(spec) -> bool:
+    """Whether an `INCEPTIONS` row is a max pooling (a bare name) rather than an inception module."""
     return isinstance(spec, str)
 
 
 def inception_spec(name: str) -> tuple:
+    """The `INCEPTIONS` row of inception module `name`."""
     return next(spec for spec in INCEPTIONS if not is_pool(spec) and spec[0] == name)
 
 
 def conv_relu(out: int, kernel: int, batch_norm: bool, stride: int = 1, padding: int = 0) -> list[tuple]:
     """Convolution and ReLU; with batch norm (torchvision's BasicConv2d) the convolution has no bias."""
     if batch_norm:
-        return [("conv", out, kernel, stride, padding, False), ("bn", BN_EPSILON), ("relu",)]
-    return [("conv", out, kernel, stride, padding), ("relu",)]
+        return [("conv", out, kernel, stride, padding, False), ("bn", GOOGLENET_BN_EPSILON), ("activation",)]
+    return [("conv", out, kernel, stride, padding), ("activation",)]
 
 
 def stem_layers(width: float, lrn: bool, small_input: bool, batch_norm: bool) -> list[tuple]:
@@ -112,6 +115,7 @@ def inception_channels(spec: tuple, width: float) -> tuple[int, ...]:
 
 
 def inception_out(spec: tuple, width: float) -> int:
+    """Output channels of one inception module: its four branches concatenated."""
     c1, _, c3, _, c5, proj = inception_channels(spec, width)
     return c1 + c3 + c5 + proj
 
@@ -146,6 +150,7 @@ def min_input_size(small_input: bool, aux_logits: bool) -> int:
 
 
 def check_googlenet_input(input_shape: tuple, small_input: bool, aux_logits: bool) -> None:
+    """Raise UserError in one line, naming the settings that set the minimum, when the image is too small."""
     settings = [s for s, on in (("small_input=false", not small_input), ("aux_logits=true", aux_logits)) if on]
     check_input_size("googlenet", input_shape, min_input_size(small_input, aux_logits),
                      f" with {' and '.join(settings)}" if settings else "")
@@ -157,7 +162,7 @@ register(Architecture(
     family="cnn",
     module="googlenet",
     default_data="digits",
-    # small-image settings; the paper's: small_input=false, width=1, lrn=true, batch_norm=false
+    # small-image settings
     defaults={"width": 0.125, "dropout": 0.4, "aux_logits": True, "lrn": False, "batch_norm": True,
               "small_input": True},
     space={
@@ -168,6 +173,8 @@ register(Architecture(
         "batch_norm": Param("bool", choices=(True, False)),
         "small_input": Param("bool", choices=(True, False)),
     },
+    presets={"paper": {"width": 1.0, "dropout": 0.4, "aux_logits": True, "lrn": True, "batch_norm": False,
+                       "small_input": False}},
     min_input_size=min_input_size(small_input=True, aux_logits=True),
     default_image_size=32,
     train_defaults={"epochs": 8},

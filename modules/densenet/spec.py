@@ -1,27 +1,30 @@
 """Densely connected networks (Huang et al. 2017): DenseNet-121 and DenseNet-BC for small images.
 
-One table (`DENSENETS`) holds every variant; both framework files read it.
+One table (`DENSENETS`) holds every variant; `torch_net.py` and `keras_net.py` both read it.
 Each dense layer is a bottleneck (BN-ReLU-1x1 conv to 4k channels, BN-ReLU-3x3
 conv to k channels, k the growth rate) whose output is concatenated to its
 input; each transition (BN-ReLU-1x1 conv-2x2 average pool) keeps half of the
 channels (compression 0.5). The layer names follow torchvision's DenseNet, so
 torchvision's `densenet121` weights fit the PyTorch network as they are.
 
-Small images: `densenet121` with `small_input=True` replaces the 7x7 stride-2
-stem and its max pool with one 3x3 stride-1 convolution. `densenet_bc40` is the
-paper's CIFAR DenseNet-BC (depth 40, k=12: three dense blocks of (40-4)/6 = 6
-layers, a 3x3 stem of 2k channels) and always has the small stem.
+Small images: `densenet121` with `small_input=True` (its default; the preset `paper`
+has the ImageNet stem) replaces the 7x7 stride-2 stem and its max pool with one 3x3
+stride-1 convolution. `densenet_bc40` is the paper's CIFAR DenseNet-BC (depth 40, k=12:
+three dense blocks of (40-4)/6 = 6 layers, a 3x3 stem of 2k channels) and always has the
+small stem.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modules.catalog.resnet import IMAGENET_STEM_STRIDE, check_input_size
 from modules.registry import Architecture, Param, register
+from modules.resnet.spec import IMAGENET_STEM_STRIDE
+from modules.toolkit.plans import check_input_size
 
 PAPER = "Huang et al. 2017, https://arxiv.org/abs/1608.06993"
 BOTTLENECK_FACTOR = 4  # the 1x1 convolution of a dense layer outputs 4k channels
 COMPRESSION = 0.5  # a transition keeps this fraction of its input channels
+CIFAR_SMALL_INPUT = True  # DenseNet-BC always has the small stem: not a hyperparameter
 
 
 @dataclass(frozen=True)
@@ -57,13 +60,15 @@ DENSENETS: dict[str, DenseNetSpec] = {
 }
 
 
-def check_densenet_input(name: str, input_shape: tuple, small_input: bool = True) -> None:
+def check_densenet_input(name: str, input_shape: tuple, small_input: bool) -> None:
     """Each transition halves the map with a 2x2 pool: the last block must see at least 1x1."""
     spec = DENSENETS[name]
     setting = "" if small_input or not spec.imagenet_stem else " with small_input=false"
     check_input_size(name, input_shape, spec.total_stride(small_input), setting)
 
 
+# One keyword row per entry, as every family's spec writes it: `duplicates` pairs these rows across
+# families by their shape, which is the registry's data format, not repeated logic.
 for _name, _spec in DENSENETS.items():
     register(Architecture(
         name=_name,
@@ -73,6 +78,7 @@ for _name, _spec in DENSENETS.items():
         default_data="digits",
         defaults={"small_input": True} if _spec.imagenet_stem else {},
         space={"small_input": Param("bool", choices=(True, False))} if _spec.imagenet_stem else {},
+        presets={"paper": {"small_input": False}} if _spec.imagenet_stem else {},
         min_input_size=_spec.total_stride(small_input=True),
         default_image_size=32,
         # the paper divides the rate by 10 at 50% and 75% of training; cosine decay here

@@ -1,7 +1,7 @@
 """Residual networks (He et al. 2015): ImageNet ResNets and the paper's CIFAR ResNets.
 
-One table (`RESNETS`) holds every variant; `modules/torch/resnet.py` and
-`modules/keras/resnet.py` both read it, so the two frameworks cannot drift.
+One table (`RESNETS`) holds every variant; `torch_net.py` and `keras_net.py` both read
+it, so the two frameworks cannot drift.
 
 Choices stated where the paper leaves room:
 - ImageNet ResNets follow torchvision ("ResNet v1.5"): in a bottleneck block the
@@ -22,19 +22,24 @@ Choices stated where the paper leaves room:
   1e3 make float32 rounding alone exceed the 1e-4 cross-framework tolerance. 0.1
   keeps them near 1; unlike 0.0 it still gives the branches gradients, which Adam
   (scale-free) turns into full-size steps, so training is as fast as with 1.0.
+
+The entries' defaults are the networks the lab trains on small images; the preset
+`paper` is the published network (ImageNet stem, `residual_gamma` 1.0).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modules.errors import UserError
 from modules.registry import Architecture, Param, register
+from modules.toolkit.plans import check_input_size
 
 PAPER = "He et al. 2015, https://arxiv.org/abs/1512.03385"
 BLOCK_EXPANSION = {"basic": 1, "bottleneck": 4}  # block output channels / block width
 IMAGENET_STEM_WIDTH = 64
 IMAGENET_STEM_STRIDE = 4  # 7x7 conv stride 2, then 3x3 max pool stride 2
 SHORTCUTS = ("identity", "projection")  # option A (zero-padded identity) or B (1x1 conv + BN)
+IMAGENET_SHORTCUT = "projection"  # the ImageNet nets' shortcuts: torchvision's, not a hyperparameter
+CIFAR_SMALL_INPUT = True  # the CIFAR nets always have the small stem: not a hyperparameter
 
 
 @dataclass(frozen=True)
@@ -83,8 +88,8 @@ RESNETS: dict[str, ResNetSpec] = {
 # Training on digits at 32x32 (1,257 images): enough epochs to pass 90% test accuracy,
 # no more, as a 2-core machine pays for every one (Adam, lr 1e-3, batch 64 from params.yaml).
 # The CIFAR nets decay the learning rate as the paper does (cosine here, for its steps at 50%
-# and 75%): at a constant 1e-3, resnet56's validation accuracy swung 0.97 -> 0.82 -> 0.97 ->
-# 0.82 over its last four epochs, so the final epoch's score was a coin toss.
+# and 75%): at a constant 1e-3, resnet56's validation accuracy swung widely over its last epochs
+# (docs/benchmarks.md), so the final epoch's score was a coin toss.
 TRAIN_DEFAULTS = {
     "resnet18": {"epochs": 3},
     "resnet34": {"epochs": 3},
@@ -94,27 +99,23 @@ TRAIN_DEFAULTS = {
 }
 
 
-def check_input_size(name: str, input_shape: tuple, minimum: int, setting: str = "") -> None:
-    """Raise UserError in one line when an image side is below `minimum`."""
-    side = min(input_shape[-2:])
-    if side < minimum:
-        raise UserError(f"{name}{setting} needs images of at least {minimum}x{minimum}, got "
-                        f"{input_shape[-2]}x{input_shape[-1]}: pass --image-size {minimum} (or larger)")
-
-
-def check_resnet_input(name: str, input_shape: tuple, small_input: bool = True) -> None:
+def check_resnet_input(name: str, input_shape: tuple, small_input: bool) -> None:
     """Every stage must see at least a 1x1 map: the side must reach the total stride."""
     spec = RESNETS[name]
     setting = "" if small_input or not spec.imagenet_stem else " with small_input=false"
     check_input_size(name, input_shape, spec.total_stride(small_input), setting)
 
 
+# One keyword row per entry, as every family's spec writes it: `duplicates` pairs these rows across
+# families by their shape, which is the registry's data format, not repeated logic.
 for _name, _spec in RESNETS.items():
     if _spec.imagenet_stem:
         _defaults = {"small_input": True, "residual_gamma": 1.0}
+        _presets = {"paper": {"small_input": False, "residual_gamma": 1.0}}
         _space = {"small_input": Param("bool", choices=(True, False))}
     else:
         _defaults = {"shortcut": "identity", "residual_gamma": 0.1}
+        _presets = {"paper": {"shortcut": "identity", "residual_gamma": 1.0}}
         _space = {"shortcut": Param("categorical", choices=SHORTCUTS)}
     _space["residual_gamma"] = Param("float", 0.0, 1.0, bounds=(0.0, 10.0))
     register(Architecture(
@@ -125,6 +126,7 @@ for _name, _spec in RESNETS.items():
         default_data="digits",
         defaults=_defaults,
         space=_space,
+        presets=_presets,
         min_input_size=_spec.total_stride(small_input=True),
         default_image_size=32,
         train_defaults=TRAIN_DEFAULTS[_name],

@@ -1,0 +1,2 @@
+"""Densely connected networks (DenseNet): `spec` (framework-free tables, registry entries),
+`torch_net` and `keras_net` (twin builders)."""

@@ -1,0 +1,1 @@
+"""GoogLeNet: `spec` (framework-free tables, registry entries), `torch_net` and `keras_net` (twin builders)."""

@@ -1,0 +1,2 @@
+"""Residual networks (ResNet): `spec` (framework-free tables, registry entries),
+`torch_net` and `keras_net` (twin builders)."""
