@@ -181,8 +181,8 @@ def test_both_classifier_tasks_add_the_auxiliary_losses_with_weight_0_3():
     keras = backend.keras()
     import torch.nn.functional as F
 
-    from modules.keras.tasks.classify import AuxiliaryLossModel, ClassifierTask as KerasTask
-    from modules.torch.tasks.classify import ClassifierTask as TorchTask
+    from experiments.tasks.classify.keras_task import AuxiliaryLossModel, ClassifierTask as KerasTask
+    from experiments.tasks.classify.torch_task import ClassifierTask as TorchTask
 
     x_torch, x_keras = random_inputs((1, 32, 32), 4, seed=0)
     y = np.array([0, 1, 2, 3])
@@ -208,21 +208,20 @@ def test_both_classifier_tasks_add_the_auxiliary_losses_with_weight_0_3():
 @pytest.mark.parametrize("name", CLASSIC_ARCHS)
 def test_one_training_step_updates_every_weight_in_both_frameworks(name):
     torch = backend.torch()
-    from modules.keras.tasks import task_class as keras_task_class
-    from modules.torch.tasks import task_class as torch_task_class
+    from experiments.tasks import task_class
 
     arch = registry.get(name)
     x_torch, x_keras = random_inputs((1, 32, 32), 8, seed=0)
     y = np.arange(8) % 4
 
-    task = torch_task_class("classify")(arch.build("torch", (1, 32, 32), 4)).train()
+    task = task_class("classify", "torch")(arch.build("torch", (1, 32, 32), 4)).train()
     loss = task.training_step((torch.from_numpy(x_torch), torch.from_numpy(y)), 0)
     loss.backward()
     assert np.isfinite(loss.item())
     assert all(p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0
                for p in task.network.parameters())
 
-    keras_task = keras_task_class("classify")(arch.build("keras", (1, 32, 32), 4))
+    keras_task = task_class("classify", "keras")(arch.build("keras", (1, 32, 32), 4))
     keras_task.model.run_eagerly = True  # one step: tracing a graph would cost more than it saves
     before = [w.numpy().copy() for w in keras_task.network.trainable_weights]
     keras_loss = keras_task.model.train_on_batch(x_keras, y, return_dict=True)["loss"]

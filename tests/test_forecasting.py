@@ -171,7 +171,7 @@ def test_esn_trains_in_both_frameworks_to_the_same_forecasts_and_logs_them():
 
 def test_gradient_trained_readout_learns_in_both_frameworks():
     from experiments import runners
-    from experiments.tasks.forecast import evaluate
+    from experiments.tasks.forecast.scorer import evaluate
     from experiments.train import make_datamodule
 
     for framework in ("torch", "keras"):

@@ -108,7 +108,7 @@ def test_conv_autoencoder_names_the_image_sizes_it_takes():
 # --- framework-neutral scoring ----------------------------------------------------------------
 
 def test_frechet_distance_is_zero_for_one_set_and_grows_with_a_mean_shift():
-    from experiments.sample_quality import frechet_distance
+    from experiments.tasks.generate.sample_quality import frechet_distance
 
     x = np.random.default_rng(0).standard_normal((500, 6))
     assert abs(frechet_distance(x, x)) < 1e-8
@@ -117,7 +117,7 @@ def test_frechet_distance_is_zero_for_one_set_and_grows_with_a_mean_shift():
 
 
 def test_class_entropy_and_confidence_of_predicted_class_mixes():
-    from experiments.sample_quality import class_entropy, confident_fraction
+    from experiments.tasks.generate.sample_quality import class_entropy, confident_fraction
 
     uniform = np.eye(10)[np.arange(1000) % 10]
     assert class_entropy(uniform) == pytest.approx(np.log(10))
@@ -127,7 +127,7 @@ def test_class_entropy_and_confidence_of_predicted_class_mixes():
 
 
 def test_reconstruction_scores_compare_with_the_mean_image():
-    from experiments.tasks import reconstruct
+    from experiments.tasks.reconstruct import scorer as reconstruct
 
     class Data:
         rng = np.random.default_rng(0)

@@ -99,7 +99,7 @@ def torch_loop(model, epochs: int, batch: int) -> dict:
     """The floor for the Lightning path: the same nn.Module, batches and optimizer, by hand."""
     torch = backend.torch()
     from experiments.runners.torch_runner import build_task
-    from modules.torch.optim import make_optimizer
+    from modules.optim.torch_optim import make_optimizer
 
     config = _config(model, "torch", epochs, batch)
     dm = _datamodule(config)

@@ -45,7 +45,7 @@ def reservoirpy_forecast(hparams: dict, datamodule) -> dict:
     from reservoirpy import __version__ as version
     from reservoirpy.nodes import Reservoir, Ridge
 
-    from experiments.tasks.forecast import nrmse
+    from experiments.tasks.forecast.scorer import nrmse
     from modules.catalog.reservoir import reservoir_matrices
 
     series, test_start = standardised_series(datamodule)

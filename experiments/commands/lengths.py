@@ -16,7 +16,7 @@ def run(args) -> int:
     import tempfile
     from pathlib import Path
 
-    from experiments.tasks.translate import plot_accuracy_by_length
+    from experiments.tasks.translate.scorer import plot_accuracy_by_length
     from experiments.tracking import _client
     from modules.errors import UserError
 

@@ -44,7 +44,7 @@ def train_mlp(x: np.ndarray, y: np.ndarray, activation: str, depth: int, width: 
     import torch.nn.functional as F
 
     from modules import registry
-    from modules.torch.optim import make_optimizer
+    from modules.optim.torch_optim import make_optimizer
 
     torch.manual_seed(seed)
     network = registry.get("mlp").build("torch", (x.shape[1],), 2, depth=depth, width=width,

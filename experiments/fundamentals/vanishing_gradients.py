@@ -52,7 +52,7 @@ def train_torch(network, datamodule, epochs: int, lr: float) -> list[float]:
     torch = backend.torch()
     import torch.nn.functional as F
 
-    from modules.torch.optim import make_optimizer
+    from modules.optim.torch_optim import make_optimizer
 
     optimizer = make_optimizer("adam", network.parameters(), lr)
     loader = datamodule.train_dataloader()
@@ -76,7 +76,7 @@ def train_keras(network, datamodule, epochs: int, lr: float) -> list[float]:
     keras = backend.keras()
     tf = backend.tensorflow()
 
-    from modules.keras.optim import make_optimizer
+    from modules.optim.keras_optim import make_optimizer
 
     optimizer = make_optimizer("adam", lr)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -17,9 +16,9 @@ from modules import backend
 
 keras = backend.keras()
 
-from experiments.tasks import effective_task  # noqa: E402
+from experiments.files import write_json_atomic  # noqa: E402
+from experiments.tasks import effective_task, task_class  # noqa: E402
 from modules.toolkit.keras_layers import count_parameters  # noqa: E402
-from modules.keras.tasks import task_class  # noqa: E402
 
 
 def lab_metric_name(keras_name: str) -> str:
@@ -69,10 +68,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
         weights = f"epoch-{epoch + 1}.weights.h5"
         self.model.save_weights(self.folder / weights)
         np.savez(self.folder / f"epoch-{epoch + 1}.rng.npz", *[v.numpy() for v in rng_variables(self.model)])
-        partial = self.folder / (self.STATE + ".partial")
-        partial.write_text(json.dumps({"next_epoch": epoch + 1, "weights": weights,
-                                       "history": self.reporter.history}))
-        os.replace(partial, self.folder / self.STATE)
+        write_json_atomic(self.folder / self.STATE, {"next_epoch": epoch + 1, "weights": weights,
+                                                     "history": self.reporter.history})
         for old in self.folder.glob("epoch-*"):
             if not old.name.startswith(f"epoch-{epoch + 1}."):
                 old.unlink()
@@ -120,9 +117,9 @@ def build_task(arch, datamodule, config):
     its `fit` fed from Python (`feed_steps_from_python`)."""
     network = arch.build("keras", datamodule.input_shape, datamodule.num_classes, **config.hparams)
     task_name = effective_task(arch.task, datamodule.info.task, arch.name, datamodule.info.name)
-    task = task_class(task_name)(network, lr=config.lr, optimizer=config.optimizer,
-                                 lr_schedule=config.lr_schedule,
-                                 total_steps=config.epochs * datamodule.steps_per_epoch("train"))
+    task = task_class(task_name, "keras")(network, lr=config.lr, optimizer=config.optimizer,
+                                          lr_schedule=config.lr_schedule,
+                                          total_steps=config.epochs * datamodule.steps_per_epoch("train"))
     feed_steps_from_python(task.model)
     return task
 
@@ -131,8 +128,8 @@ def feed_steps_from_python(model) -> None:
     """Make `fit` and `evaluate` read each batch in Python and pass it to the compiled step.
 
     Keras 3 on TensorFlow reads a `tf.data` iterator inside its compiled function
-    (`iterator.get_next()` wrapped in an `Optional`); that cost the GRU 11-14% of every
-    step here against the same step fed from Python (`nnlab bench`, README). Keras's train
+    (`iterator.get_next()` wrapped in an `Optional`), which costs a recurrent network a share
+    of every step against the same step fed from Python (`nnlab bench`, docs/benchmarks.md). Keras's train
     function takes its Python path for an iterator that is not a `tf.data` one: the same
     compiled `train_step`, under the same distribution strategy. Call after `compile`;
     a model with its own `fit` (the ESN's closed-form readout) is left as it is.

@@ -45,7 +45,7 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
     from threadpoolctl import threadpool_limits  # comes with scikit-learn
 
     # One BLAS thread: these matrices are small, and a multi-threaded BLAS on a busy
-    # machine measured 25x slower per step (threads waiting on each other).
+    # machine is many times slower per step (threads waiting on each other; docs/benchmarks.md).
     with threadpool_limits(limits=1, user_api="blas"):
         return _fit(arch, datamodule, config, on_epoch, callbacks)
 

@@ -2,14 +2,15 @@
 Lightning Fabric (devices, DDP launch and gradient sync, backward, checkpoint files).
 
 Why not `lightning.Trainer`: its per-batch machinery (a dozen hook dispatches, the closure of
-automatic optimisation, result collection) cost about 1 ms a step, which held a LeNet-5 step
-(13 ms on 2 cores) at 0.90-0.94x a hand-written loop in `nnlab bench`; this loop runs at the
+automatic optimisation, result collection) costs a fixed time per step that held small networks
+below a hand-written loop in `nnlab bench` (figures: docs/benchmarks.md); this loop runs at the
 loop's speed. The lab used little else of the Trainer, and that is here: the epoch loop,
 per-step LR schedules, manual optimisation (GAN, echo state network), callbacks, checkpoint
 and resume, DDP.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import sys
@@ -27,9 +28,9 @@ pl = backend.lightning()
 
 from lightning.fabric import Fabric  # noqa: E402
 
-from experiments.tasks import effective_task  # noqa: E402
+from experiments.files import atomic_path  # noqa: E402
+from experiments.tasks import effective_task, task_class  # noqa: E402
 from modules.toolkit.torch_layers import count_parameters  # noqa: E402
-from modules.torch.tasks import task_class  # noqa: E402
 
 
 class Callback:
@@ -86,12 +87,14 @@ class EpochCheckpoint(Callback):
 
     def _save(self, loop) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_name(self.FILE + ".partial")
-        loop.fabric.save(partial, {**loop.stateful(), "next_epoch": loop.current_epoch + 1,
-                                   "history": list(self.reporter.history), "torch_rng": torch.get_rng_state(),
-                                   "numpy_rng": np.random.get_state(), "python_rng": random.getstate()})
-        if loop.is_global_zero:  # every rank called save; rank zero wrote
-            os.replace(partial, self.path)
+        state = {**loop.stateful(), "next_epoch": loop.current_epoch + 1, "history": list(self.reporter.history),
+                 "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(),
+                 "python_rng": random.getstate()}
+        # every rank takes part in `fabric.save`, and rank zero alone writes: it writes a
+        # temporary file and renames it; the other ranks' path is never written
+        target = atomic_path(self.path, ".ckpt") if loop.is_global_zero else contextlib.nullcontext(self.path)
+        with target as path:
+            loop.fabric.save(path, state)
 
     def restore(self, loop) -> int:
         """Load the checkpoint, if there is one, into `loop`'s objects; the epoch to start from."""
@@ -238,13 +241,13 @@ def build_task(arch, datamodule, config):
     """The network of `arch` for `datamodule`'s shape, inside its task's LightningModule."""
     network = arch.build("torch", datamodule.input_shape, datamodule.num_classes, **config.hparams)
     if len(datamodule.input_shape) == 3:
-        # images: channels-last convolutions (oneDNN's native layout) trained ResNet-20 1.23x and
-        # LeNet-5 1.08x faster here; the first convolution converts each NCHW batch
+        # images: channels-last convolutions (oneDNN's native layout) train faster on CPU
+        # (docs/benchmarks.md); the first convolution converts each NCHW batch
         network = network.to(memory_format=torch.channels_last)
     task_name = effective_task(arch.task, datamodule.info.task, arch.name, datamodule.info.name)
-    return task_class(task_name)(network, lr=config.lr, optimizer=config.optimizer,
-                                 lr_schedule=config.lr_schedule,
-                                 total_steps=config.epochs * len(datamodule.train_dataloader()))  # per rank
+    return task_class(task_name, "torch")(network, lr=config.lr, optimizer=config.optimizer,
+                                           lr_schedule=config.lr_schedule,
+                                           total_steps=config.epochs * len(datamodule.train_dataloader()))  # per rank
 
 
 def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
@@ -261,8 +264,9 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
     pl.seed_everything(config.seed, verbose=False)
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # as Lightning's `deterministic=True`
     torch.use_deterministic_algorithms(True)
-    # but without its debugging aid of filling every new tensor with NaN: 7-9% of a ResNet-20
-    # epoch here, and no part of determinism (no op reads memory it has not written)
+    # but without its debugging aid of filling every new tensor with NaN: it costs a share of
+    # every epoch (docs/benchmarks.md) and is no part of determinism (no op reads memory it
+    # has not written)
     torch.utils.deterministic.fill_uninitialized_memory = False
     task = build_task(arch, datamodule, config)
     reporter = ReportEpochs(on_epoch, on_epoch_outputs)

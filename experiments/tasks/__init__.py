@@ -1,24 +1,58 @@
-"""Framework-neutral scoring, one file per task: the same NumPy code scores the
-outputs of both frameworks, so their test metrics mean exactly the same thing.
+"""The lab's tasks, one folder each: how a network is trained and how its outputs are scored.
 
-Each task file offers:
+`experiments/tasks/<task>/` holds the task's twins, `torch_task.py` (a LightningModule that
+the lab's loop trains) and `keras_task.py` (what Keras `fit` trains), which define the same
+class, and `scorer.py`: NumPy code that scores the outputs of either framework, so their test
+metrics mean exactly the same thing. Networks hold no training logic: a task takes one by
+injection. The bases the twins share are `torch_base.py` and `keras_base.py` beside this file.
+
+Every task class offers `predict_split(datamodule, split)` and `test_outputs(datamodule)`
+(NumPy outputs, channels-first); the torch side also `epoch_metrics()`. Every scorer offers
 - `evaluate(outputs, datamodule) -> dict` of final metrics (`test/...` keys);
-- `artifacts(outputs, datamodule, history, folder, title) -> list[Path]` of files to log.
+- `artifacts(outputs, datamodule, history, folder, title) -> list[Path]` of files to log;
+and, where the task says so, `NORMALIZE_INPUTS = False` and `epoch_artifacts(...)`.
+
+The task names themselves belong to `modules.registry.TASKS`: the registry validates each
+architecture's task without importing `experiments/` (imports only run downward), so it owns
+the names, and `TASKS` below gives each of them its class; `tests/test_tasks.py` checks that
+the two list the same names in the same order.
 """
 from __future__ import annotations
 
 import importlib
 
 from modules.errors import UserError
+from modules.registry import FRAMEWORKS
 
-SCORERS = {"classify": "classify", "translate": "translate", "reconstruct": "reconstruct", "generate": "generate", "forecast": "forecast"}
+# task name -> the class that its torch_task.py and keras_task.py both define
+TASKS = {
+    "classify": "ClassifierTask",
+    "reconstruct": "ReconstructTask",
+    "generate": "GenerateTask",
+    "forecast": "ForecastTask",
+    "translate": "TranslateTask",
+}
+
+
+def check_task(task: str) -> None:
+    """An unknown task names the implemented ones."""
+    if task not in TASKS:
+        raise UserError(f"unknown task {task!r}; implemented: {', '.join(TASKS)}")
 
 
 def scorer(task: str):
-    """The module that scores outputs of `task`."""
-    if task not in SCORERS:
-        raise UserError(f"no scorer for task {task!r}; implemented: {', '.join(SCORERS)}")
-    return importlib.import_module(f"experiments.tasks.{SCORERS[task]}")
+    """The module that scores outputs of `task` (NumPy only: imports no framework)."""
+    check_task(task)
+    return importlib.import_module(f"experiments.tasks.{task}.scorer")
+
+
+def task_class(task: str, framework: str):
+    """The class that trains networks of `task` in `framework` ("torch" or "keras"): import it
+    only once `modules.backend` has loaded that framework, as the runners do."""
+    check_task(task)
+    if framework not in FRAMEWORKS:
+        raise UserError(f"no {framework!r} twin of a task; frameworks: {', '.join(FRAMEWORKS)}")
+    return getattr(importlib.import_module(f"experiments.tasks.{task}.{framework}_task"), TASKS[task])
 
 
 def effective_task(arch_task: str, data_task: str, arch_name: str = "", data_name: str = "") -> str:

@@ -1,4 +1,4 @@
-"""What every Lightning task module shares: optimizer, epoch means, predictions."""
+"""What every Lightning task module shares: optimizer, epoch means, predictions. Twin of `keras_base.py`."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import torch
 
 from modules import backend
 from modules.optim import lr_factor
-from modules.torch.optim import make_optimizer
+from modules.optim.torch_optim import make_optimizer
 
 pl = backend.lightning()
 

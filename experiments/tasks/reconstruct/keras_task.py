@@ -1,11 +1,12 @@
-"""Reconstruction (Keras). Mirrors `modules/torch/tasks/reconstruct.py`."""
+"""Reconstruction (Keras). Twin of `torch_task.py` beside it."""
 from __future__ import annotations
 
 import keras
 import numpy as np
 
+from experiments.tasks.keras_base import LabTask, to_channels_first
 from modules.keras.autoencoder import latent_layer
-from modules.keras.tasks.base import LabTask, to_channels_first
+
 
 LOSSES = {"mse": keras.losses.MeanSquaredError, "bce": keras.losses.BinaryCrossentropy}
 

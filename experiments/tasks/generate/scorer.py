@@ -1,11 +1,12 @@
-"""Scoring GANs with the lab's own digit classifier (see `experiments.sample_quality`)."""
+"""Scoring GANs with the lab's own digit classifier (see `sample_quality.py` beside it)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 
-from experiments import image_plots, sample_quality
+from experiments import image_plots
+from experiments.tasks.generate import sample_quality
 
 # generators output pixels in [0, 1] (tanh rescaled); the real images they are judged against too
 NORMALIZE_INPUTS = False

@@ -1,9 +1,9 @@
-"""Classification (Keras). Mirrors `modules/torch/tasks/classify.py`."""
+"""Classification (Keras). Twin of `torch_task.py` beside it."""
 from __future__ import annotations
 
 import keras
 
-from modules.keras.tasks.base import LabTask
+from experiments.tasks.keras_base import LabTask
 
 
 class AuxiliaryLossModel(keras.Model):

@@ -1,11 +1,12 @@
-"""Reconstruction (Lightning). Mirrors `modules/keras/tasks/reconstruct.py`."""
+"""Reconstruction (Lightning). Twin of `keras_task.py` beside it."""
 from __future__ import annotations
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from modules.torch.tasks.base import LabTask
+from experiments.tasks.torch_base import LabTask
+
 
 LOSSES = {"mse": F.mse_loss, "bce": F.binary_cross_entropy}
 

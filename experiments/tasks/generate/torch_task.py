@@ -1,13 +1,13 @@
-"""Adversarial generation (Lightning, manual optimisation). Mirrors `modules/keras/tasks/generate.py`."""
+"""Adversarial generation (Lightning, manual optimisation). Twin of `keras_task.py` beside it."""
 from __future__ import annotations
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from experiments.tasks.torch_base import LabTask
 from modules.catalog.gan import DCGAN_ADAM, N_GRID, N_SAMPLES, fixed_noise, to_pixels
-from modules.torch.optim import make_optimizer
-from modules.torch.tasks.base import LabTask
+from modules.optim.torch_optim import make_optimizer
 
 
 class GenerateTask(LabTask):

@@ -1,4 +1,4 @@
-"""Sequence-to-sequence translation (Lightning). Mirrors `modules/keras/tasks/translate.py`.
+"""Sequence-to-sequence translation (Lightning). Twin of `keras_task.py` beside it.
 
 Training reads the target shifted right (teacher forcing); predictions decode
 greedily from BOS, one token at a time, each step reading the last prediction.
@@ -9,8 +9,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from experiments.tasks.torch_base import LabTask
 from modules.catalog.attention import PAD, pack_translations
-from modules.torch.tasks.base import LabTask
 
 
 class TranslateTask(LabTask):

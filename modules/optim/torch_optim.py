@@ -1,4 +1,4 @@
-"""PyTorch optimizers with the settings shared with Keras (`modules.optim`)."""
+"""PyTorch optimizers with the settings shared with Keras (`modules.optim`). Twin of `keras_optim.py`."""
 from __future__ import annotations
 
 import torch

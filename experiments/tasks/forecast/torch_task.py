@@ -1,4 +1,4 @@
-"""Forecasting (Lightning). Mirrors `modules/keras/tasks/forecast.py`.
+"""Forecasting (Lightning). Twin of `keras_task.py` beside it.
 
 Any network that maps a window (B, T, 1) to (B, 1) forecasts: trained on the
 mean squared error of the next value. A network with `closed_form_readout`
@@ -9,16 +9,15 @@ solved by ridge regression before validation runs.
 from __future__ import annotations
 
 import numpy as np
-
-from modules.forecasting import free_run
 import torch
 import torch.nn.functional as F
 
+from experiments.tasks.forecast.free_run import FreeRunOutputs
+from experiments.tasks.torch_base import LabTask
 from modules.catalog.reservoir import RidgeAccumulator
-from modules.torch.tasks.base import LabTask
 
 
-class ForecastTask(LabTask):
+class ForecastTask(FreeRunOutputs, LabTask):
     """Next-value regression: MSE loss; free-running prediction for the test outputs."""
 
     def __init__(self, network: torch.nn.Module, lr: float = 1e-3, optimizer: str = "adam",
@@ -68,13 +67,3 @@ class ForecastTask(LabTask):
         self.network.eval()
         with torch.inference_mode():
             return self.network(torch.from_numpy(np.ascontiguousarray(x, np.float32))).numpy()
-
-    def free_run(self, first_window: np.ndarray, horizon: int) -> np.ndarray:
-        """Predict `horizon` steps from one window (T, 1), feeding each prediction back as input."""
-        return free_run(self.predict_windows, first_window, horizon)
-
-    def test_outputs(self, datamodule) -> dict:
-        """One-step predictions on the test split and a free run of `datamodule.horizon` steps."""
-        x = datamodule.splits["test"].x
-        return {"one_step": self.predict_split(datamodule, "test"),
-                "free_run": self.free_run(x[0], datamodule.horizon)}

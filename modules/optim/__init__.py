@@ -3,6 +3,10 @@
 The frameworks' defaults differ (Adam's epsilon is 1e-8 in torch and 1e-7 in
 Keras; RMSprop's decay 0.99 vs 0.9; AdamW's weight decay 0.01 vs 0.004), so
 both sides read their settings from here rather than from their defaults.
+
+Laid out as a family is: this framework-free table, and the twin builders beside it,
+`torch_optim.make_optimizer` and `keras_optim.make_optimizer` (import them only after
+`modules.backend` has loaded the frameworks).
 """
 import math
 

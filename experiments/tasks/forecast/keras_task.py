@@ -1,4 +1,4 @@
-"""Forecasting (Keras). Mirrors `modules/torch/tasks/forecast.py`.
+"""Forecasting (Keras). Twin of `torch_task.py` beside it.
 
 Any network that maps a window (B, T, 1) to (B, 1) forecasts: compiled with
 the mean squared error of the next value. A network with `closed_form_readout`
@@ -12,11 +12,10 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from modules.forecasting import free_run
-
+from experiments.tasks.forecast.free_run import FreeRunOutputs
+from experiments.tasks.keras_base import LabTask
 from modules.catalog.reservoir import RidgeAccumulator
 from modules.keras.reservoir import features_model, set_readout
-from modules.keras.tasks.base import LabTask
 
 
 class RidgeReadoutFit:
@@ -58,7 +57,7 @@ class RidgeReadoutFit:
         hooks.on_train_end()
 
 
-class ForecastTask(LabTask):
+class ForecastTask(FreeRunOutputs, LabTask):
     """Next-value regression: MSE loss; free-running prediction for the test outputs."""
 
     def compile(self, network: keras.Model):
@@ -70,13 +69,3 @@ class ForecastTask(LabTask):
     def predict_windows(self, x: np.ndarray) -> np.ndarray:
         """One-step predictions (N, 1) for windows (N, T, 1)."""
         return np.asarray(self.network(np.ascontiguousarray(x, np.float32), training=False))
-
-    def free_run(self, first_window: np.ndarray, horizon: int) -> np.ndarray:
-        """Predict `horizon` steps from one window (T, 1), feeding each prediction back as input."""
-        return free_run(self.predict_windows, first_window, horizon)
-
-    def test_outputs(self, datamodule) -> dict:
-        """One-step predictions on the test split and a free run of `datamodule.horizon` steps."""
-        x = datamodule.splits["test"].x
-        return {"one_step": self.predict_split(datamodule, "test"),
-                "free_run": self.free_run(x[0], datamodule.horizon)}

@@ -1,10 +1,10 @@
-"""What every Keras task shares. Mirrors `modules/torch/tasks/base.py`."""
+"""What every Keras task shares. Twin of `torch_base.py`."""
 from __future__ import annotations
 
 import numpy as np
 
 from modules import backend
-from modules.keras.optim import make_optimizer
+from modules.optim.keras_optim import make_optimizer
 
 
 def to_channels_first(outputs: np.ndarray) -> np.ndarray:

@@ -1,10 +1,10 @@
-"""Classification (Lightning). Mirrors `modules/keras/tasks/classify.py`."""
+"""Classification (Lightning). Twin of `keras_task.py` beside it."""
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from modules.torch.tasks.base import LabTask
+from experiments.tasks.torch_base import LabTask
 
 
 class ClassifierTask(LabTask):

@@ -1,14 +1,14 @@
 """Adversarial generation (Keras, own `train_step` as keras-io's DCGAN example).
-Mirrors `modules/torch/tasks/generate.py`."""
+Twin of `torch_task.py` beside it."""
 from __future__ import annotations
 
 import keras
 import numpy as np
 
+from experiments.tasks.keras_base import LabTask, to_channels_first
 from modules import backend
 from modules.catalog.gan import DCGAN_ADAM, N_GRID, N_SAMPLES, fixed_noise, to_pixels
-from modules.keras.optim import make_optimizer
-from modules.keras.tasks.base import LabTask, to_channels_first
+from modules.optim.keras_optim import make_optimizer
 
 tf = backend.tensorflow()
 

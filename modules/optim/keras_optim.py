@@ -1,4 +1,4 @@
-"""Keras optimizers with the settings shared with PyTorch (`modules.optim`)."""
+"""Keras optimizers with the settings shared with PyTorch (`modules.optim`). Twin of `torch_optim.py`."""
 from __future__ import annotations
 
 import keras

@@ -11,11 +11,11 @@ frameworks are scored by the very same network. It gives three numbers:
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
+from experiments.files import atomic_path
 from modules import backend
 
 CONFIDENT = 0.9  # max softmax above which a sample counts as recognisable
@@ -112,9 +112,8 @@ def judge_for(datamodule) -> Judge:
         state, test_acc = _train(datamodule)
         saved = {"state_dict": state, "test_acc": test_acc}
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        torch.save(saved, tmp)
-        os.replace(tmp, path)  # concurrent runs train the same (seeded) judge; the last write wins
+        with atomic_path(path, ".pt") as tmp:  # concurrent runs train the same (seeded) judge; the last write wins
+            torch.save(saved, tmp)
     network = _network(datamodule.input_shape, datamodule.num_classes)
     network.load_state_dict(saved["state_dict"])
     return Judge(network, float(saved["test_acc"]))

@@ -1,12 +1,12 @@
-"""Sequence-to-sequence translation (Keras). Mirrors `modules/torch/tasks/translate.py`."""
+"""Sequence-to-sequence translation (Keras). Twin of `torch_task.py` beside it."""
 from __future__ import annotations
 
 import keras
 import numpy as np
 
+from experiments.tasks.keras_base import LabTask
 from modules import backend
 from modules.catalog.attention import PAD, pack_translations
-from modules.keras.tasks.base import LabTask
 
 
 class TranslateTask(LabTask):
