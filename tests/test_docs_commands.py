@@ -106,6 +106,28 @@ def test_commands_are_in_fenced_blocks():
     assert not indented, f"show commands in a fenced block with a marker: {indented}"
 
 
+def anchor(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_links_between_docs_point_at_files_and_headings_that_exist():
+    broken = []
+    for path in DOCS:
+        for target in re.findall(r"\]\(([^)\s]+)\)", path.read_text()):
+            if re.match(r"[a-z]+:", target):  # http(s): links are not checked here
+                continue
+            file, _, fragment = target.partition("#")
+            linked = (path.parent / file).resolve() if file else path
+            if not linked.exists():
+                broken.append(f"{path.relative_to(ROOT)}: {target}")
+            elif fragment and linked.suffix == ".md":
+                headings = re.findall(r"^#+ (.+)$", linked.read_text(), flags=re.M)
+                if fragment not in {anchor(h) for h in headings}:
+                    broken.append(f"{path.relative_to(ROOT)}: {target}")
+    assert not broken, f"links to missing files or headings: {broken}"
+
+
 def test_runnable_blocks_are_plain_commands():
     found = [c for param in runnable_blocks() for c in param.values[0]]
     assert any(c.startswith("nnlab train") for c in found), "the parser found no runnable `nnlab train`"
