@@ -9,8 +9,8 @@ import pytest
 from conftest import mlflow_runs, run_cli
 from modules import backend, registry
 from modules.activations import ACTIVATIONS
-from modules.numpy.feedforward import mlp as numpy_mlp
-from modules.numpy.layers import softmax_cross_entropy
+from modules.feedforward.numpy_net import mlp as numpy_mlp
+from modules.toolkit.numpy_layers import softmax_cross_entropy
 
 INPUT, CLASSES, DEPTH, WIDTH, BATCH = (12,), 4, 2, 5, 8
 
@@ -99,7 +99,7 @@ def test_numpy_backprop_passes_a_finite_difference_check(activation):
 
 def test_finite_difference_check_catches_a_wrong_derivative(monkeypatch):
     # a control: break sigmoid's derivative and the check above must fail
-    from modules.numpy import layers
+    from modules.toolkit import numpy_layers as layers
 
     original = layers.activation_and_derivative
     monkeypatch.setattr(layers, "activation_and_derivative",
@@ -115,7 +115,7 @@ def test_finite_difference_check_catches_a_wrong_derivative(monkeypatch):
 
 
 def test_numpy_mlp_with_dropout_has_torchs_parameter_names_and_count():
-    from modules.numpy.layers import count_parameters
+    from modules.toolkit.numpy_layers import count_parameters
 
     net = numpy_mlp((1, 8, 8), 10, depth=3, width=32, activation="relu", dropout=0.2)
     twin = registry.get("mlp").build("torch", (1, 8, 8), 10, depth=3, width=32, dropout=0.2)

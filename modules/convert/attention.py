@@ -13,7 +13,7 @@ import numpy as np
 from torch import nn
 
 from modules.convert import converter, folded_parameters, numpy_of
-from modules.torch.attention import SequenceGRU, SequenceLSTM
+from modules.attention.torch_net import SequenceGRU, SequenceLSTM
 
 
 def _gru_gates_to_keras(array: np.ndarray) -> np.ndarray:

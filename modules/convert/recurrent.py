@@ -16,7 +16,7 @@ import numpy as np
 from torch import nn
 
 from modules.convert import converter, folded_parameters, numpy_of
-from modules.torch.recurrent import JordanCell
+from modules.recurrent.torch_net import JordanCell
 
 
 def _gru_gates_to_keras(array: np.ndarray) -> np.ndarray:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from modules.convert import converter, numpy_of
-from modules.torch.reservoir import Reservoir
+from modules.reservoir.torch_net import Reservoir
 
 
 @converter(Reservoir)

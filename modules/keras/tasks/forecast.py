@@ -14,8 +14,8 @@ import numpy as np
 
 from modules.forecasting import free_run
 
-from modules.catalog.reservoir import RidgeAccumulator
-from modules.keras.reservoir import features_model, set_readout
+from modules.reservoir.spec import RidgeAccumulator
+from modules.reservoir.keras_net import features_model, set_readout
 from modules.keras.tasks.base import LabTask
 
 

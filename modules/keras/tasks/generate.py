@@ -6,7 +6,7 @@ import keras
 import numpy as np
 
 from modules import backend
-from modules.catalog.gan import DCGAN_ADAM, N_GRID, N_SAMPLES, fixed_noise, to_pixels
+from modules.gan.spec import DCGAN_ADAM, N_GRID, N_SAMPLES, fixed_noise, to_pixels
 from modules.keras.optim import make_optimizer
 from modules.keras.tasks.base import LabTask, to_channels_first
 

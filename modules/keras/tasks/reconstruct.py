@@ -4,7 +4,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from modules.keras.autoencoder import latent_layer
+from modules.autoencoder.keras_net import latent_layer
 from modules.keras.tasks.base import LabTask, to_channels_first
 
 LOSSES = {"mse": keras.losses.MeanSquaredError, "bce": keras.losses.BinaryCrossentropy}

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 
 from modules import backend
-from modules.catalog.attention import PAD, pack_translations
+from modules.attention.spec import PAD, pack_translations
 from modules.keras.tasks.base import LabTask
 
 

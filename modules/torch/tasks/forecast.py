@@ -14,7 +14,7 @@ from modules.forecasting import free_run
 import torch
 import torch.nn.functional as F
 
-from modules.catalog.reservoir import RidgeAccumulator
+from modules.reservoir.spec import RidgeAccumulator
 from modules.torch.tasks.base import LabTask
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from modules.catalog.gan import DCGAN_ADAM, N_GRID, N_SAMPLES, fixed_noise, to_pixels
+from modules.gan.spec import DCGAN_ADAM, N_GRID, N_SAMPLES, fixed_noise, to_pixels
 from modules.torch.optim import make_optimizer
 from modules.torch.tasks.base import LabTask
 

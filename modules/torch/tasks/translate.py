@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from modules.catalog.attention import PAD, pack_translations
+from modules.attention.spec import PAD, pack_translations
 from modules.torch.tasks.base import LabTask
 
 

@@ -1,6 +1,6 @@
 """Echo state network (Keras). Mirrors `modules/torch/reservoir.py`.
 
-The reservoir layer makes its matrices with `modules.catalog.reservoir.reservoir_matrices`
+The reservoir layer makes its matrices with `modules.reservoir.spec.reservoir_matrices`
 (NumPy, from the seed) and keeps them as non-trainable weights, so it holds the
 same reservoir as the PyTorch twin and is saved and reloaded from its config.
 """
@@ -10,7 +10,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from modules.catalog.reservoir import reservoir_matrices
+from modules.reservoir.spec import reservoir_matrices
 
 
 @keras.saving.register_keras_serializable(package="nnlab")

@@ -12,7 +12,7 @@ import math
 import torch
 from torch import nn
 
-from modules.catalog.recurrent import RECURRENT_CELLS, sequence_shape
+from modules.recurrent.spec import RECURRENT_CELLS, sequence_shape
 
 _TORCH_LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 

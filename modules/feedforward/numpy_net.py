@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from modules.numpy.layers import Activation, Dense, Dropout, Flatten, softmax_cross_entropy
+from modules.toolkit.numpy_layers import Activation, Dense, Dropout, Flatten, softmax_cross_entropy
 
 
 class MLP:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from modules.catalog.attention import DOC_VOCAB_SIZE, PAD, check_sequence_shape
-from modules.keras.attention import attention_pool, attention_pooling_layers, make_rnn, zero_masked
+from modules.attention.spec import DOC_VOCAB_SIZE, PAD, check_sequence_shape
+from modules.attention.keras_net import attention_pool, attention_pooling_layers, make_rnn, zero_masked
 
 
 @keras.saving.register_keras_serializable(package="nnlab")

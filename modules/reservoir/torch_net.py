@@ -1,6 +1,6 @@
 """Echo state network (PyTorch). Mirrors `modules/keras/reservoir.py`.
 
-The reservoir's matrices come from `modules.catalog.reservoir.reservoir_matrices`
+The reservoir's matrices come from `modules.reservoir.spec.reservoir_matrices`
 (NumPy, from the seed), so both frameworks hold the same reservoir. They are
 parameters with `requires_grad=False`: counted like Keras's non-trainable
 weights, never changed by an optimizer.
@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from modules.catalog.reservoir import reservoir_matrices
+from modules.reservoir.spec import reservoir_matrices
 
 
 class Reservoir(nn.Module):

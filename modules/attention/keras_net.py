@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from modules.catalog.attention import (ATTENTIONS, BOS, CELLS, PAD, SCORE_MASK, TARGET_LENGTH,
+from modules.attention.spec import (ATTENTIONS, BOS, CELLS, PAD, SCORE_MASK, TARGET_LENGTH,
                                       check_sequence_shape)
 from modules.errors import UserError
 

@@ -5,7 +5,7 @@ import math
 
 from torch import nn
 
-from modules.catalog.autoencoder import CONV_STAGES, MLP_HIDDEN, conv_bottleneck_side
+from modules.autoencoder.spec import CONV_STAGES, MLP_HIDDEN, conv_bottleneck_side
 
 
 class Autoencoder(nn.Module):

@@ -7,7 +7,7 @@ import math
 import keras
 from keras import layers
 
-from modules.catalog.autoencoder import CONV_STAGES, MLP_HIDDEN, conv_bottleneck_side
+from modules.autoencoder.spec import CONV_STAGES, MLP_HIDDEN, conv_bottleneck_side
 from modules.toolkit.keras_layers import channels_last_shape
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from modules.catalog.gan import DCGAN_INIT_STD, DCGAN_LEAKY_SLOPE, dcgan_stages, generator_channels
+from modules.gan.spec import DCGAN_INIT_STD, DCGAN_LEAKY_SLOPE, dcgan_stages, generator_channels
 
 
 class DCGAN(nn.Module):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from modules.catalog.recurrent import RECURRENT_CELLS, sequence_shape
+from modules.recurrent.spec import RECURRENT_CELLS, sequence_shape
 
 
 @keras.saving.register_keras_serializable(package="nnlab")

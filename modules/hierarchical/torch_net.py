@@ -8,8 +8,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from modules.catalog.attention import DOC_VOCAB_SIZE, PAD, check_sequence_shape
-from modules.torch.attention import AttentionPooling, make_rnn, run_rnn
+from modules.attention.spec import DOC_VOCAB_SIZE, PAD, check_sequence_shape
+from modules.attention.torch_net import AttentionPooling, make_rnn, run_rnn
 
 
 class HAN(nn.Module):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from modules.catalog.attention import ATTENTIONS, BOS, CELLS, PAD, SCORE_MASK, check_sequence_shape
+from modules.attention.spec import ATTENTIONS, BOS, CELLS, PAD, SCORE_MASK, check_sequence_shape
 from modules.errors import UserError
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from modules.catalog.gan import (BN_EPSILON, BN_MOMENTUM_TORCH, DCGAN_INIT_STD, DCGAN_LEAKY_SLOPE,
+from modules.gan.spec import (BN_EPSILON, BN_MOMENTUM_TORCH, DCGAN_INIT_STD, DCGAN_LEAKY_SLOPE,
                                  dcgan_stages, generator_channels)
 from modules.toolkit.keras_layers import channels_last_shape
 
