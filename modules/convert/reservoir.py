@@ -1,4 +1,4 @@
-"""Converter for the echo state network's reservoir (`modules/torch/reservoir.py`)."""
+"""Converter for the echo state network's reservoir (`modules/reservoir/torch_net.py`)."""
 from __future__ import annotations
 
 from modules.convert import converter, numpy_of

@@ -1,7 +1,7 @@
-"""Recurrent sequence classifiers (Keras). Mirrors `modules/torch/recurrent.py`.
+"""Recurrent sequence classifiers (Keras). Twin of `torch_net.py`.
 
 Each torch recurrent layer k becomes a Keras layer named `rnn.l{k}` (a
-`Bidirectional` wrapper for the bidirectional networks), so the converter in
+`Bidirectional` wrapper for the bidirectional networks; Jordan's `rnn.layers.{k}`), so the converter in
 `modules/convert/recurrent.py` maps torch's `weight_ih_l{k}[_reverse]` onto it.
 GRUs use `reset_after=True`, which is torch's GRU equation. Keras has no Jordan
 cell: `JordanCell` below is torch's `JordanCell`, run by `keras.layers.RNN`.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from modules.recurrent.spec import RECURRENT_CELLS, sequence_shape
+from modules.recurrent.spec import RECURRENT_VARIANTS, recurrent_builder, sequence_shape
 
 
 @keras.saving.register_keras_serializable(package="nnlab")
@@ -46,47 +46,37 @@ class JordanCell(layers.Layer):
         return {**super().get_config(), "units": self.units}
 
 
-def _recurrent_layer(cell: str, units: int, return_sequences: bool, name: str | None = None) -> layers.Layer:
-    """One Keras recurrent layer computing the same function as its torch twin."""
-    if cell == "jordan":
-        return layers.RNN(JordanCell(units), return_sequences=return_sequences, name=name)
+def recurrent_layer(cell: str, units: int, bidirectional: bool, return_sequences: bool, name: str) -> layers.Layer:
+    """One Keras recurrent layer computing the same function as its torch twin's layer."""
+    if cell == "jordan":  # torch twin: rnn.layers.{k}, one JordanCell each
+        return layers.RNN(JordanCell(units, name=f"{name}.cell"), return_sequences=return_sequences, name=name)
     if cell == "rnn":
-        return layers.SimpleRNN(units, return_sequences=return_sequences, name=name)  # tanh
-    if cell == "lstm":
-        return layers.LSTM(units, return_sequences=return_sequences, name=name)  # sigmoid gates, tanh
-    return layers.GRU(units, reset_after=True, return_sequences=return_sequences, name=name)
+        layer = layers.SimpleRNN(units, return_sequences=return_sequences, name=name)  # tanh
+    elif cell == "lstm":
+        layer = layers.LSTM(units, return_sequences=return_sequences, name=name)  # sigmoid gates, tanh
+    else:
+        layer = layers.GRU(units, reset_after=True, return_sequences=return_sequences, name=name)
+    # concatenates [forward, backward], as torch's h_n[-2:] does
+    return layers.Bidirectional(layer, name=name) if bidirectional else layer
 
 
-def _create_recurrent(name: str, input_shape: tuple, num_classes: int, hidden_size: int,
-                      num_layers: int, dropout: float) -> keras.Model:
-    cell, bidirectional, _ = RECURRENT_CELLS[name]
+def recurrent_classifier(input_shape: tuple, num_classes: int, *, variant: str, hidden_size: int,
+                         num_layers: int, dropout: float) -> keras.Model:
+    """Recurrent layers over the sequence, then the last hidden state -> dense -> logits."""
+    cell, bidirectional = RECURRENT_VARIANTS[variant].cell, RECURRENT_VARIANTS[variant].bidirectional
     steps, features = sequence_shape(input_shape)
-    inputs = keras.Input(tuple(input_shape))
-    x = layers.Reshape((steps, features))(inputs) if len(input_shape) == 1 else inputs  # (B, T, F)
+    inputs = keras.Input(tuple(input_shape), name="inputs")
+    x = layers.Reshape((steps, features), name="steps")(inputs) if len(input_shape) == 1 else inputs  # (B, T, F)
     for k in range(num_layers):
         last = k == num_layers - 1  # only the last layer's final state goes on to the head
-        if cell == "jordan":  # torch twin: rnn.layers.{k}, one JordanCell each
-            x = _recurrent_layer(cell, hidden_size, not last, name=f"rnn.layers.{k}")(x)
-        elif bidirectional:  # concatenates [forward, backward], as torch's h_n[-2:] does
-            x = layers.Bidirectional(_recurrent_layer(cell, hidden_size, not last), name=f"rnn.l{k}")(x)
-        else:
-            x = _recurrent_layer(cell, hidden_size, not last, name=f"rnn.l{k}")(x)
+        name = f"rnn.layers.{k}" if cell == "jordan" else f"rnn.l{k}"
+        x = recurrent_layer(cell, hidden_size, bidirectional, not last, name)(x)
         if not last and dropout > 0:
-            x = layers.Dropout(dropout)(x)  # between layers, as torch's recurrent dropout
+            x = layers.Dropout(dropout, name=f"rnn.dropout.l{k}")(x)  # between layers, as torch's
     outputs = layers.Dense(num_classes, name="head")(x)
-    return keras.Model(inputs, outputs, name=name)
+    return keras.Model(inputs, outputs, name=variant)
 
 
-def _builder(name: str):
-    """The public builder of registered network `name` (its paper: RECURRENT_CELLS)."""
-    def build(input_shape: tuple, num_classes: int = 10, hidden_size: int = 64, num_layers: int = 1,
-              dropout: float = 0.0) -> keras.Model:
-        return _create_recurrent(name, input_shape, num_classes, hidden_size, num_layers, dropout)
-
-    build.__name__ = build.__qualname__ = name
-    build.__doc__ = f"{name}: {RECURRENT_CELLS[name][2]}"
-    return build
-
-
-elman, jordan, lstm, gru = _builder("elman"), _builder("jordan"), _builder("lstm"), _builder("gru")
-birnn, bilstm, bigru = _builder("birnn"), _builder("bilstm"), _builder("bigru")
+elman, jordan, lstm, gru, birnn, bilstm, bigru = (
+    recurrent_builder(variant, recurrent_classifier)
+    for variant in ("elman", "jordan", "lstm", "gru", "birnn", "bilstm", "bigru"))

@@ -1,27 +1,42 @@
 """Recurrent sequence classifiers: Elman, Jordan, LSTM, GRU and their bidirectional twins.
 
-Both framework files read `RECURRENT_CELLS`: the cell each architecture runs and
-whether it reads the sequence in both directions. Every network is the same
-shape: `num_layers` stacked recurrent layers of `hidden_size` units (dropout
-between them), then the last hidden state (both directions concatenated for the
-bidirectional ones) -> a dense layer -> logits.
+Both twins read `RECURRENT_VARIANTS`: the cell each architecture runs and whether it reads
+the sequence in both directions. Every network is the same shape: `num_layers` stacked
+recurrent layers of `hidden_size` units (dropout between them), then the last hidden state
+(both directions concatenated for the bidirectional ones) -> a dense layer -> logits.
 """
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
 from modules.errors import UserError
 from modules.registry import Architecture, Param, register
 
-# name -> (cell, bidirectional, paper). Cells: "rnn" (Elman: the hidden state is fed back),
-# "jordan" (the cell's previous output is fed back), "lstm", "gru".
-RECURRENT_CELLS = {
-    "elman": ("rnn", False, "Elman 1990, https://doi.org/10.1207/s15516709cog1402_1"),
-    "jordan": ("jordan", False, "Jordan 1986, Serial order: a parallel distributed processing "
-                                "approach, ICS Report 8604, https://doi.org/10.1016/S0166-4115(97)80111-2"),
-    "lstm": ("lstm", False, "Hochreiter & Schmidhuber 1997, https://doi.org/10.1162/neco.1997.9.8.1735"),
-    "gru": ("gru", False, "Cho et al. 2014, https://arxiv.org/abs/1406.1078"),
-    "birnn": ("rnn", True, "Schuster & Paliwal 1997, https://doi.org/10.1109/78.650093"),
-    "bilstm": ("lstm", True, "Schuster & Paliwal 1997, https://doi.org/10.1109/78.650093 "
-                             "(cell: Hochreiter & Schmidhuber 1997)"),
-    "bigru": ("gru", True, "Schuster & Paliwal 1997, https://doi.org/10.1109/78.650093 "
-                           "(cell: Cho et al. 2014)"),
+
+@dataclass(frozen=True)
+class RecurrentVariant:
+    """One registered recurrent network: its cell, its reading direction(s) and its paper."""
+
+    cell: str  # "rnn" (Elman: the hidden state is fed back), "jordan" (the output is), "lstm", "gru"
+    bidirectional: bool
+    paper: str
+
+
+_SCHUSTER = "Schuster & Paliwal 1997, https://doi.org/10.1109/78.650093"
+RECURRENT_VARIANTS = {
+    "elman": RecurrentVariant(cell="rnn", bidirectional=False,
+                              paper="Elman 1990, https://doi.org/10.1207/s15516709cog1402_1"),
+    "jordan": RecurrentVariant(cell="jordan", bidirectional=False,
+                               paper="Jordan 1986, Serial order: a parallel distributed processing "
+                                     "approach, ICS Report 8604, https://doi.org/10.1016/S0166-4115(97)80111-2"),
+    "lstm": RecurrentVariant(cell="lstm", bidirectional=False,
+                             paper="Hochreiter & Schmidhuber 1997, https://doi.org/10.1162/neco.1997.9.8.1735"),
+    "gru": RecurrentVariant(cell="gru", bidirectional=False, paper="Cho et al. 2014, https://arxiv.org/abs/1406.1078"),
+    "birnn": RecurrentVariant(cell="rnn", bidirectional=True, paper=_SCHUSTER),
+    "bilstm": RecurrentVariant(cell="lstm", bidirectional=True,
+                               paper=f"{_SCHUSTER} (cell: Hochreiter & Schmidhuber 1997)"),
+    "bigru": RecurrentVariant(cell="gru", bidirectional=True, paper=f"{_SCHUSTER} (cell: Cho et al. 2014)"),
 }
 
 # Measured on mnist1d with torch (the lab's builders in a plain loop, 1 thread): a 64-unit GRU at
@@ -31,7 +46,7 @@ RECURRENT_CELLS = {
 # Elman net starts to learn after ~10 epochs and reaches 0.37-0.48 by epoch 30; a Jordan net, whose
 # memory passes through two tanh layers per step, stayed at chance in every setting tried (lr 0.0005
 # to 0.005, orthogonal feedback weights): these two are baselines, not targets.
-_TRAIN_DEFAULTS = {
+TRAIN_DEFAULTS = {
     "rnn": {"epochs": 30, "lr": 0.001, "batch_size": 32},
     "jordan": {"epochs": 30, "lr": 0.001, "batch_size": 32},
     "lstm": {"epochs": 15, "lr": 0.005, "batch_size": 32},
@@ -53,7 +68,18 @@ def sequence_shape(input_shape: tuple) -> tuple[int, int]:
     return shape
 
 
-for _name, (_cell, _bidirectional, _paper) in RECURRENT_CELLS.items():
+def recurrent_builder(variant: str, create: Callable) -> Callable:
+    """The public builder of registered network `variant`, the same in both twins:
+    `create(input_shape, num_classes, variant=variant, **hparams)`, documented by its paper."""
+    def build(input_shape: tuple, num_classes: int, **hparams):
+        return create(input_shape, num_classes, variant=variant, **hparams)
+
+    build.__name__ = build.__qualname__ = variant
+    build.__doc__ = f"{variant}: {RECURRENT_VARIANTS[variant].paper}"
+    return build
+
+
+for _name, _variant in RECURRENT_VARIANTS.items():
     register(Architecture(
         name=_name,
         task="classify",
@@ -66,6 +92,6 @@ for _name, (_cell, _bidirectional, _paper) in RECURRENT_CELLS.items():
             "num_layers": Param("int", 1, 3, bounds=(1, 100)),
             "dropout": Param("float", 0.0, 0.5, bounds=(0.0, 0.99)),
         },
-        train_defaults=dict(_TRAIN_DEFAULTS[_cell]),
-        paper=_paper,
+        train_defaults=dict(TRAIN_DEFAULTS[_variant.cell]),
+        paper=_variant.paper,
     ))
