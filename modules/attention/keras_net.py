@@ -1,6 +1,6 @@
 """Attention (Keras): masked recurrences, additive and multiplicative attention, seq2seq.
 
-Mirrors `modules/torch/attention.py`. Each weighted layer is named after the
+Twin of `torch_net.py`. Each weighted layer is named after the
 torch module it mirrors (`encoder`, `attention.query`, ...) so weights transfer
 by name. Recurrences take a PAD mask (the state is carried over masked steps,
 as torch's packed sequences skip them); greedy decoding, and Bahdanau's decoder
@@ -11,9 +11,8 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from modules.attention.spec import (ATTENTIONS, BOS, CELLS, PAD, SCORE_MASK, TARGET_LENGTH,
-                                      check_sequence_shape)
-from modules.errors import UserError
+from modules.attention.spec import (ATTENTIONS, BOS, CELLS, PAD, SCORE_MASK, TARGET_LENGTH, check_choice,
+                                    check_sequence_shape)
 
 
 # --- recurrences ------------------------------------------------------------------------
@@ -21,12 +20,15 @@ def make_rnn(cell: str, hidden_size: int, name: str, bidirectional: bool = False
              return_state: bool = False) -> layers.Layer:
     """A GRU (reset_after=True, as torch's) or LSTM layer returning sequences, named like the
     torch module it mirrors; PAD steps are skipped through the `mask` it is called with."""
-    if cell not in CELLS:
-        raise UserError(f"cell={cell!r} is not valid; choose one of: {', '.join(CELLS)}")
-    kind = (lambda **kw: layers.GRU(hidden_size, reset_after=True, **kw)) if cell == "gru" else \
-        (lambda **kw: layers.LSTM(hidden_size, **kw))
+    check_choice("cell", cell, CELLS)
+
+    def kind(**options) -> layers.Layer:
+        if cell == "gru":
+            return layers.GRU(hidden_size, reset_after=True, **options)
+        return layers.LSTM(hidden_size, **options)
+
     if bidirectional:
-        return layers.Bidirectional(kind(return_sequences=True), name=name)
+        return layers.Bidirectional(kind(return_sequences=True, name=name), name=name)
     return kind(return_sequences=True, return_state=return_state, name=name)
 
 
@@ -39,18 +41,6 @@ def zero_masked(outputs, mask):
 def masked_softmax(scores, mask):
     """Softmax over the last axis with masked positions at exactly zero weight."""
     return ops.softmax(scores + (1.0 - ops.cast(mask, scores.dtype)) * SCORE_MASK, axis=-1)
-
-
-def attention_pool(project: layers.Dense, context: layers.Dense, states, mask):
-    """HAN's pooling: weights from u . tanh(W h + b); returns (pooled (B, D), weights (B, T))."""
-    weights = masked_softmax(ops.squeeze(context(ops.tanh(project(states))), axis=-1), mask)
-    return ops.einsum("bt,btd->bd", weights, states), weights
-
-
-def attention_pooling_layers(prefix: str, attention_size: int) -> list[layers.Dense]:
-    """The two Dense layers of an AttentionPooling module called `prefix` on the torch side."""
-    return [layers.Dense(attention_size, name=f"{prefix}.project"),
-            layers.Dense(1, use_bias=False, name=f"{prefix}.context")]
 
 
 # --- seq2seq ------------------------------------------------------------------------------
@@ -66,11 +56,9 @@ class Seq2Seq(keras.Model):
     def __init__(self, vocab_size: int, embedding_size: int, hidden_size: int, cell: str,
                  attention: str, **kwargs) -> None:
         super().__init__(**kwargs)
-        if attention not in ATTENTIONS:
-            raise UserError(f"attention={attention!r} is not valid; choose one of: {', '.join(ATTENTIONS)}")
         self._arguments = dict(vocab_size=vocab_size, embedding_size=embedding_size,
                            hidden_size=hidden_size, cell=cell, attention=attention)
-        self.kind = attention
+        self.kind = check_choice("attention", attention, ATTENTIONS)
         self.source_embedding = layers.Embedding(vocab_size, embedding_size, name="source_embedding")
         self.target_embedding = layers.Embedding(vocab_size, embedding_size, name="target_embedding")
         self.encoder = make_rnn(cell, hidden_size, "encoder", return_state=True)
@@ -153,8 +141,8 @@ class Seq2Seq(keras.Model):
         return ops.stack(logits, axis=1), ops.stack(weights, axis=1)
 
 
-def seq2seq(input_shape: tuple, num_classes: int, cell: str = "gru", attention: str = "bahdanau",
-            embedding_size: int = 32, hidden_size: int = 128) -> Seq2Seq:
+def seq2seq(input_shape: tuple, num_classes: int, *, cell: str, attention: str, embedding_size: int,
+            hidden_size: int) -> Seq2Seq:
     """Encoder-decoder with attention (Bahdanau et al. 2014, https://arxiv.org/abs/1409.0473;
     Luong et al. 2015, https://arxiv.org/abs/1508.04025). `num_classes` is the vocabulary size."""
     check_sequence_shape("seq2seq", input_shape, rank=1)

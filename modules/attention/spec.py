@@ -17,6 +17,13 @@ CELLS = ("gru", "lstm")
 SCORE_MASK = -1e9  # added to the scores of padding so softmax gives them exactly zero weight
 
 
+def check_choice(name: str, value: str, choices: tuple) -> str:
+    """Return `value` if it is one of `choices`, else raise UserError naming them."""
+    if value not in choices:
+        raise UserError(f"{name}={value!r} is not valid; choose one of: {', '.join(choices)}")
+    return value
+
+
 def check_sequence_shape(name: str, input_shape: tuple, rank: int) -> None:
     """Raise UserError unless `input_shape` has `rank` positive lengths."""
     if len(input_shape) != rank or min(input_shape) <= 0:
