@@ -53,6 +53,8 @@ class MLP(nn.Module):
         return self.head(self.hidden(self.flatten(x)))  # (B, num_classes) logits
 
 
-def mlp(input_shape: tuple, num_classes: int, **hparams) -> MLP:
+def mlp(input_shape: tuple, num_classes: int, *, depth: int, width: int, activation: str,
+        dropout: float, init: str) -> MLP:
     """Multilayer perceptron (Rumelhart, Hinton & Williams 1986, https://doi.org/10.1038/323533a0)."""
-    return MLP(tuple(input_shape), num_classes, **hparams)
+    return MLP(tuple(input_shape), num_classes, depth=depth, width=width, activation=activation,
+               dropout=dropout, init=init)

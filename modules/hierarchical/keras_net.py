@@ -110,14 +110,18 @@ def built(model: keras.Model, input_shape: tuple) -> keras.Model:
     return model
 
 
-def han(input_shape: tuple, num_classes: int, **hparams) -> HAN:
+def han(input_shape: tuple, num_classes: int, *, embedding_size: int, hidden_size: int,
+        attention_size: int) -> HAN:
     """Hierarchical attention network (Yang et al. 2016, https://aclanthology.org/N16-1174)."""
     check_sequence_shape("han", input_shape, rank=2)
-    return built(HAN(num_classes, name="han", **hparams), input_shape)
+    return built(HAN(num_classes, name="han", embedding_size=embedding_size, hidden_size=hidden_size,
+                     attention_size=attention_size), input_shape)
 
 
-def flat_gru(input_shape: tuple, num_classes: int, **hparams) -> FlatGRU:
+def flat_gru(input_shape: tuple, num_classes: int, *, embedding_size: int, hidden_size: int,
+             attention_size: int) -> FlatGRU:
     """HAN's flat baseline: a BiGRU with attention over all words
     (Yang et al. 2016, https://aclanthology.org/N16-1174)."""
     check_sequence_shape("flat_gru", input_shape, rank=2)
-    return built(FlatGRU(num_classes, name="flat_gru", **hparams), input_shape)
+    return built(FlatGRU(num_classes, name="flat_gru", embedding_size=embedding_size,
+                         hidden_size=hidden_size, attention_size=attention_size), input_shape)

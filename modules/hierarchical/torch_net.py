@@ -86,14 +86,18 @@ class FlatGRU(DocumentClassifier):
         return self.classifier(document)
 
 
-def han(input_shape: tuple, num_classes: int, **hparams) -> HAN:
+def han(input_shape: tuple, num_classes: int, *, embedding_size: int, hidden_size: int,
+        attention_size: int) -> HAN:
     """Hierarchical attention network (Yang et al. 2016, https://aclanthology.org/N16-1174)."""
     check_sequence_shape("han", input_shape, rank=2)
-    return HAN(num_classes, **hparams)
+    return HAN(num_classes, embedding_size=embedding_size, hidden_size=hidden_size,
+                   attention_size=attention_size)
 
 
-def flat_gru(input_shape: tuple, num_classes: int, **hparams) -> FlatGRU:
+def flat_gru(input_shape: tuple, num_classes: int, *, embedding_size: int, hidden_size: int,
+             attention_size: int) -> FlatGRU:
     """HAN's flat baseline: a BiGRU with attention over all words
     (Yang et al. 2016, https://aclanthology.org/N16-1174)."""
     check_sequence_shape("flat_gru", input_shape, rank=2)
-    return FlatGRU(num_classes, **hparams)
+    return FlatGRU(num_classes, embedding_size=embedding_size, hidden_size=hidden_size,
+                   attention_size=attention_size)

@@ -69,11 +69,10 @@ def set_readout(network: keras.Model, weights: np.ndarray, bias: np.ndarray) -> 
     network.get_layer("readout").set_weights([np.asarray(weights, np.float32), np.asarray(bias, np.float32)])
 
 
-def esn(input_shape: tuple, num_classes: int = 1, units: int = 300, spectral_radius: float = 0.9,
-        leak_rate: float = 0.3, input_scaling: float = 1.0, density: float = 0.1, ridge: float = 1e-6,
-        seed: int = 42, readout: str = "ridge") -> keras.Model:
+def esn(input_shape: tuple, num_classes: int, *, units: int, spectral_radius: float, leak_rate: float,
+        input_scaling: float, density: float, ridge: float, seed: int, readout: str) -> keras.Model:
     """Echo state network (Jaeger 2001, https://www.ai.rug.nl/minds/uploads/EchoStatesTechRep.pdf)."""
-    inputs = keras.Input(tuple(input_shape))
+    inputs = keras.Input(tuple(input_shape), name="inputs")
     states = Reservoir(units, spectral_radius, leak_rate, input_scaling, density, seed, name="reservoir")(inputs)
     outputs = layers.Dense(num_classes, name="readout")(states)
     model = keras.Model(inputs, outputs, name="esn")

@@ -44,7 +44,7 @@ class ESN(nn.Module):
     (`ridge`) instead of by gradient descent.
     """
 
-    def __init__(self, input_shape: tuple, num_classes: int, units: int, spectral_radius: float,
+    def __init__(self, input_shape: tuple, num_classes: int, *, units: int, spectral_radius: float,
                  leak_rate: float, input_scaling: float, density: float, ridge: float, seed: int,
                  readout: str) -> None:
         super().__init__()
@@ -67,9 +67,9 @@ class ESN(nn.Module):
         return self.readout(self.reservoir(x))  # (B, num_classes)
 
 
-def esn(input_shape: tuple, num_classes: int = 1, units: int = 300, spectral_radius: float = 0.9,
-        leak_rate: float = 0.3, input_scaling: float = 1.0, density: float = 0.1, ridge: float = 1e-6,
-        seed: int = 42, readout: str = "ridge") -> ESN:
+def esn(input_shape: tuple, num_classes: int, *, units: int, spectral_radius: float, leak_rate: float,
+        input_scaling: float, density: float, ridge: float, seed: int, readout: str) -> ESN:
     """Echo state network (Jaeger 2001, https://www.ai.rug.nl/minds/uploads/EchoStatesTechRep.pdf)."""
-    return ESN(input_shape, num_classes, units, spectral_radius, leak_rate, input_scaling, density,
-               ridge, seed, readout)
+    return ESN(tuple(input_shape), num_classes, units=units, spectral_radius=spectral_radius,
+               leak_rate=leak_rate, input_scaling=input_scaling, density=density, ridge=ridge, seed=seed,
+               readout=readout)
