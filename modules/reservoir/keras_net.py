@@ -1,4 +1,4 @@
-"""Echo state network (Keras). Mirrors `modules/torch/reservoir.py`.
+"""Echo state network (Keras). Twin of `torch_net.py`; layers `reservoir` and `readout`.
 
 The reservoir layer makes its matrices with `modules.reservoir.spec.reservoir_matrices`
 (NumPy, from the seed) and keeps them as non-trainable weights, so it holds the

@@ -1,4 +1,4 @@
-"""Echo state network (PyTorch). Mirrors `modules/keras/reservoir.py`.
+"""Echo state network (PyTorch). Twin of `keras_net.py`; modules `reservoir` and `readout`.
 
 The reservoir's matrices come from `modules.reservoir.spec.reservoir_matrices`
 (NumPy, from the seed), so both frameworks hold the same reservoir. They are
