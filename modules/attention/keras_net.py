@@ -43,6 +43,43 @@ def masked_softmax(scores, mask):
     return ops.softmax(scores + (1.0 - ops.cast(mask, scores.dtype)) * SCORE_MASK, axis=-1)
 
 
+# The attentions are not Keras layers but plain objects holding named Dense layers (`layers`,
+# which the model tracks), so each Dense carries its torch twin's full path (`attention.query`)
+# and weights transfer by name.
+class AdditiveAttention:
+    """Bahdanau: score(q, k) = v . tanh(W q + U k)."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self.query = layers.Dense(size, use_bias=False, name=f"{name}.query")
+        self.key = layers.Dense(size, name=f"{name}.key")
+        self.energy = layers.Dense(1, use_bias=False, name=f"{name}.energy")
+        self.layers = [self.query, self.key, self.energy]
+
+    def project_keys(self, keys):
+        return self.key(keys)  # (B, T, A), once per source
+
+    def __call__(self, query, keys, projected, mask):  # (B, Q), (B, T, K), (B, T, A), (B, T)
+        scores = ops.squeeze(self.energy(ops.tanh(self.query(query)[:, None] + projected)), axis=-1)
+        weights = masked_softmax(scores, mask)  # (B, T)
+        return ops.einsum("bt,btk->bk", weights, keys), weights
+
+
+class MultiplicativeAttention:
+    """Luong's "general" score: score(q, k) = q . W k."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self.key = layers.Dense(size, use_bias=False, name=f"{name}.key")
+        self.layers = [self.key]
+
+    def project_keys(self, keys):
+        return self.key(keys)  # (B, T, Q)
+
+    def __call__(self, query, keys, projected, mask):
+        scores = ops.einsum("bq,btq->bt", query, projected)
+        weights = masked_softmax(scores, mask)
+        return ops.einsum("bt,btk->bk", weights, keys), weights
+
+
 # --- seq2seq ------------------------------------------------------------------------------
 @keras.saving.register_keras_serializable(package="nnlab")
 class Seq2Seq(keras.Model):
@@ -64,12 +101,12 @@ class Seq2Seq(keras.Model):
         self.encoder = make_rnn(cell, hidden_size, "encoder", return_state=True)
         self.decoder = make_rnn(cell, hidden_size, "decoder", return_state=True)
         if attention == "bahdanau":
-            self.attention_query = layers.Dense(hidden_size, use_bias=False, name="attention.query")
-            self.attention_key = layers.Dense(hidden_size, name="attention.key")
-            self.attention_energy = layers.Dense(1, use_bias=False, name="attention.energy")
+            self.attention = AdditiveAttention(hidden_size, "attention")
+            self.attention_layers = self.attention.layers
         elif attention == "luong":
-            self.attention_key = layers.Dense(hidden_size, use_bias=False, name="attention.key")
-            self.combine = layers.Dense(hidden_size, name="combine")
+            self.attention = MultiplicativeAttention(hidden_size, "attention")
+            self.attention_layers = self.attention.layers
+            self.combine = layers.Dense(hidden_size, name="combine")  # h~_t = tanh(W [c_t; h_t])
         self.output_layer = layers.Dense(vocab_size, name="output")
 
     def get_config(self) -> dict:
@@ -83,28 +120,19 @@ class Seq2Seq(keras.Model):
         mask = ops.not_equal(source, PAD)  # (B, T)
         keys, *state = self.encoder(self.source_embedding(source), mask=mask)
         keys = zero_masked(keys, mask)
-        projected = self.attention_key(keys) if self.kind != "none" else None
+        projected = self.attention.project_keys(keys) if self.kind != "none" else None
         return keys, projected, mask, state
-
-    def attend(self, query, keys, projected, mask):
-        if self.kind == "bahdanau":  # v . tanh(W q + U k)
-            scores = self.attention_energy(ops.tanh(self.attention_query(query)[:, None] + projected))
-            scores = ops.squeeze(scores, axis=-1)
-        else:  # q . W k
-            scores = ops.einsum("bq,btq->bt", query, projected)
-        weights = masked_softmax(scores, mask)
-        return ops.einsum("bt,btk->bk", weights, keys), weights
 
     def step(self, token, state, keys, projected, mask):
         """One decoder step from the previous token: (logits, state, attention weights)."""
         embedded = self.target_embedding(token)  # (B, E)
         if self.kind == "bahdanau":  # attend with the previous state, then step
-            context, weights = self.attend(state[0], keys, projected, mask)
+            context, weights = self.attention(state[0], keys, projected, mask)
             hidden, state = self.decoder.cell(ops.concatenate([embedded, context], axis=-1), state)
             features = ops.concatenate([hidden, context], axis=-1)
         elif self.kind == "luong":  # step, then attend with the new state
             hidden, state = self.decoder.cell(embedded, state)
-            context, weights = self.attend(hidden, keys, projected, mask)
+            context, weights = self.attention(hidden, keys, projected, mask)
             features = ops.tanh(self.combine(ops.concatenate([context, hidden], axis=-1)))
         else:
             hidden, state = self.decoder.cell(embedded, state)
