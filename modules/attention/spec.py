@@ -61,6 +61,9 @@ register(Architecture(
         "hidden_size": Param("int", 32, 256, log=True, bounds=(1, 4096)),
     },
     train_defaults={"epochs": 12, "lr": 0.003, "batch_size": 64},
+    # Bahdanau et al. 2014 (section 4.2, appendix A): 620-dimensional embeddings, 1000 hidden units in the
+    # encoder, the decoder and the alignment model (here one size serves all three)
+    presets={"paper": {"cell": "gru", "attention": "bahdanau", "embedding_size": 620, "hidden_size": 1000}},
     paper="Bahdanau, Cho & Bengio 2014, https://arxiv.org/abs/1409.0473; "
           "Luong, Pham & Manning 2015, https://arxiv.org/abs/1508.04025",
     parity_inputs=seq2seq_parity_inputs,

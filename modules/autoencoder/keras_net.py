@@ -63,7 +63,7 @@ def autoencoder(input_shape: tuple, num_classes: int, *, kind: str, latent_dim: 
                 loss: str) -> keras.Model:
     """A convolutional or MLP autoencoder (Hinton & Salakhutdinov 2006,
     https://doi.org/10.1126/science.1127647). `num_classes` is unused: labels only colour plots."""
-    inputs = keras.Input(channels_last_shape(tuple(input_shape)), name="inputs")
+    inputs = keras.Input(channels_last_shape(tuple(input_shape)), name="input")
     make = conv_autoencoder if kind == "conv" else mlp_autoencoder
     model = keras.Model(inputs, make(inputs, tuple(input_shape), latent_dim, width), name="autoencoder")
     model.reconstruction_loss = loss  # read by the reconstruct task

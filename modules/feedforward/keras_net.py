@@ -32,7 +32,7 @@ def dense(units: int, init: str, name: str) -> layers.Dense:
 def mlp(input_shape: tuple, num_classes: int, *, depth: int, width: int, activation: str,
         dropout: float, init: str) -> keras.Model:
     """Multilayer perceptron (Rumelhart, Hinton & Williams 1986, https://doi.org/10.1038/323533a0)."""
-    inputs = keras.Input(channels_last_shape(tuple(input_shape)), name="inputs")
+    inputs = keras.Input(channels_last_shape(tuple(input_shape)), name="input")
     x = inputs
     if len(input_shape) == 3:  # flatten in torch's (C, H, W) order so weights transfer 1:1
         x = layers.Permute((3, 1, 2), name="channels_first")(x)

@@ -27,6 +27,10 @@ def document_parity_inputs(input_shape: tuple, num_classes: int, batch: int, see
     return (words,)
 
 
+# Yang et al. 2016 (section 3.3): 200-dimensional word embeddings, GRUs of 50 units per direction,
+# word and sentence context vectors of 100
+PAPER_PRESET = {"embedding_size": 200, "hidden_size": 50, "attention_size": 100}
+
 for _name, _hidden_size, _paper in (
         ("han", 32, HAN_PAPER),
         # hidden 58 gives it as many parameters as han's default, within 1 per cent
@@ -42,4 +46,5 @@ for _name, _hidden_size, _paper in (
         train_defaults={"epochs": 8, "lr": 0.003},
         paper=_paper,
         parity_inputs=document_parity_inputs,
+        presets={"paper": PAPER_PRESET} if _name == "han" else {},
     ))

@@ -65,7 +65,7 @@ def recurrent_classifier(input_shape: tuple, num_classes: int, *, variant: str, 
     """Recurrent layers over the sequence, then the last hidden state -> dense -> logits."""
     cell, bidirectional = RECURRENT_VARIANTS[variant].cell, RECURRENT_VARIANTS[variant].bidirectional
     steps, features = sequence_shape(input_shape)
-    inputs = keras.Input(tuple(input_shape), name="inputs")
+    inputs = keras.Input(tuple(input_shape), name="input")
     x = layers.Reshape((steps, features), name="steps")(inputs) if len(input_shape) == 1 else inputs  # (B, T, F)
     for k in range(num_layers):
         last = k == num_layers - 1  # only the last layer's final state goes on to the head

@@ -72,7 +72,7 @@ def set_readout(network: keras.Model, weights: np.ndarray, bias: np.ndarray) -> 
 def esn(input_shape: tuple, num_classes: int, *, units: int, spectral_radius: float, leak_rate: float,
         input_scaling: float, density: float, ridge: float, seed: int, readout: str) -> keras.Model:
     """Echo state network (Jaeger 2001, https://www.ai.rug.nl/minds/uploads/EchoStatesTechRep.pdf)."""
-    inputs = keras.Input(tuple(input_shape), name="inputs")
+    inputs = keras.Input(tuple(input_shape), name="input")
     states = Reservoir(units, spectral_radius, leak_rate, input_scaling, density, seed, name="reservoir")(inputs)
     outputs = layers.Dense(num_classes, name="readout")(states)
     model = keras.Model(inputs, outputs, name="esn")
