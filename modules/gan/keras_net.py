@@ -11,11 +11,6 @@ from modules.gan.spec import (BN_EPSILON, BN_MOMENTUM_TORCH, DCGAN_INIT_STD, DCG
 from modules.toolkit.keras_layers import channels_last_shape
 
 
-def init_weights() -> keras.initializers.Initializer:
-    """The paper's initialisation: weights from N(0, 0.02)."""
-    return keras.initializers.RandomNormal(0.0, DCGAN_INIT_STD)
-
-
 def batch_norm(name: str) -> layers.BatchNormalization:
     """Batch norm as torch's (Keras's momentum is torch's 1 - momentum); scales from N(1, 0.02)."""
     return layers.BatchNormalization(momentum=1 - BN_MOMENTUM_TORCH, epsilon=BN_EPSILON, name=name,
@@ -55,6 +50,11 @@ def discriminator(channels: int, side: int, width: int) -> keras.Model:
     x = layers.Conv2D(1, 4, padding="valid", kernel_initializer=init_weights(),
                       name=f"discriminator.conv{len(widths)}")(x)  # 4x4 -> one logit
     return keras.Model(images, layers.Flatten(name="discriminator.flatten")(x), name="discriminator")
+
+
+def init_weights() -> keras.initializers.Initializer:
+    """The paper's initialisation: weights from N(0, 0.02) (batch-norm scales: `batch_norm`)."""
+    return keras.initializers.RandomNormal(0.0, DCGAN_INIT_STD)
 
 
 def dcgan(input_shape: tuple, num_classes: int, *, latent_dim: int, width: int) -> keras.Model:

@@ -46,10 +46,12 @@ class JordanCell(layers.Layer):
         return {**super().get_config(), "units": self.units}
 
 
-def recurrent_layer(cell: str, units: int, bidirectional: bool, return_sequences: bool, name: str) -> layers.Layer:
+def recurrent_layer(cell: str, units: int, bidirectional: bool, return_sequences: bool,
+                    name: str) -> layers.Layer:
     """One Keras recurrent layer computing the same function as its torch twin's layer."""
     if cell == "jordan":  # torch twin: rnn.layers.{k}, one JordanCell each
-        return layers.RNN(JordanCell(units, name=f"{name}.cell"), return_sequences=return_sequences, name=name)
+        cell_layer = JordanCell(units, name=f"{name}.cell")
+        return layers.RNN(cell_layer, return_sequences=return_sequences, name=name)
     if cell == "rnn":
         layer = layers.SimpleRNN(units, return_sequences=return_sequences, name=name)  # tanh
     elif cell == "lstm":
@@ -66,7 +68,9 @@ def recurrent_classifier(input_shape: tuple, num_classes: int, *, variant: str, 
     cell, bidirectional = RECURRENT_VARIANTS[variant].cell, RECURRENT_VARIANTS[variant].bidirectional
     steps, features = sequence_shape(input_shape)
     inputs = keras.Input(tuple(input_shape), name="input")
-    x = layers.Reshape((steps, features), name="steps")(inputs) if len(input_shape) == 1 else inputs  # (B, T, F)
+    x = inputs
+    if len(input_shape) == 1:  # (B, T) -> (B, T, 1): one feature per step
+        x = layers.Reshape((steps, features), name="steps")(x)
     for k in range(num_layers):
         last = k == num_layers - 1  # only the last layer's final state goes on to the head
         name = f"rnn.layers.{k}" if cell == "jordan" else f"rnn.l{k}"

@@ -29,10 +29,13 @@ RECURRENT_VARIANTS = {
                               paper="Elman 1990, https://doi.org/10.1207/s15516709cog1402_1"),
     "jordan": RecurrentVariant(cell="jordan", bidirectional=False,
                                paper="Jordan 1986, Serial order: a parallel distributed processing "
-                                     "approach, ICS Report 8604, https://doi.org/10.1016/S0166-4115(97)80111-2"),
+                                     "approach, ICS Report 8604, "
+                                     "https://doi.org/10.1016/S0166-4115(97)80111-2"),
     "lstm": RecurrentVariant(cell="lstm", bidirectional=False,
-                             paper="Hochreiter & Schmidhuber 1997, https://doi.org/10.1162/neco.1997.9.8.1735"),
-    "gru": RecurrentVariant(cell="gru", bidirectional=False, paper="Cho et al. 2014, https://arxiv.org/abs/1406.1078"),
+                             paper="Hochreiter & Schmidhuber 1997, "
+                                   "https://doi.org/10.1162/neco.1997.9.8.1735"),
+    "gru": RecurrentVariant(cell="gru", bidirectional=False,
+                            paper="Cho et al. 2014, https://arxiv.org/abs/1406.1078"),
     "birnn": RecurrentVariant(cell="rnn", bidirectional=True, paper=_SCHUSTER),
     "bilstm": RecurrentVariant(cell="lstm", bidirectional=True,
                                paper=f"{_SCHUSTER} (cell: Hochreiter & Schmidhuber 1997)"),
