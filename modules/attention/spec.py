@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from datamodules.textgen import BOS, DOC_VOCAB_SIZE, PAD, TARGET_LENGTH
+from datamodules.textgen import BOS, DOC_VOCAB_SIZE, PAD, TARGET_LENGTH  # DOC_VOCAB_SIZE: for hierarchical
 from modules.errors import UserError
 from modules.registry import Architecture, Param, register
 

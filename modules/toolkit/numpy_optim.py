@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from modules import registry
 from modules.errors import UserError
 from modules.optim import optimizer_settings
 
@@ -22,8 +23,6 @@ OPTIMIZERS = ("sgd",)
 
 def numpy_twins() -> list[str]:
     """Registry names whose family folder holds a NumPy twin (`modules/<family>/numpy_net.py`)."""
-    from modules import registry
-
     families = Path(__file__).resolve().parent.parent
     return [a.name for a in registry.all_architectures()
             if (families / a.module / "numpy_net.py").is_file()]
