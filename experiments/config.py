@@ -11,7 +11,7 @@ from pathlib import Path
 
 from modules.errors import UserError
 
-FRAMEWORKS = ("torch", "keras", "numpy")  # numpy: the from-scratch twins in modules/numpy/
+FRAMEWORKS = ("torch", "keras", "numpy")  # numpy: the from-scratch twins, modules/<family>/numpy_net.py
 PARAMS_FILE = Path("params.yaml")
 
 
@@ -53,7 +53,7 @@ class TrainConfig:
             raise UserError(f"unknown framework {self.framework!r}; valid: {', '.join(FRAMEWORKS)}")
         arch = registry.get(self.arch)
         if self.framework == "numpy":  # only some architectures have a from-scratch NumPy twin
-            from modules.numpy import check_training
+            from modules.toolkit.numpy_optim import check_training
 
             check_training(self.arch, self.optimizer)
         if self.data is None:

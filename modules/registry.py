@@ -159,10 +159,6 @@ def _load_catalog() -> None:
     for info in pkgutil.iter_modules(modules.__path__):
         if info.ispkg and (Path(modules.__path__[0]) / info.name / "spec.py").is_file():
             importlib.import_module(f"modules.{info.name}.spec")
-    legacy = Path(modules.__path__[0]) / "catalog"  # families not yet in their own folder
-    if legacy.is_dir():
-        for info in pkgutil.iter_modules([str(legacy)]):
-            importlib.import_module(f"modules.catalog.{info.name}")
 
 
 def get(name: str) -> Architecture:
@@ -194,10 +190,7 @@ def builder_for(arch: Architecture, framework: str) -> Callable:
     from modules import backend
 
     backend.torch() if framework == "torch" else backend.keras()
-    family = Path(__file__).parent / arch.module
-    name = (f"modules.{arch.module}.{framework}_net" if (family / "spec.py").is_file()
-            else f"modules.{framework}.{arch.module}")  # legacy layout, until every family moves
-    module = importlib.import_module(name)
+    module = importlib.import_module(f"modules.{arch.module}.{framework}_net")
     return getattr(module, arch.builder_name)
 
 

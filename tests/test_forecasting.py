@@ -10,7 +10,7 @@ from conftest import mlflow_runs
 from experiments.config import TrainConfig
 from experiments.train import train
 from modules import backend, registry
-from modules.catalog.reservoir import RidgeAccumulator, reservoir_matrices
+from modules.reservoir.spec import RidgeAccumulator, reservoir_matrices
 
 SMALL_ESN = {"units": 60}
 SHORT_SERIES = {"length": 700, "horizon": 20}

@@ -9,8 +9,8 @@ import pytest
 from conftest import mlflow_runs, run_cli
 from modules import backend, registry
 from modules.activations import ACTIVATIONS
-from modules.numpy.feedforward import mlp as numpy_mlp
-from modules.numpy.layers import softmax_cross_entropy
+from modules.feedforward.numpy_net import mlp as numpy_mlp
+from modules.toolkit.numpy_layers import softmax_cross_entropy
 
 INPUT, CLASSES, DEPTH, WIDTH, BATCH = (12,), 4, 2, 5, 8
 
@@ -18,7 +18,7 @@ INPUT, CLASSES, DEPTH, WIDTH, BATCH = (12,), 4, 2, 5, 8
 def small_problem(activation: str, seed: int = 0):
     """A float64 NumPy MLP (12 -> 5 -> 5 -> 4) and one batch of 8."""
     net = numpy_mlp(INPUT, CLASSES, depth=DEPTH, width=WIDTH, activation=activation, dropout=0.0,
-                    seed=seed, dtype=np.float64)
+                    init="default", seed=seed, dtype=np.float64)
     rng = np.random.default_rng(seed + 1)
     return net, rng.standard_normal((BATCH, *INPUT)), rng.integers(0, CLASSES, BATCH)
 
@@ -99,25 +99,25 @@ def test_numpy_backprop_passes_a_finite_difference_check(activation):
 
 def test_finite_difference_check_catches_a_wrong_derivative(monkeypatch):
     # a control: break sigmoid's derivative and the check above must fail
-    from modules.numpy import layers
+    from modules.toolkit import numpy_layers as layers
 
     original = layers.activation_and_derivative
     monkeypatch.setattr(layers, "activation_and_derivative",
                         lambda name, z: (original(name, z)[0], 0.3 * np.ones_like(z)))
     net, x, y = small_problem("sigmoid")
     _, _, grads = net.loss_and_gradients(x, y)
-    param, eps = net.parameters()["hidden.1.weight"], 1e-6
+    param, eps = net.parameters()["hidden.0.linear.weight"], 1e-6
     param[0, 0] += eps
     up, _ = softmax_cross_entropy(net.forward(x), y)
     param[0, 0] -= 2 * eps
     down, _ = softmax_cross_entropy(net.forward(x), y)
-    assert abs((up - down) / (2 * eps) - grads["hidden.1.weight"][0, 0]) > 1e-4
+    assert abs((up - down) / (2 * eps) - grads["hidden.0.linear.weight"][0, 0]) > 1e-4
 
 
 def test_numpy_mlp_with_dropout_has_torchs_parameter_names_and_count():
-    from modules.numpy.layers import count_parameters
+    from modules.toolkit.numpy_layers import count_parameters
 
-    net = numpy_mlp((1, 8, 8), 10, depth=3, width=32, activation="relu", dropout=0.2)
+    net = numpy_mlp((1, 8, 8), 10, depth=3, width=32, activation="relu", dropout=0.2, init="default")
     twin = registry.get("mlp").build("torch", (1, 8, 8), 10, depth=3, width=32, dropout=0.2)
     assert {k: v.shape for k, v in net.state_dict().items()} == \
         {k: tuple(v.shape) for k, v in twin.state_dict().items()}
@@ -241,10 +241,10 @@ def test_mlp_init_option_draws_the_same_distribution_in_both_frameworks(init, st
     arch = registry.get("mlp")
     torch_net = arch.build("torch", (100,), 10, depth=1, width=200, dropout=0.0, init=init)
     keras_net = arch.build("keras", (100,), 10, depth=1, width=200, dropout=0.0, init=init)
-    torch_w = torch_net.hidden[1].weight.detach().numpy()
-    keras_w = keras_net.get_layer("hidden.1").kernel.numpy()
+    torch_w = torch_net.hidden[0].linear.weight.detach().numpy()
+    keras_w = keras_net.get_layer("hidden.0.linear").kernel.numpy()
     for weights in (torch_w, keras_w):
         assert np.std(weights) == pytest.approx(std, rel=0.05)
-    assert not torch_net.hidden[1].bias.detach().numpy().any()
-    assert not keras_net.get_layer("hidden.1").bias.numpy().any()
+    assert not torch_net.hidden[0].linear.bias.detach().numpy().any()
+    assert not keras_net.get_layer("hidden.0.linear").bias.numpy().any()
     assert parity("mlp", input_shape=(12,), init=init, dropout=0.0)["max_abs_diff"] <= 1e-5

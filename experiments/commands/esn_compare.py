@@ -1,6 +1,6 @@
 """`nnlab esn-compare`: the lab's echo state network in both frameworks against reservoirpy.
 
-All three use the same reservoir matrices (`modules.catalog.reservoir.reservoir_matrices`,
+All three use the same reservoir matrices (`modules.reservoir.spec.reservoir_matrices`,
 handed to reservoirpy as arrays), the same standardised series and the same
 ridge penalty. The lab's ESN reads windows (each run from a zero state, as the
 datamodule serves them, tracked in MLflow like every run); reservoirpy runs
@@ -46,7 +46,7 @@ def reservoirpy_forecast(hparams: dict, datamodule) -> dict:
     from reservoirpy.nodes import Reservoir, Ridge
 
     from experiments.tasks.forecast.scorer import nrmse
-    from modules.catalog.reservoir import reservoir_matrices
+    from modules.reservoir.spec import reservoir_matrices
 
     series, test_start = standardised_series(datamodule)
     train_end = len(datamodule.splits["train"]) + datamodule.window  # first value no train window targets

@@ -64,7 +64,7 @@ def vanishing_gradients(args) -> int:
     for framework in frameworks:
         if framework not in ("torch", "keras"):
             raise UserError(f"unknown framework {framework!r}; valid: torch, keras")
-    from modules.catalog.feedforward import INITS
+    from modules.feedforward.spec import INITS
 
     if args.init not in INITS:
         raise UserError(f"unknown init {args.init!r}; valid: {', '.join(INITS)}")

@@ -49,7 +49,7 @@ def config_from_args(args):
              "experiment": args.experiment, "devices": args.devices, "num_nodes": args.num_nodes,
              "strategy": args.strategy, "distribute": args.distribute}
     if (args.framework or settings.get("framework")) == "numpy":  # plain SGD needs its own lr
-        from modules.numpy import TRAIN_DEFAULTS
+        from modules.toolkit.numpy_optim import TRAIN_DEFAULTS
 
         settings.update(TRAIN_DEFAULTS)
     settings.update({k: v for k, v in given.items() if v is not None})

@@ -1,4 +1,4 @@
-"""Train the from-scratch NumPy networks (`modules/numpy/`) with SGD.
+"""Train the from-scratch NumPy networks (`modules/<family>/numpy_net.py`) with SGD.
 
 Same interface and same batches as the Lightning and Keras runners: the
 datamodule's seeded split and per-epoch order (`datamodules.core.epoch_order`),
@@ -15,16 +15,15 @@ import numpy as np
 
 from datamodules.core import epoch_order
 from experiments.runners import EpochCallback, FitResult
-from modules import numpy as numpy_nets
 from modules.errors import UserError
-from modules.numpy.layers import count_parameters, softmax_cross_entropy
-from modules.numpy.optim import SGD
+from modules.toolkit.numpy_layers import count_parameters, softmax_cross_entropy
+from modules.toolkit.numpy_optim import SGD, check_training
 
 
 def build_network(arch, datamodule, config):
     """The NumPy twin of `arch` for `datamodule`'s shape, seeded with `config.seed`."""
-    numpy_nets.check_training(arch.name, config.optimizer)
-    module = importlib.import_module(f"modules.numpy.{arch.module}")
+    check_training(arch.name, config.optimizer)
+    module = importlib.import_module(f"modules.{arch.module}.numpy_net")
     builder = getattr(module, arch.builder_name)
     return builder(datamodule.input_shape, datamodule.num_classes, seed=config.seed, **config.hparams)
 

@@ -16,22 +16,22 @@ import numpy as np
 from torch import nn
 
 from modules.convert import converter, folded_parameters, numpy_of
-from modules.torch.recurrent import JordanCell
+from modules.recurrent.torch_net import JordanCell
 
 
-def _gru_gates_to_keras(array: np.ndarray) -> np.ndarray:
+def gru_gates_to_keras(array: np.ndarray) -> np.ndarray:
     """Reorder the gate blocks along axis 0 from torch's (r, z, n) to Keras's (z, r, h)."""
     r, z, n = np.split(array, 3, axis=0)
     return np.concatenate([z, r, n], axis=0)
 
 
-def _direction(module: nn.RNNBase, suffix: str) -> list[np.ndarray]:
+def direction_weights(module: nn.RNNBase, suffix: str) -> list[np.ndarray]:
     """Keras weights of one torch layer-direction (`suffix` like `_l0` or `_l1_reverse`)."""
     w_ih, w_hh = (numpy_of(getattr(module, f"weight_{kind}{suffix}")) for kind in ("ih", "hh"))
     b_ih, b_hh = (numpy_of(getattr(module, f"bias_{kind}{suffix}")) if module.bias
                   else np.zeros(w_ih.shape[0], np.float32) for kind in ("ih", "hh"))
     if isinstance(module, nn.GRU):
-        w_ih, w_hh, b_ih, b_hh = map(_gru_gates_to_keras, (w_ih, w_hh, b_ih, b_hh))
+        w_ih, w_hh, b_ih, b_hh = map(gru_gates_to_keras, (w_ih, w_hh, b_ih, b_hh))
         return [w_ih.T, w_hh.T, np.stack([b_ih, b_hh])]  # reset_after=True: (2, 3H) bias
     return [w_ih.T, w_hh.T, b_ih + b_hh]  # the recurrent bias is redundant: fold it in
 
@@ -42,7 +42,7 @@ def recurrent(module: nn.RNNBase, layer) -> dict[str, list]:
         raise ValueError("LSTM with proj_size has no Keras twin")
     directions = ["", "_reverse"] if module.bidirectional else [""]
     # Bidirectional.get_weights() is the forward layer's weights, then the backward layer's
-    return {f"l{k}": [w for d in directions for w in _direction(module, f"_l{k}{d}")]
+    return {f"l{k}": [w for d in directions for w in direction_weights(module, f"_l{k}{d}")]
             for k in range(module.num_layers)}
 
 

@@ -1,8 +1,8 @@
-"""Converter for the echo state network's reservoir (`modules/torch/reservoir.py`)."""
+"""Converter for the echo state network's reservoir (`modules/reservoir/torch_net.py`)."""
 from __future__ import annotations
 
 from modules.convert import converter, numpy_of
-from modules.torch.reservoir import Reservoir
+from modules.reservoir.torch_net import Reservoir
 
 
 @converter(Reservoir)

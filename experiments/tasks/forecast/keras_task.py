@@ -14,8 +14,8 @@ import numpy as np
 
 from experiments.tasks.forecast.free_run import FreeRunOutputs
 from experiments.tasks.keras_base import LabTask
-from modules.catalog.reservoir import RidgeAccumulator
-from modules.keras.reservoir import features_model, set_readout
+from modules.reservoir.keras_net import features_model, set_readout
+from modules.reservoir.spec import RidgeAccumulator
 
 
 class RidgeReadoutFit:

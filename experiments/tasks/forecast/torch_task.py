@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from experiments.tasks.forecast.free_run import FreeRunOutputs
 from experiments.tasks.torch_base import LabTask
-from modules.catalog.reservoir import RidgeAccumulator
+from modules.reservoir.spec import RidgeAccumulator
 
 
 class ForecastTask(FreeRunOutputs, LabTask):

@@ -7,7 +7,7 @@ import numpy as np
 
 from experiments.tasks.keras_base import LabTask, to_channels_first
 from modules import backend
-from modules.catalog.gan import DCGAN_ADAM, N_GRID, N_SAMPLES, fixed_noise, to_pixels
+from modules.gan.spec import DCGAN_ADAM, N_GRID, N_SAMPLES, fixed_noise, to_pixels
 from modules.optim.keras_optim import make_optimizer
 
 tf = backend.tensorflow()

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from experiments.tasks.torch_base import LabTask
-from modules.catalog.gan import DCGAN_ADAM, N_GRID, N_SAMPLES, fixed_noise, to_pixels
+from modules.gan.spec import DCGAN_ADAM, N_GRID, N_SAMPLES, fixed_noise, to_pixels
 from modules.optim.torch_optim import make_optimizer
 
 

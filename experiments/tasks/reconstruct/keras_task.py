@@ -5,7 +5,7 @@ import keras
 import numpy as np
 
 from experiments.tasks.keras_base import LabTask, to_channels_first
-from modules.keras.autoencoder import latent_layer
+from modules.autoencoder.keras_net import latent_layer
 
 
 LOSSES = {"mse": keras.losses.MeanSquaredError, "bce": keras.losses.BinaryCrossentropy}

@@ -6,7 +6,7 @@ import numpy as np
 
 from experiments.tasks.keras_base import LabTask
 from modules import backend
-from modules.catalog.attention import PAD, pack_translations
+from modules.attention.spec import PAD, pack_translations
 
 
 class TranslateTask(LabTask):

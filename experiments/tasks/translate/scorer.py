@@ -9,7 +9,7 @@ import numpy as np
 
 from datamodules.textgen import PAD, decode_chars
 from experiments import plots
-from modules.catalog.attention import unpack_translations
+from modules.attention.spec import unpack_translations
 
 
 def predictions(outputs: np.ndarray, datamodule) -> tuple[np.ndarray, np.ndarray]:

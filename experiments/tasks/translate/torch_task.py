@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from experiments.tasks.torch_base import LabTask
-from modules.catalog.attention import PAD, pack_translations
+from modules.attention.spec import PAD, pack_translations
 
 
 class TranslateTask(LabTask):

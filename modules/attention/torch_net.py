@@ -1,6 +1,6 @@
 """Attention (PyTorch): masked recurrences, additive and multiplicative attention, seq2seq.
 
-Mirrors `modules/keras/attention.py`. Recurrences run over the real tokens of
+Twin of `keras_net.py`. Recurrences run over the real tokens of
 right-padded sequences only (packed sequences here, masks in Keras), so the
 state after the last real token is the final state and padding never leaks in.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from modules.catalog.attention import ATTENTIONS, BOS, CELLS, PAD, SCORE_MASK, check_sequence_shape
-from modules.errors import UserError
+from modules.attention.spec import (ATTENTIONS, BOS, CELLS, PAD, SCORE_MASK, check_choice,
+                                    check_sequence_shape)
 
 
 # --- recurrences ------------------------------------------------------------------------
@@ -25,8 +25,7 @@ class SequenceLSTM(nn.LSTM):
 
 def make_rnn(cell: str, input_size: int, hidden_size: int, bidirectional: bool = False) -> nn.RNNBase:
     """A one-layer batch-first GRU or LSTM."""
-    if cell not in CELLS:
-        raise UserError(f"cell={cell!r} is not valid; choose one of: {', '.join(CELLS)}")
+    check_choice("cell", cell, CELLS)
     kind = SequenceGRU if cell == "gru" else SequenceLSTM
     return kind(input_size, hidden_size, batch_first=True, bidirectional=bidirectional)
 
@@ -93,19 +92,6 @@ class MultiplicativeAttention(nn.Module):
         return torch.einsum("bt,btk->bk", weights, keys), weights
 
 
-class AttentionPooling(nn.Module):
-    """HAN's pooling: weights from u . tanh(W h + b) with a learned context vector u."""
-
-    def __init__(self, size: int, attention_size: int) -> None:
-        super().__init__()
-        self.project = nn.Linear(size, attention_size)
-        self.context = nn.Linear(attention_size, 1, bias=False)
-
-    def forward(self, states: torch.Tensor, mask: torch.Tensor):  # (B, T, D), (B, T)
-        weights = masked_softmax(self.context(torch.tanh(self.project(states))).squeeze(-1), mask)
-        return torch.einsum("bt,btd->bd", weights, states), weights
-
-
 # --- seq2seq ------------------------------------------------------------------------------
 class Seq2Seq(nn.Module):
     """Encoder-decoder over one token vocabulary, with no, additive or multiplicative attention.
@@ -118,9 +104,7 @@ class Seq2Seq(nn.Module):
     def __init__(self, vocab_size: int, embedding_size: int, hidden_size: int, cell: str,
                  attention: str) -> None:
         super().__init__()
-        if attention not in ATTENTIONS:
-            raise UserError(f"attention={attention!r} is not valid; choose one of: {', '.join(ATTENTIONS)}")
-        self.kind = attention
+        self.kind = check_choice("attention", attention, ATTENTIONS)
         self.source_embedding = nn.Embedding(vocab_size, embedding_size)
         self.target_embedding = nn.Embedding(vocab_size, embedding_size)
         self.encoder = make_rnn(cell, embedding_size, hidden_size)
@@ -188,8 +172,8 @@ class Seq2Seq(nn.Module):
         return torch.stack(logits, dim=1), torch.stack(weights, dim=1)
 
 
-def seq2seq(input_shape: tuple, num_classes: int, cell: str = "gru", attention: str = "bahdanau",
-            embedding_size: int = 32, hidden_size: int = 128) -> Seq2Seq:
+def seq2seq(input_shape: tuple, num_classes: int, *, cell: str, attention: str, embedding_size: int,
+            hidden_size: int) -> Seq2Seq:
     """Encoder-decoder with attention (Bahdanau et al. 2014, https://arxiv.org/abs/1409.0473;
     Luong et al. 2015, https://arxiv.org/abs/1508.04025). `num_classes` is the vocabulary size."""
     check_sequence_shape("seq2seq", input_shape, rank=1)

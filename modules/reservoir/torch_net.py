@@ -1,6 +1,6 @@
-"""Echo state network (PyTorch). Mirrors `modules/keras/reservoir.py`.
+"""Echo state network (PyTorch). Twin of `keras_net.py`; modules `reservoir` and `readout`.
 
-The reservoir's matrices come from `modules.catalog.reservoir.reservoir_matrices`
+The reservoir's matrices come from `modules.reservoir.spec.reservoir_matrices`
 (NumPy, from the seed), so both frameworks hold the same reservoir. They are
 parameters with `requires_grad=False`: counted like Keras's non-trainable
 weights, never changed by an optimizer.
@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from modules.catalog.reservoir import reservoir_matrices
+from modules.reservoir.spec import reservoir_matrices
 
 
 class Reservoir(nn.Module):
@@ -44,7 +44,7 @@ class ESN(nn.Module):
     (`ridge`) instead of by gradient descent.
     """
 
-    def __init__(self, input_shape: tuple, num_classes: int, units: int, spectral_radius: float,
+    def __init__(self, input_shape: tuple, num_classes: int, *, units: int, spectral_radius: float,
                  leak_rate: float, input_scaling: float, density: float, ridge: float, seed: int,
                  readout: str) -> None:
         super().__init__()
@@ -67,9 +67,9 @@ class ESN(nn.Module):
         return self.readout(self.reservoir(x))  # (B, num_classes)
 
 
-def esn(input_shape: tuple, num_classes: int = 1, units: int = 300, spectral_radius: float = 0.9,
-        leak_rate: float = 0.3, input_scaling: float = 1.0, density: float = 0.1, ridge: float = 1e-6,
-        seed: int = 42, readout: str = "ridge") -> ESN:
+def esn(input_shape: tuple, num_classes: int, *, units: int, spectral_radius: float, leak_rate: float,
+        input_scaling: float, density: float, ridge: float, seed: int, readout: str) -> ESN:
     """Echo state network (Jaeger 2001, https://www.ai.rug.nl/minds/uploads/EchoStatesTechRep.pdf)."""
-    return ESN(input_shape, num_classes, units, spectral_radius, leak_rate, input_scaling, density,
-               ridge, seed, readout)
+    return ESN(tuple(input_shape), num_classes, units=units, spectral_radius=spectral_radius,
+               leak_rate=leak_rate, input_scaling=input_scaling, density=density, ridge=ridge, seed=seed,
+               readout=readout)

@@ -1,20 +1,27 @@
-"""Attention: the seq2seq encoder-decoder (none | Bahdanau | Luong) and the hierarchical
-attention network (HAN) with its flat baseline.
+"""Attention: the seq2seq encoder-decoder (none | Bahdanau | Luong attention).
 
 Token ids come in padded with PAD (0); every network masks PAD positions out of its
-recurrences and attentions, so changing padding never changes an output.
+recurrences and attentions, so changing padding never changes an output. The helpers
+here (`check_choice`, `check_sequence_shape`, `random_tokens`) serve `modules/hierarchical/` too.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from datamodules.textgen import BOS, DOC_VOCAB_SIZE, PAD, TARGET_LENGTH
+from datamodules.textgen import BOS, DOC_VOCAB_SIZE, PAD, TARGET_LENGTH  # DOC_VOCAB_SIZE: for hierarchical
 from modules.errors import UserError
 from modules.registry import Architecture, Param, register
 
 ATTENTIONS = ("none", "bahdanau", "luong")
 CELLS = ("gru", "lstm")
 SCORE_MASK = -1e9  # added to the scores of padding so softmax gives them exactly zero weight
+
+
+def check_choice(name: str, value: str, choices: tuple) -> str:
+    """Return `value` if it is one of `choices`, else raise UserError naming them."""
+    if value not in choices:
+        raise UserError(f"{name}={value!r} is not valid; choose one of: {', '.join(choices)}")
+    return value
 
 
 def check_sequence_shape(name: str, input_shape: tuple, rank: int) -> None:
@@ -40,15 +47,6 @@ def seq2seq_parity_inputs(input_shape: tuple, num_classes: int, batch: int, seed
     return source, decoder_input
 
 
-def document_parity_inputs(input_shape: tuple, num_classes: int, batch: int, seed: int) -> tuple:
-    """(word ids,) shaped (batch, sentences, words); some documents end in empty sentences."""
-    rng = np.random.default_rng(seed)
-    words = random_tokens(rng, (batch, *input_shape), DOC_VOCAB_SIZE)
-    n_sentences = rng.integers(1, input_shape[0] + 1, size=batch)
-    words[np.arange(input_shape[0])[None, :] >= n_sentences[:, None]] = PAD
-    return (words,)
-
-
 register(Architecture(
     name="seq2seq",
     task="translate",
@@ -63,47 +61,13 @@ register(Architecture(
         "hidden_size": Param("int", 32, 256, log=True, bounds=(1, 4096)),
     },
     train_defaults={"epochs": 12, "lr": 0.003, "batch_size": 64},
+    # Bahdanau et al. 2014 (section 4.2, appendix A): 620-dimensional embeddings, 1000 hidden units in the
+    # encoder, the decoder and the alignment model (here one size serves all three)
+    presets={"paper": {"cell": "gru", "attention": "bahdanau", "embedding_size": 620, "hidden_size": 1000}},
     paper="Bahdanau, Cho & Bengio 2014, https://arxiv.org/abs/1409.0473; "
           "Luong, Pham & Manning 2015, https://arxiv.org/abs/1508.04025",
     parity_inputs=seq2seq_parity_inputs,
 ))
-
-register(Architecture(
-    name="han",
-    task="classify",
-    family="attention",
-    module="hierarchical",
-    default_data="documents",
-    defaults={"embedding_size": 32, "hidden_size": 32, "attention_size": 32},
-    space={
-        "embedding_size": Param("int", 16, 128, log=True, bounds=(1, 4096)),
-        "hidden_size": Param("int", 16, 128, log=True, bounds=(1, 4096)),
-        "attention_size": Param("int", 16, 128, log=True, bounds=(1, 4096)),
-    },
-    train_defaults={"epochs": 8, "lr": 0.003},
-    paper="Yang et al. 2016, https://aclanthology.org/N16-1174",
-    parity_inputs=document_parity_inputs,
-))
-
-register(Architecture(
-    name="flat_gru",
-    task="classify",
-    family="attention",
-    module="hierarchical",
-    default_data="documents",
-    # hidden 58 gives it as many parameters as han's default, within 1 per cent
-    defaults={"embedding_size": 32, "hidden_size": 58, "attention_size": 32},
-    space={
-        "embedding_size": Param("int", 16, 128, log=True, bounds=(1, 4096)),
-        "hidden_size": Param("int", 16, 128, log=True, bounds=(1, 4096)),
-        "attention_size": Param("int", 16, 128, log=True, bounds=(1, 4096)),
-    },
-    train_defaults={"epochs": 8, "lr": 0.003},
-    paper="HAN's flat baseline: bidirectional GRU with attention over all words "
-          "(Yang et al. 2016, https://aclanthology.org/N16-1174)",
-    parity_inputs=document_parity_inputs,
-))
-
 
 def pack_translations(logits: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """What a translate task outputs, as one array (N, T_out, V + T_in): the greedy decoding's

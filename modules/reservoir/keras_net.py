@@ -1,6 +1,6 @@
-"""Echo state network (Keras). Mirrors `modules/torch/reservoir.py`.
+"""Echo state network (Keras). Twin of `torch_net.py`; layers `reservoir` and `readout`.
 
-The reservoir layer makes its matrices with `modules.catalog.reservoir.reservoir_matrices`
+The reservoir layer makes its matrices with `modules.reservoir.spec.reservoir_matrices`
 (NumPy, from the seed) and keeps them as non-trainable weights, so it holds the
 same reservoir as the PyTorch twin and is saved and reloaded from its config.
 """
@@ -10,7 +10,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from modules.catalog.reservoir import reservoir_matrices
+from modules.reservoir.spec import reservoir_matrices
 
 
 @keras.saving.register_keras_serializable(package="nnlab")
@@ -69,11 +69,10 @@ def set_readout(network: keras.Model, weights: np.ndarray, bias: np.ndarray) -> 
     network.get_layer("readout").set_weights([np.asarray(weights, np.float32), np.asarray(bias, np.float32)])
 
 
-def esn(input_shape: tuple, num_classes: int = 1, units: int = 300, spectral_radius: float = 0.9,
-        leak_rate: float = 0.3, input_scaling: float = 1.0, density: float = 0.1, ridge: float = 1e-6,
-        seed: int = 42, readout: str = "ridge") -> keras.Model:
+def esn(input_shape: tuple, num_classes: int, *, units: int, spectral_radius: float, leak_rate: float,
+        input_scaling: float, density: float, ridge: float, seed: int, readout: str) -> keras.Model:
     """Echo state network (Jaeger 2001, https://www.ai.rug.nl/minds/uploads/EchoStatesTechRep.pdf)."""
-    inputs = keras.Input(tuple(input_shape))
+    inputs = keras.Input(tuple(input_shape), name="input")
     states = Reservoir(units, spectral_radius, leak_rate, input_scaling, density, seed, name="reservoir")(inputs)
     outputs = layers.Dense(num_classes, name="readout")(states)
     model = keras.Model(inputs, outputs, name="esn")

@@ -1,6 +1,6 @@
 """Attention (Keras): masked recurrences, additive and multiplicative attention, seq2seq.
 
-Mirrors `modules/torch/attention.py`. Each weighted layer is named after the
+Twin of `torch_net.py`. Each weighted layer is named after the
 torch module it mirrors (`encoder`, `attention.query`, ...) so weights transfer
 by name. Recurrences take a PAD mask (the state is carried over masked steps,
 as torch's packed sequences skip them); greedy decoding, and Bahdanau's decoder
@@ -11,9 +11,8 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from modules.catalog.attention import (ATTENTIONS, BOS, CELLS, PAD, SCORE_MASK, TARGET_LENGTH,
-                                      check_sequence_shape)
-from modules.errors import UserError
+from modules.attention.spec import (ATTENTIONS, BOS, CELLS, PAD, SCORE_MASK, TARGET_LENGTH, check_choice,
+                                    check_sequence_shape)
 
 
 # --- recurrences ------------------------------------------------------------------------
@@ -21,12 +20,15 @@ def make_rnn(cell: str, hidden_size: int, name: str, bidirectional: bool = False
              return_state: bool = False) -> layers.Layer:
     """A GRU (reset_after=True, as torch's) or LSTM layer returning sequences, named like the
     torch module it mirrors; PAD steps are skipped through the `mask` it is called with."""
-    if cell not in CELLS:
-        raise UserError(f"cell={cell!r} is not valid; choose one of: {', '.join(CELLS)}")
-    kind = (lambda **kw: layers.GRU(hidden_size, reset_after=True, **kw)) if cell == "gru" else \
-        (lambda **kw: layers.LSTM(hidden_size, **kw))
+    check_choice("cell", cell, CELLS)
+
+    def kind(**options) -> layers.Layer:
+        if cell == "gru":
+            return layers.GRU(hidden_size, reset_after=True, **options)
+        return layers.LSTM(hidden_size, **options)
+
     if bidirectional:
-        return layers.Bidirectional(kind(return_sequences=True), name=name)
+        return layers.Bidirectional(kind(return_sequences=True, name=name), name=name)
     return kind(return_sequences=True, return_state=return_state, name=name)
 
 
@@ -41,16 +43,41 @@ def masked_softmax(scores, mask):
     return ops.softmax(scores + (1.0 - ops.cast(mask, scores.dtype)) * SCORE_MASK, axis=-1)
 
 
-def attention_pool(project: layers.Dense, context: layers.Dense, states, mask):
-    """HAN's pooling: weights from u . tanh(W h + b); returns (pooled (B, D), weights (B, T))."""
-    weights = masked_softmax(ops.squeeze(context(ops.tanh(project(states))), axis=-1), mask)
-    return ops.einsum("bt,btd->bd", weights, states), weights
+# The attentions are not Keras layers but plain objects holding named Dense layers (`layers`,
+# which the model tracks), so each Dense carries its torch twin's full path (`attention.query`)
+# and weights transfer by name.
+class AdditiveAttention:
+    """Bahdanau: score(q, k) = v . tanh(W q + U k)."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self.query = layers.Dense(size, use_bias=False, name=f"{name}.query")
+        self.key = layers.Dense(size, name=f"{name}.key")
+        self.energy = layers.Dense(1, use_bias=False, name=f"{name}.energy")
+        self.layers = [self.query, self.key, self.energy]
+
+    def project_keys(self, keys):
+        return self.key(keys)  # (B, T, A), once per source
+
+    def __call__(self, query, keys, projected, mask):  # (B, Q), (B, T, K), (B, T, A), (B, T)
+        scores = ops.squeeze(self.energy(ops.tanh(self.query(query)[:, None] + projected)), axis=-1)
+        weights = masked_softmax(scores, mask)  # (B, T)
+        return ops.einsum("bt,btk->bk", weights, keys), weights
 
 
-def attention_pooling_layers(prefix: str, attention_size: int) -> list[layers.Dense]:
-    """The two Dense layers of an AttentionPooling module called `prefix` on the torch side."""
-    return [layers.Dense(attention_size, name=f"{prefix}.project"),
-            layers.Dense(1, use_bias=False, name=f"{prefix}.context")]
+class MultiplicativeAttention:
+    """Luong's "general" score: score(q, k) = q . W k."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self.key = layers.Dense(size, use_bias=False, name=f"{name}.key")
+        self.layers = [self.key]
+
+    def project_keys(self, keys):
+        return self.key(keys)  # (B, T, Q)
+
+    def __call__(self, query, keys, projected, mask):
+        scores = ops.einsum("bq,btq->bt", query, projected)
+        weights = masked_softmax(scores, mask)
+        return ops.einsum("bt,btk->bk", weights, keys), weights
 
 
 # --- seq2seq ------------------------------------------------------------------------------
@@ -66,22 +93,20 @@ class Seq2Seq(keras.Model):
     def __init__(self, vocab_size: int, embedding_size: int, hidden_size: int, cell: str,
                  attention: str, **kwargs) -> None:
         super().__init__(**kwargs)
-        if attention not in ATTENTIONS:
-            raise UserError(f"attention={attention!r} is not valid; choose one of: {', '.join(ATTENTIONS)}")
         self._arguments = dict(vocab_size=vocab_size, embedding_size=embedding_size,
                            hidden_size=hidden_size, cell=cell, attention=attention)
-        self.kind = attention
+        self.kind = check_choice("attention", attention, ATTENTIONS)
         self.source_embedding = layers.Embedding(vocab_size, embedding_size, name="source_embedding")
         self.target_embedding = layers.Embedding(vocab_size, embedding_size, name="target_embedding")
         self.encoder = make_rnn(cell, hidden_size, "encoder", return_state=True)
         self.decoder = make_rnn(cell, hidden_size, "decoder", return_state=True)
         if attention == "bahdanau":
-            self.attention_query = layers.Dense(hidden_size, use_bias=False, name="attention.query")
-            self.attention_key = layers.Dense(hidden_size, name="attention.key")
-            self.attention_energy = layers.Dense(1, use_bias=False, name="attention.energy")
+            self.attention = AdditiveAttention(hidden_size, "attention")
+            self.attention_layers = self.attention.layers
         elif attention == "luong":
-            self.attention_key = layers.Dense(hidden_size, use_bias=False, name="attention.key")
-            self.combine = layers.Dense(hidden_size, name="combine")
+            self.attention = MultiplicativeAttention(hidden_size, "attention")
+            self.attention_layers = self.attention.layers
+            self.combine = layers.Dense(hidden_size, name="combine")  # h~_t = tanh(W [c_t; h_t])
         self.output_layer = layers.Dense(vocab_size, name="output")
 
     def get_config(self) -> dict:
@@ -95,28 +120,19 @@ class Seq2Seq(keras.Model):
         mask = ops.not_equal(source, PAD)  # (B, T)
         keys, *state = self.encoder(self.source_embedding(source), mask=mask)
         keys = zero_masked(keys, mask)
-        projected = self.attention_key(keys) if self.kind != "none" else None
+        projected = self.attention.project_keys(keys) if self.kind != "none" else None
         return keys, projected, mask, state
-
-    def attend(self, query, keys, projected, mask):
-        if self.kind == "bahdanau":  # v . tanh(W q + U k)
-            scores = self.attention_energy(ops.tanh(self.attention_query(query)[:, None] + projected))
-            scores = ops.squeeze(scores, axis=-1)
-        else:  # q . W k
-            scores = ops.einsum("bq,btq->bt", query, projected)
-        weights = masked_softmax(scores, mask)
-        return ops.einsum("bt,btk->bk", weights, keys), weights
 
     def step(self, token, state, keys, projected, mask):
         """One decoder step from the previous token: (logits, state, attention weights)."""
         embedded = self.target_embedding(token)  # (B, E)
         if self.kind == "bahdanau":  # attend with the previous state, then step
-            context, weights = self.attend(state[0], keys, projected, mask)
+            context, weights = self.attention(state[0], keys, projected, mask)
             hidden, state = self.decoder.cell(ops.concatenate([embedded, context], axis=-1), state)
             features = ops.concatenate([hidden, context], axis=-1)
         elif self.kind == "luong":  # step, then attend with the new state
             hidden, state = self.decoder.cell(embedded, state)
-            context, weights = self.attend(hidden, keys, projected, mask)
+            context, weights = self.attention(hidden, keys, projected, mask)
             features = ops.tanh(self.combine(ops.concatenate([context, hidden], axis=-1)))
         else:
             hidden, state = self.decoder.cell(embedded, state)
@@ -153,8 +169,8 @@ class Seq2Seq(keras.Model):
         return ops.stack(logits, axis=1), ops.stack(weights, axis=1)
 
 
-def seq2seq(input_shape: tuple, num_classes: int, cell: str = "gru", attention: str = "bahdanau",
-            embedding_size: int = 32, hidden_size: int = 128) -> Seq2Seq:
+def seq2seq(input_shape: tuple, num_classes: int, *, cell: str, attention: str, embedding_size: int,
+            hidden_size: int) -> Seq2Seq:
     """Encoder-decoder with attention (Bahdanau et al. 2014, https://arxiv.org/abs/1409.0473;
     Luong et al. 2015, https://arxiv.org/abs/1508.04025). `num_classes` is the vocabulary size."""
     check_sequence_shape("seq2seq", input_shape, rank=1)

@@ -1,9 +1,9 @@
 """Multilayer perceptron in NumPy, forward and backward by hand.
 
-Mirrors `modules/torch/feedforward.py` layer for layer and name for name
-(`hidden.1.weight`, ..., `head.bias`), so weights move between the two as they
-are, and the same builder `mlp(input_shape, num_classes, depth, width, activation,
-dropout)` makes it.
+Twin of `torch_net.py` layer for layer and name for name (`hidden.0.linear.weight`,
+..., `head.bias`), so weights move between the two as they are, and the same builder
+`mlp(input_shape, num_classes, depth=..., width=..., activation=..., dropout=..., init=...)`
+makes it.
 
 Forward, for a batch x of shape (B, D):
     a_0 = flatten(x)                            (B, D)
@@ -21,24 +21,30 @@ import math
 
 import numpy as np
 
-from modules.numpy.layers import Activation, Dense, Dropout, Flatten, softmax_cross_entropy
+from modules.toolkit.numpy_layers import Activation, Dense, Dropout, Flatten, softmax_cross_entropy
+
+
+def hidden_block(name: str, in_features: int, width: int, activation: str, dropout: float, init: str,
+                 rng: np.random.Generator, dtype) -> list[tuple[str, object]]:
+    """One hidden layer: `linear`, `activation`, then `dropout` when `dropout` > 0, named as torch's."""
+    block = [(f"{name}.linear", Dense(in_features, width, rng, dtype, init)),
+             (f"{name}.activation", Activation(activation))]
+    if dropout > 0:
+        block.append((f"{name}.dropout", Dropout(dropout, rng)))
+    return block
 
 
 class MLP:
     """`depth` hidden dense layers of `width` units, then a linear output (logits)."""
 
-    def __init__(self, input_shape: tuple, num_classes: int, depth: int, width: int,
-                 activation: str, dropout: float, init: str = "default", seed: int = 0,
-                 dtype=np.float32) -> None:
+    def __init__(self, input_shape: tuple, num_classes: int, *, depth: int, width: int,
+                 activation: str, dropout: float, init: str, seed: int = 0, dtype=np.float32) -> None:
         rng = np.random.default_rng(seed)
-        self.layers: list[tuple[str, object]] = [("hidden.0", Flatten())]
+        self.layers: list[tuple[str, object]] = [("flatten", Flatten())]
         in_features = math.prod(input_shape)
-        for _ in range(depth):
-            index = len(self.layers)  # torch's index of this layer inside `hidden`
-            self.layers += [(f"hidden.{index}", Dense(in_features, width, rng, dtype, init)),
-                            (f"hidden.{index + 1}", Activation(activation))]
-            if dropout > 0:
-                self.layers.append((f"hidden.{index + 2}", Dropout(dropout, rng)))
+        for i in range(depth):
+            self.layers += hidden_block(f"hidden.{i}", in_features, width, activation, dropout, init,
+                                        rng, dtype)
             in_features = width
         self.layers.append(("head", Dense(in_features, num_classes, rng, dtype, init)))
 
@@ -85,8 +91,8 @@ class MLP:
         return {name: value.copy() for name, value in self.parameters().items()}
 
 
-def mlp(input_shape: tuple, num_classes: int = 10, depth: int = 3, width: int = 256,
-        activation: str = "relu", dropout: float = 0.2, init: str = "default", seed: int = 0,
-        dtype=np.float32) -> MLP:
-    """Multilayer perceptron (Rumelhart, Hinton & Williams 1986, https://doi.org/10.1038/323533a0)."""
-    return MLP(input_shape, num_classes, depth, width, activation, dropout, init, seed, dtype)
+def mlp(input_shape: tuple, num_classes: int, *, seed: int = 0, dtype=np.float32, **hparams) -> MLP:
+    """Multilayer perceptron (Rumelhart, Hinton & Williams 1986, https://doi.org/10.1038/323533a0).
+
+    `seed` and `dtype` are the NumPy twin's own settings, not hyperparameters."""
+    return MLP(tuple(input_shape), num_classes, seed=seed, dtype=dtype, **hparams)

@@ -1,9 +1,10 @@
-"""Recurrent sequence classifiers (PyTorch). Mirrors `modules/keras/recurrent.py`.
+"""Recurrent sequence classifiers (PyTorch). Twin of `keras_net.py`.
 
 Elman, LSTM and GRU networks use torch's own `nn.RNN` / `nn.LSTM` / `nn.GRU`
 (stacked with `num_layers`, `bidirectional` for the Schuster & Paliwal twins).
 Torch has no Jordan cell, so `JordanCell` below writes it out and `Jordan` loops
-it over time; the Keras file holds the same cell with the same weights.
+it over time; the Keras twin holds the same cell with the same weights. Module names:
+`rnn` (its stacked layer k is Keras's `rnn.l{k}`; Jordan's `rnn.layers.{k}`) and `head`.
 """
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ import math
 import torch
 from torch import nn
 
-from modules.catalog.recurrent import RECURRENT_CELLS, sequence_shape
+from modules.recurrent.spec import RECURRENT_VARIANTS, recurrent_builder, sequence_shape
 
-_TORCH_LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+TORCH_LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
 class JordanCell(nn.Module):
@@ -65,20 +66,25 @@ class Jordan(nn.Module):
         return x, torch.stack(finals)  # (B, T, H), (L, B, H)
 
 
+def recurrent_layer(cell: str, features: int, hidden_size: int, num_layers: int, bidirectional: bool,
+                    dropout: float) -> nn.Module:
+    """`num_layers` stacked recurrent layers of `cell` (dropout between them), batch first."""
+    if cell == "jordan":
+        return Jordan(features, hidden_size, num_layers, dropout)
+    return TORCH_LAYERS[cell](features, hidden_size, num_layers, batch_first=True,
+                              dropout=dropout if num_layers > 1 else 0.0, bidirectional=bidirectional)
+
+
 class RecurrentClassifier(nn.Module):
     """Recurrent layers over the sequence, then the last hidden state -> dense -> logits."""
 
-    def __init__(self, input_shape: tuple, num_classes: int, cell: str, bidirectional: bool,
-                 hidden_size: int, num_layers: int, dropout: float) -> None:
+    def __init__(self, input_shape: tuple, num_classes: int, *, variant: str, hidden_size: int,
+                 num_layers: int, dropout: float) -> None:
         super().__init__()
+        cell, bidirectional = RECURRENT_VARIANTS[variant].cell, RECURRENT_VARIANTS[variant].bidirectional
         _, features = sequence_shape(input_shape)
         self.directions = 2 if bidirectional else 1
-        if cell == "jordan":
-            self.rnn = Jordan(features, hidden_size, num_layers, dropout)
-        else:
-            self.rnn = _TORCH_LAYERS[cell](features, hidden_size, num_layers, batch_first=True,
-                                           dropout=dropout if num_layers > 1 else 0.0,
-                                           bidirectional=bidirectional)
+        self.rnn = recurrent_layer(cell, features, hidden_size, num_layers, bidirectional, dropout)
         self.head = nn.Linear(self.directions * hidden_size, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -90,22 +96,6 @@ class RecurrentClassifier(nn.Module):
         return self.head(last)  # (B, num_classes) logits
 
 
-def _create_recurrent(name: str, input_shape: tuple, num_classes: int, hidden_size: int,
-                      num_layers: int, dropout: float) -> RecurrentClassifier:
-    cell, bidirectional, _ = RECURRENT_CELLS[name]
-    return RecurrentClassifier(input_shape, num_classes, cell, bidirectional, hidden_size, num_layers, dropout)
-
-
-def _builder(name: str):
-    """The public builder of registered network `name` (its paper: RECURRENT_CELLS)."""
-    def build(input_shape: tuple, num_classes: int = 10, hidden_size: int = 64, num_layers: int = 1,
-              dropout: float = 0.0) -> RecurrentClassifier:
-        return _create_recurrent(name, input_shape, num_classes, hidden_size, num_layers, dropout)
-
-    build.__name__ = build.__qualname__ = name
-    build.__doc__ = f"{name}: {RECURRENT_CELLS[name][2]}"
-    return build
-
-
-elman, jordan, lstm, gru = _builder("elman"), _builder("jordan"), _builder("lstm"), _builder("gru")
-birnn, bilstm, bigru = _builder("birnn"), _builder("bilstm"), _builder("bigru")
+elman, jordan, lstm, gru, birnn, bilstm, bigru = (
+    recurrent_builder(variant, RecurrentClassifier)
+    for variant in ("elman", "jordan", "lstm", "gru", "birnn", "bilstm", "bigru"))

@@ -1,0 +1,1 @@
+"""Attention: the seq2seq encoder-decoder with none, Bahdanau or Luong attention."""

@@ -1,0 +1,1 @@
+"""Autoencoders: a convolutional one and an MLP one, trained to reconstruct their input."""

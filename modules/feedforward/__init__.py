@@ -1,0 +1,1 @@
+"""Feedforward networks: the multilayer perceptron, in PyTorch, Keras and from scratch in NumPy."""

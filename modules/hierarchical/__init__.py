@@ -1,0 +1,1 @@
+"""Hierarchical attention: HAN and its flat baseline, document classifiers."""

@@ -1,0 +1,1 @@
+"""Recurrent sequence classifiers: Elman, Jordan, LSTM, GRU and their bidirectional twins."""

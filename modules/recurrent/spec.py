@@ -1,0 +1,100 @@
+"""Recurrent sequence classifiers: Elman, Jordan, LSTM, GRU and their bidirectional twins.
+
+Both twins read `RECURRENT_VARIANTS`: the cell each architecture runs and whether it reads
+the sequence in both directions. Every network is the same shape: `num_layers` stacked
+recurrent layers of `hidden_size` units (dropout between them), then the last hidden state
+(both directions concatenated for the bidirectional ones) -> a dense layer -> logits.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from modules.errors import UserError
+from modules.registry import Architecture, Param, register
+
+
+@dataclass(frozen=True)
+class RecurrentVariant:
+    """One registered recurrent network: its cell, its reading direction(s) and its paper."""
+
+    cell: str  # "rnn" (Elman: the hidden state is fed back), "jordan" (the output is), "lstm", "gru"
+    bidirectional: bool
+    paper: str
+
+
+_SCHUSTER = "Schuster & Paliwal 1997, https://doi.org/10.1109/78.650093"
+RECURRENT_VARIANTS = {
+    "elman": RecurrentVariant(cell="rnn", bidirectional=False,
+                              paper="Elman 1990, https://doi.org/10.1207/s15516709cog1402_1"),
+    "jordan": RecurrentVariant(cell="jordan", bidirectional=False,
+                               paper="Jordan 1986, Serial order: a parallel distributed processing "
+                                     "approach, ICS Report 8604, "
+                                     "https://doi.org/10.1016/S0166-4115(97)80111-2"),
+    "lstm": RecurrentVariant(cell="lstm", bidirectional=False,
+                             paper="Hochreiter & Schmidhuber 1997, "
+                                   "https://doi.org/10.1162/neco.1997.9.8.1735"),
+    "gru": RecurrentVariant(cell="gru", bidirectional=False,
+                            paper="Cho et al. 2014, https://arxiv.org/abs/1406.1078"),
+    "birnn": RecurrentVariant(cell="rnn", bidirectional=True, paper=_SCHUSTER),
+    "bilstm": RecurrentVariant(cell="lstm", bidirectional=True,
+                               paper=f"{_SCHUSTER} (cell: Hochreiter & Schmidhuber 1997)"),
+    "bigru": RecurrentVariant(cell="gru", bidirectional=True, paper=f"{_SCHUSTER} (cell: Cho et al. 2014)"),
+}
+
+# Measured on mnist1d with torch (the lab's builders in a plain loop, 1 thread): a 64-unit GRU at
+# lr 0.005, batch 32 passes 0.89 test accuracy at epoch 6 and 0.95 by epoch 10 (an LSTM 0.86 at 13);
+# 15 epochs leave a margin for the Keras twin's different initialisation. Plain tanh cells stay at
+# chance at lr 0.005 (and 0.002): a 40-step signal is what gates were invented for. At lr 0.001 an
+# Elman net starts to learn after ~10 epochs and reaches 0.37-0.48 by epoch 30; a Jordan net, whose
+# memory passes through two tanh layers per step, stayed at chance in every setting tried (lr 0.0005
+# to 0.005, orthogonal feedback weights): these two are baselines, not targets.
+TRAIN_DEFAULTS = {
+    "rnn": {"epochs": 30, "lr": 0.001, "batch_size": 32},
+    "jordan": {"epochs": 30, "lr": 0.001, "batch_size": 32},
+    "lstm": {"epochs": 15, "lr": 0.005, "batch_size": 32},
+    "gru": {"epochs": 15, "lr": 0.005, "batch_size": 32},
+}
+
+
+def sequence_shape(input_shape: tuple) -> tuple[int, int]:
+    """(steps, features) of a sequence input: (T,) is read as T steps of one feature."""
+    shape = tuple(input_shape)
+    if len(shape) == 1:
+        shape = (shape[0], 1)
+    if len(shape) != 2:
+        raise UserError(f"recurrent networks take sequences shaped (T,) or (T, F), got {shape}: "
+                        "pick sequence data such as mnist1d")
+    if shape[0] <= 0 or shape[1] <= 0:
+        raise UserError(f"a sequence needs at least one step of at least one feature, got shape {shape}: "
+                        "pass --input-shape T or T,F with positive sizes")
+    return shape
+
+
+def recurrent_builder(variant: str, create: Callable) -> Callable:
+    """The public builder of registered network `variant`, the same in both twins:
+    `create(input_shape, num_classes, variant=variant, **hparams)`, documented by its paper."""
+    def build(input_shape: tuple, num_classes: int, **hparams):
+        return create(input_shape, num_classes, variant=variant, **hparams)
+
+    build.__name__ = build.__qualname__ = variant
+    build.__doc__ = f"{variant}: {RECURRENT_VARIANTS[variant].paper}"
+    return build
+
+
+for _name, _variant in RECURRENT_VARIANTS.items():
+    register(Architecture(
+        name=_name,
+        task="classify",
+        family="recurrent",
+        module="recurrent",
+        default_data="mnist1d",
+        defaults={"hidden_size": 64, "num_layers": 1, "dropout": 0.0},
+        space={
+            "hidden_size": Param("int", 16, 256, log=True, bounds=(1, 1 << 16)),
+            "num_layers": Param("int", 1, 3, bounds=(1, 100)),
+            "dropout": Param("float", 0.0, 0.5, bounds=(0.0, 0.99)),
+        },
+        train_defaults=dict(TRAIN_DEFAULTS[_variant.cell]),
+        paper=_variant.paper,
+    ))
