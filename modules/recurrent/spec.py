@@ -74,8 +74,9 @@ def sequence_shape(input_shape: tuple) -> tuple[int, int]:
 def recurrent_builder(variant: str, create: Callable) -> Callable:
     """The public builder of registered network `variant`, the same in both twins:
     `create(input_shape, num_classes, variant=variant, **hparams)`, documented by its paper."""
-    def build(input_shape: tuple, num_classes: int, **hparams):
-        return create(input_shape, num_classes, variant=variant, **hparams)
+    def build(input_shape: tuple, num_classes: int, *, hidden_size: int, num_layers: int, dropout: float):
+        return create(input_shape, num_classes, variant=variant, hidden_size=hidden_size,
+                      num_layers=num_layers, dropout=dropout)
 
     build.__name__ = build.__qualname__ = variant
     build.__doc__ = f"{variant}: {RECURRENT_VARIANTS[variant].paper}"
