@@ -18,15 +18,17 @@ from collections import Counter
 
 import numpy as np
 
+from modules.attention.spec import BOS, DOC_VOCAB_SIZE, PAD, TARGET_LENGTH
 from modules.errors import DataError
 
 # --- dates ------------------------------------------------------------------------------------
-PAD, BOS = 0, 1  # ids shared by the date and document vocabularies (UNK = 1 for words)
+# PAD and BOS (0, 1) are the networks' token conventions (`modules/attention/spec.py`), shared by the
+# date and document vocabularies (UNK = 1 for words)
 DATE_CHARS = "0123456789 ,./-" + "abcdefghijklmnopqrstuvwxyz" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 DATE_VOCAB = ("<pad>", "<bos>") + tuple(DATE_CHARS)  # one vocabulary for source and target
 CHAR_ID = {c: i for i, c in enumerate(DATE_VOCAB)}
 SOURCE_LENGTH = 32  # longest format ("Wednesday, September 30th, 2026" is 31) plus room
-TARGET_LENGTH = 10  # "YYYY-MM-DD"
+# TARGET_LENGTH (10, "YYYY-MM-DD") is the decoder's number of steps: `modules/attention/spec.py`
 FIRST_YEAR, LAST_YEAR = 1950, 2049  # two-digit years read as 1950..2049, so they stay unambiguous
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -130,7 +132,8 @@ def date_arrays(sources: list[str], targets: list[str]) -> tuple[np.ndarray, np.
 
 # --- documents ----------------------------------------------------------------------------
 UNK = 1
-DOC_VOCAB_SIZE = 2000  # word ids < this; a user's folder keeps its most frequent words
+# word ids < DOC_VOCAB_SIZE (the networks' embedding size, `modules/attention/spec.py`); a user's
+# folder keeps its most frequent words
 DOC_SENTENCES, DOC_WORDS = 10, 12  # generated documents: (sentences, words) per document
 MARKERS = ((2, 3), (4, 5))  # (a, b) word ids of the two sentence patterns
 FIRST_FILLER = 6

@@ -11,7 +11,8 @@ from datamodules import textgen
 from experiments.config import TrainConfig
 from experiments.train import train
 from modules import backend, registry
-from modules.convert import parity, transfer
+from experiments.parity import parity
+from modules.convert import transfer
 from modules.errors import DataError, UserError
 
 torch = backend.torch()

@@ -236,7 +236,7 @@ def test_linear_collapse_command_prints_the_three_accuracies_and_logs_the_plot(l
 
 @pytest.mark.parametrize("init, std", [("xavier", (2 / (100 + 200)) ** 0.5), ("he", (2 / 100) ** 0.5)])
 def test_mlp_init_option_draws_the_same_distribution_in_both_frameworks(init, std):
-    from modules.convert import parity
+    from experiments.parity import parity
 
     arch = registry.get("mlp")
     torch_net = arch.build("torch", (100,), 10, depth=1, width=200, dropout=0.0, init=init)

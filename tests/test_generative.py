@@ -8,7 +8,7 @@ from conftest import mlflow_runs, run_cli
 from experiments.config import TrainConfig
 from experiments.train import train
 from modules import registry
-from modules.convert import parity
+from experiments.parity import parity
 from modules.errors import UserError
 
 FRAMEWORKS = ("torch", "keras")

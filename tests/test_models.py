@@ -8,7 +8,7 @@ import pytest
 
 from experiments import catalog_view
 from modules import registry
-from modules.convert import parity
+from experiments.parity import parity
 
 ARCHS = registry.names()
 

@@ -20,7 +20,7 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     from modules import registry
-    from modules.convert import parity
+    from experiments.parity import parity
 
     hparams = registry.get(args.arch).hyperparameters(dict(args.hparams))
     report = parity(args.arch, args.input_shape, args.num_classes, **hparams)

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from datamodules.textgen import BOS, DOC_VOCAB_SIZE, PAD, TARGET_LENGTH  # DOC_VOCAB_SIZE: for hierarchical
 from modules.errors import UserError
 from modules.registry import Architecture, Param, register
+
+# Token conventions the networks are built on; the text datamodules (`datamodules/textgen.py`)
+# encode their vocabularies with them.
+PAD, BOS = 0, 1  # padding (masked out everywhere) and the decoder's start token
+TARGET_LENGTH = 10  # decoder steps: an ISO date "YYYY-MM-DD"
+DOC_VOCAB_SIZE = 2000  # word ids < this in documents (the hierarchical networks' embedding size)
 
 ATTENTIONS = ("none", "bahdanau", "luong")
 CELLS = ("gru", "lstm")

@@ -6,15 +6,14 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from modules.gan.spec import (BN_EPSILON, BN_MOMENTUM_TORCH, DCGAN_INIT_STD, DCGAN_LEAKY_SLOPE,
-                              dcgan_stages, generator_channels)
+from modules.gan.spec import DCGAN_INIT_STD, DCGAN_LEAKY_SLOPE, dcgan_stages, generator_channels
+from modules.toolkit import keras_layers
 from modules.toolkit.keras_layers import channels_last_shape
 
 
 def batch_norm(name: str) -> layers.BatchNormalization:
-    """Batch norm as torch's (Keras's momentum is torch's 1 - momentum); scales from N(1, 0.02)."""
-    return layers.BatchNormalization(momentum=1 - BN_MOMENTUM_TORCH, epsilon=BN_EPSILON, name=name,
-                                     gamma_initializer=keras.initializers.RandomNormal(1.0, DCGAN_INIT_STD))
+    """torch's batch norm (the toolkit's conversion), scales drawn from N(1, 0.02) as DCGAN's."""
+    return keras_layers.batch_norm(name, gamma_initializer=keras.initializers.RandomNormal(1.0, DCGAN_INIT_STD))
 
 
 def generator(channels: int, side: int, latent_dim: int, width: int) -> keras.Model:

@@ -9,8 +9,6 @@ DCGAN_LR = 2e-4
 DCGAN_ADAM = {"beta_1": 0.5, "beta_2": 0.999, "epsilon": 1e-8}
 DCGAN_LEAKY_SLOPE = 0.2  # LeakyReLU in the discriminator
 DCGAN_INIT_STD = 0.02  # all weights from N(0, 0.02)
-# torch's batch-norm settings, given to Keras too (its defaults are momentum 0.99, epsilon 1e-3)
-BN_MOMENTUM_TORCH, BN_EPSILON = 0.1, 1e-5
 SAMPLE_SEED = 1234  # the fixed noise that samples are drawn from, the same in both frameworks
 N_SAMPLES = 1000  # samples scored at the end of a run
 N_GRID = 64  # samples shown after every epoch

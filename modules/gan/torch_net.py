@@ -10,8 +10,8 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from modules.gan.spec import (BN_EPSILON, BN_MOMENTUM_TORCH, DCGAN_INIT_STD, DCGAN_LEAKY_SLOPE,
-                              dcgan_stages, generator_channels)
+from modules.gan.spec import DCGAN_INIT_STD, DCGAN_LEAKY_SLOPE, dcgan_stages, generator_channels
+from modules.toolkit.torch_layers import batch_norm
 
 
 class DCGAN(nn.Module):
@@ -27,11 +27,6 @@ class DCGAN(nn.Module):
 
     def forward(self, z, images):  # (B, latent_dim), (B, C, H, W) -> (B, C, H, W), (B, 1)
         return self.generator(z), self.discriminator(images)
-
-
-def batch_norm(channels: int) -> nn.BatchNorm2d:
-    """Batch norm with the settings both twins share (torch's defaults, written out)."""
-    return nn.BatchNorm2d(channels, eps=BN_EPSILON, momentum=BN_MOMENTUM_TORCH)
 
 
 def generator(channels: int, side: int, latent_dim: int, width: int) -> nn.Sequential:
