@@ -20,8 +20,8 @@ _TORCH_READY = False
 _KERAS_READY = False
 
 # glibc returns freed arenas to the OS and faults them back in on the next
-# batch; raising these thresholds removed up to 1.8x of page-fault overhead in
-# torch training on this class of machine.
+# batch; raising these thresholds removes that page-fault overhead from torch
+# training (figures in docs/benchmarks.md).
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
 # glibc caps the mmap threshold at 32 MiB on 64-bit.
 _MALLOC_SETTINGS = {_M_MMAP_THRESHOLD: 32 << 20, _M_TRIM_THRESHOLD: 1 << 30, _M_TOP_PAD: 64 << 20}
@@ -35,8 +35,8 @@ def quiet_environment() -> None:
     os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
     os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
-    # OpenMP threads that spin while waiting starve everything else on a shared machine:
-    # LeNet-5 on digits trained 9x slower with the default (active) policy at load 18.
+    # OpenMP threads that spin while waiting starve everything else on a shared machine
+    # (docs/benchmarks.md: the default, active policy slowed training several-fold under load).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")

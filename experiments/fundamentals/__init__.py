@@ -51,7 +51,7 @@ def single_threaded():
     """One torch thread and one BLAS thread for the block, restored after.
 
     The lessons' networks are small: on a shared machine, extra threads only wait
-    on each other (measured: a NumPy MLP step 25x slower with a busy 2-thread BLAS).
+    on each other (docs/benchmarks.md has the measured slowdown).
     """
     from threadpoolctl import threadpool_limits  # comes with scikit-learn
 

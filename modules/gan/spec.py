@@ -57,9 +57,8 @@ register(Architecture(
     min_input_size=8,
     default_image_size=16,
     # 100 epochs of 1,257 digits (2,000 steps of each network): the share of samples the lab's
-    # judge calls confidently one digit rose from 0.53/0.46 (torch/keras) at 40 epochs to
-    # 0.57/0.52 at 100 and plateaus there (EMA weights, label smoothing and DiffAugment
-    # translation did not lift it in 100-epoch trials); real digits score 0.95
+    # judge calls confidently one digit rises up to 100 epochs and plateaus there (figures and
+    # what did not lift it: docs/benchmarks.md)
     train_defaults={"epochs": 100, "lr": DCGAN_LR, "batch_size": 64},
     paper="Radford, Metz & Chintala 2015, https://arxiv.org/abs/1511.06434",
 ))
