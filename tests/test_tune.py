@@ -22,7 +22,7 @@ def nnlab(capsys, *args: str) -> tuple[int, str, str]:
 
 
 def load(study: str, storage: str | None = None):
-    from experiments.tune_best import load_study
+    from experiments.tune.best import load_study
 
     return load_study(study, storage)
 
@@ -115,15 +115,16 @@ def test_a_trial_with_an_invalid_combination_fails_with_its_reason_and_the_study
 
 
 def test_a_diverging_trial_fails_with_the_reason_recorded(monkeypatch):
-    from experiments import tune
-    from experiments.tune_space import SearchSpace
+    from experiments.tune.options import TuneOptions
+    from experiments.tune.space import SearchSpace
+    from experiments.tune.study import run_study
     from modules.registry import Param
 
     space = SearchSpace.build("digits", archs=["mlp"], frameworks=["torch"], epochs=(2, 2))
     space.shared = {"lr": Param("float", 1e12, 1e13, log=True), "batch_size": Param("categorical", choices=(128,)),
                     "optimizer": Param("categorical", choices=("sgd",))}
-    options = tune.TuneOptions(study="nan", data="digits", trials=1, pruner="none", quiet=True)
-    tune.run_study(options, space, say=lambda *a: None)
+    options = TuneOptions(study="nan", data="digits", trials=1, pruner="none", quiet=True)
+    run_study(options, space, say=lambda *a: None)
     trial = load("nan").trials[0]
     assert trial.state.name == "FAIL"
     assert trial.user_attrs["fail_reason"].startswith("Diverged: diverged: train/loss is nan")
@@ -138,7 +139,7 @@ def test_pruning_callbacks_stop_training_at_the_pruned_epoch(framework):
     from experiments import tracking
     from experiments.config import TrainConfig
     from experiments.train import train
-    from experiments.tune_callbacks import EpochLog, trial_callbacks
+    from experiments.tune.callbacks import EpochLog, trial_callbacks
 
     class PruneAtEpoch1(optuna.pruners.BasePruner):
         def prune(self, study, trial):
@@ -161,16 +162,17 @@ def test_pruning_callbacks_stop_training_at_the_pruned_epoch(framework):
 def test_a_pruned_trial_is_recorded_with_its_state_and_epoch(monkeypatch):
     import optuna
 
-    from experiments import tune
-    from experiments.tune_space import SearchSpace
+    from experiments.tune import study as tune_study
+    from experiments.tune.options import TuneOptions
+    from experiments.tune.space import SearchSpace
 
     class PruneAfterFirstTrial(optuna.pruners.BasePruner):
         def prune(self, study, trial):
             return trial.number > 0 and trial.last_step is not None and trial.last_step >= 0
 
-    monkeypatch.setattr(tune, "make_pruner", lambda name, epochs: PruneAfterFirstTrial())
+    monkeypatch.setattr(tune_study, "make_pruner", lambda name, epochs: PruneAfterFirstTrial())
     space = SearchSpace.build("digits", archs=["mlp"], frameworks=["torch"], epochs=(3, 3))
-    tune.run_study(tune.TuneOptions(study="p", data="digits", trials=2, quiet=True), space, say=lambda *a: None)
+    tune_study.run_study(TuneOptions(study="p", data="digits", trials=2, quiet=True), space, say=lambda *a: None)
     trials = load("p").trials
     assert [t.state.name for t in trials] == ["COMPLETE", "PRUNED"]
     assert trials[1].user_attrs["pruned_epoch"] == 0 and trials[1].user_attrs["epochs_trained"] == 1
@@ -322,7 +324,7 @@ def test_pruning_saves_40_percent_of_epochs_at_a_best_value_within_001(capsys):
               "--quiet"]
     nnlab(capsys, "tune", "--study", "pruned", "--pruner", "median", *common)
     nnlab(capsys, "tune", "--study", "unpruned", "--pruner", "none", *common)
-    from experiments.tune_best import study_figures
+    from experiments.tune.best import study_figures
 
     pruned, unpruned = study_figures(load("pruned")), study_figures(load("unpruned"))
     assert pruned["epochs_trained"] <= 0.6 * unpruned["epochs_trained"]
