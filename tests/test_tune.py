@@ -227,6 +227,31 @@ def test_best_prints_the_best_trial_and_retrains_it_on_train_plus_val(capsys):
     assert parent.data.tags["refit.run_id"] == refit[0].info.run_id
 
 
+def test_train_a_trial_and_the_refit_all_split_with_params_yaml_split_seed(capsys, lab_dir):
+    """params.yaml's `data.split_seed` reaches every run the lab builds (issue 16: an Optuna trial
+    and `nnlab best`'s refit used split seed 0 whatever params.yaml said)."""
+    import yaml
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["data"]["split_seed"] = 1
+    (lab_dir / "params.yaml").write_text(yaml.safe_dump(params))
+    assert nnlab(capsys, "train", "--arch", "mlp", "--data", "digits", "--epochs", "1", "--quiet")[0] == 0
+    assert nnlab(capsys, "tune", "--study", "seeded", "--trials", "1", "--pruner", "none", *TINY)[0] == 0
+    assert nnlab(capsys, "best", "--study", "seeded", "--quiet")[0] == 0
+    runs = [r for r in mlflow_runs("digits") if "dataset.test_digest" in r.data.tags]
+    kinds = {("refit" if "refit" in r.data.tags else "trial" if "optuna.trial" in r.data.tags else "train")
+             for r in runs}
+    assert kinds == {"train", "trial", "refit"} and len(runs) == 3
+    assert {r.data.params["split_seed"] for r in runs} == {"1"}
+    assert len({r.data.tags["dataset.test_digest"] for r in runs}) == 1
+    # and split seed 1 is another split than the default's
+    from experiments.plan import resolve
+    from experiments.train import make_datamodule
+
+    default = make_datamodule(resolve({"arch": "mlp", "data": "digits"}, params_file=None))
+    assert default.split_digest("test") != runs[0].data.tags["dataset.test_digest"]
+
+
 def _popen_tune(*args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen([sys.executable, "-m", "experiments", "tune", *args], env=env,
