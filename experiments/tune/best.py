@@ -85,10 +85,10 @@ def plan_of(study, trial, quiet: bool = False):
 
     params = dict(trial.params)
     arch = registry.get(params["arch"])
-    epochs = params.get("epochs") or study.user_attrs.get("epochs", [20])[0]
+    epochs = params.get("epochs") or study.user_attrs["epochs"][0]  # a fixed --epochs is no dimension
     space = SearchSpace(data=study.user_attrs["data"], archs=[arch.name], frameworks=[params["framework"]],
                         epochs=(epochs, epochs), image_size=study.user_attrs.get("image_size"),
-                        seed=int(study.user_attrs.get("seed", 0)))
+                        seed=int(study.user_attrs["seed"]))
     hparams = {}
     for key, param in arch.space.items():
         value = params.get(f"{arch.name}.{key}")
