@@ -144,11 +144,11 @@ def epochs_trained(trials) -> int:
 
 def study_plots(study, objective_keys: list[str], folder: Path) -> list[Path]:
     """Optuna's matplotlib plots of `study` as PNGs; a plot that cannot be drawn yet is skipped."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import optuna.visualization.matplotlib as ovm
+
+    from experiments.plots import pyplot
+
+    plt = pyplot()
 
     multi = len(objective_keys) > 1
     plots = []
