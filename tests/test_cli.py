@@ -120,3 +120,14 @@ def test_a_preset_is_resolved_under_set_logged_and_restored_from_the_logged_para
 
     assert main(["train", "--arch", "mlp", "--preset", "wide", "--quiet"]) == 2
     assert "mlp has no preset 'wide'; valid: default, narrow" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("settings", [{"arch": "mlp", "data": "digits", "image_size": 12},
+                                      {"arch": "mlp", "data": "mnist1d"},
+                                      {"arch": "esn", "data": "sunspots", "data_options": {"window": "6"}}])
+def test_the_plans_input_shape_is_the_datamodules(settings):
+    from experiments.plan import resolve
+    from experiments.train import make_datamodule
+
+    plan = resolve(settings, params_file=None)
+    assert plan.input_shape == tuple(make_datamodule(plan).input_shape)
