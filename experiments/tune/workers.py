@@ -13,7 +13,7 @@ from experiments.tune.options import TuneOptions
 from experiments.tune.space import SearchSpace
 
 def work(study, options: TuneOptions, space: SearchSpace, parent_run_id: str, url: str, prune: bool,
-          extra_callbacks: list = ()) -> dict:
+         extra_callbacks: list = ()) -> dict:
     """Run trials in this process until the study's budget (or --timeout) is used up."""
     def stop_at_budget(study, _trial) -> None:
         used, running = budget_used(study)
