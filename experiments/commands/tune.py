@@ -1,16 +1,12 @@
 """`nnlab tune`: an Optuna study over architectures, frameworks and their settings."""
 from __future__ import annotations
 
-import dataclasses
-
 from experiments.cli import positive_float, positive_int
-from experiments.tune.options import TuneOptions
 
 ORDER = 30
 
 
 def add_parser(subparsers) -> None:
-    default = {f.name: f.default for f in dataclasses.fields(TuneOptions)}  # written once, there
     p = subparsers.add_parser("tune", help="search architectures, frameworks and settings with Optuna",
                               description="Run, resume or join an Optuna study. Every trial is an "
                               "`nnlab train` run nested under the study's MLflow run.")
@@ -18,27 +14,26 @@ def add_parser(subparsers) -> None:
     p.add_argument("--data", required=True, help="dataset name (see nnlab list)")
     p.add_argument("--archs", help="comma-separated architectures (default: all for the data's task)")
     p.add_argument("--family", help="every architecture of one family (cnn, rnn, ...)")
-    p.add_argument("--frameworks", help="comma-separated: torch,keras (default both)")
-    p.add_argument("--trials", type=positive_int, default=default["trials"],
-                   help=f"the study's budget of finished trials, counting earlier runs (default {default['trials']})")
+    p.add_argument("--frameworks", default="torch,keras", help="comma-separated: torch,keras (default both)")
+    p.add_argument("--trials", type=positive_int, default=20,
+                   help="the study's budget of finished trials, counting earlier runs (default 20)")
     p.add_argument("--timeout", type=positive_float, help="stop starting trials after S seconds")
-    p.add_argument("--objective", default=default["objective"],
-                   help=f"{default['objective']} (default), or several for a Pareto front: val/acc,n_params")
-    p.add_argument("--sampler", default=default["sampler"], help=f"tpe, random or nsga2 (default {default['sampler']})")
-    p.add_argument("--pruner", default=default["pruner"],
-                   help=f"median, asha (successive halving), hyperband or none (default {default['pruner']})")
+    p.add_argument("--objective", default="val/acc",
+                   help="val/acc (default), or several for a Pareto front: val/acc,n_params")
+    p.add_argument("--sampler", default="tpe", help="tpe (default), random or nsga2")
+    p.add_argument("--pruner", default="median", help="median (default), asha (successive halving), hyperband or none")
     p.add_argument("--storage", help="Optuna storage URL (default sqlite:///mlruns/optuna.db; "
                    "journal:FILE; postgresql://user:pass@host/db for several hosts)")
-    p.add_argument("--jobs", type=positive_int, default=default["jobs"], help="worker processes on this host")
+    p.add_argument("--jobs", type=positive_int, default=1, help="worker processes on this host")
     p.add_argument("--epochs", help="epochs per trial: N (fixed) or LOW-HIGH (searched; default 5-20)")
     p.add_argument("--image-size", type=positive_int, help="resize images to N x N for every trial")
-    p.add_argument("--seed", type=int, default=default["seed"], help="seed of the sampler and of every trial")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampler and of every trial")
     p.add_argument("--experiment", help="MLflow experiment (default: the dataset's name)")
     p.add_argument("--show-space", action="store_true", help="print the search space and exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-trial lines")
     p.add_argument("--out", help="also write best.json and trials.csv into this folder (the DVC tune stage)")
     p.add_argument("--worker-of", help=argparse_suppress())
-    p.add_argument("--worker-index", type=int, default=default["worker_index"], help=argparse_suppress())
+    p.add_argument("--worker-index", type=int, default=0, help=argparse_suppress())
 
 
 def argparse_suppress():
@@ -61,6 +56,7 @@ def names(text: str | None, flag: str) -> list[str] | None:
 
 def run(args) -> int:
     import datamodules
+    from experiments.tune.options import TuneOptions
     from experiments.tune.space import SearchSpace, parse_epochs
     from experiments.tune.study import run_study
     from modules.errors import UserError
