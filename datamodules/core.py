@@ -248,6 +248,10 @@ class ArrayDataModule(pl.LightningDataModule):
     def _digest(self) -> str:
         return self._digest_of(self.splits)
 
+    def split_digest(self, split: str) -> str:
+        """The content hash of one split (e.g. "test": the same whatever a refit merges)."""
+        return self._digest_of({split: self.splits[split]})
+
     @staticmethod
     def _digest_of(splits: dict[str, Split]) -> str:
         """A short content hash of split arrays (names, shapes, dtypes and bytes)."""

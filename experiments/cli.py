@@ -63,6 +63,25 @@ def shape(text: str) -> tuple[int, ...]:
     return dims
 
 
+def add_network_options(parser: argparse.ArgumentParser, what: str = "an architecture") -> None:
+    """`--preset NAME` and `--set KEY=VALUE`, for every command that builds a network.
+
+    The valid presets are the entry's (`default` plus its `presets`, see `nnlab list`); the
+    registry checks the name and the keys when the network is resolved.
+    """
+    parser.add_argument("--preset", metavar="NAME",
+                        help="a named hyperparameter set of the architecture (default: default; "
+                        "e.g. paper, the published network; see nnlab list)")
+    parser.add_argument("--set", dest="hparams", type=key_value, action="append", default=[],
+                        metavar="KEY=VALUE", help=f"{what} hyperparameter, over the preset (repeatable)")
+
+
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    """`--data-option KEY=VALUE`: a dataset's own settings."""
+    parser.add_argument("--data-option", dest="data_options", type=key_value, action="append", default=[],
+                        metavar="KEY=VALUE", help="a dataset setting, e.g. window=30 or horizon=84 (repeatable)")
+
+
 def _command_modules() -> dict:
     from experiments import commands
 

@@ -12,19 +12,20 @@ import tempfile
 from pathlib import Path
 
 from experiments.config import TrainConfig, config_from_logged
+from experiments.plan import RunPlan, as_plan, plan_for
 from modules import backend
 from modules.errors import UserError
 
 
-def config_from_run(run_id: str) -> tuple[TrainConfig, dict, str]:
-    """(config, logged metrics, artifact folder) of MLflow run `run_id`."""
+def plan_from_run(run_id: str) -> tuple[RunPlan, dict, str]:
+    """(plan, logged metrics, artifact folder) of MLflow run `run_id`."""
     from experiments import tracking
 
     run = tracking.lab_run(run_id, "; list runs with `mlflow ui` or check MLFLOW_TRACKING_URI")
     # scoring runs in this one process, whatever devices the training used
     config = dataclasses.replace(config_from_logged(run.data.params, quiet=True), devices=1, num_nodes=1,
                                  strategy=None, distribute=False)
-    return config.validate(), run.data.metrics, run.info.artifact_uri
+    return plan_for(config), run.data.metrics, run.info.artifact_uri
 
 
 def load_torch_weights(path: Path, network) -> None:
@@ -70,16 +71,17 @@ def load_keras_weights(path: Path, network) -> None:
                         "check --arch, --set and --image-size") from None
 
 
-def evaluate(config: TrainConfig, model_file: Path) -> dict:
-    """Rebuild `config`'s network, load `model_file` into it, score the test split."""
-    from experiments.tasks import effective_task, scorer
+def evaluate(plan: RunPlan | TrainConfig, model_file: Path) -> dict:
+    """Rebuild `plan`'s network (a TrainConfig is validated into a plan), load `model_file`
+    into it, score the test split."""
+    from experiments.tasks import scorer
     from experiments.train import make_datamodule
-    from modules import registry
 
     if not Path(model_file).is_file():
         raise UserError(f"model file {model_file} not found")
-    arch = registry.get(config.arch)
-    datamodule = make_datamodule(config)
+    plan = as_plan(plan)
+    config, arch = plan.config, plan.arch
+    datamodule = make_datamodule(plan)
     if config.framework == "torch":
         from experiments.runners.torch_runner import build_task
 
@@ -93,19 +95,18 @@ def evaluate(config: TrainConfig, model_file: Path) -> dict:
     else:
         raise UserError(f"evaluate supports torch and keras models, not {config.framework}")
     outputs = task.test_outputs(datamodule)
-    kind = effective_task(arch.task, datamodule.info.task, arch.name, datamodule.info.name)
-    return scorer(kind).evaluate(outputs, datamodule)
+    return scorer(plan.task).evaluate(outputs, datamodule)
 
 
 def evaluate_run(run_id: str) -> tuple[dict, dict]:
     """(metrics now, metrics logged) for MLflow run `run_id`'s saved model."""
     from experiments import tracking
 
-    config, logged, _ = config_from_run(run_id)
-    name = "model.pt" if config.framework == "torch" else "model.keras"
+    plan, logged, _ = plan_from_run(run_id)
+    name = "model.pt" if plan.config.framework == "torch" else "model.keras"
     with tempfile.TemporaryDirectory() as tmp:
         try:
             local = tracking.client().download_artifacts(run_id, f"model/{name}", tmp)
         except Exception:  # noqa: BLE001
             raise UserError(f"run {run_id} has no model/{name} artifact (did it finish?)") from None
-        return evaluate(config, Path(local)), logged
+        return evaluate(plan, Path(local)), logged

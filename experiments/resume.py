@@ -10,8 +10,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from experiments.config import TrainConfig, config_from_logged
+from experiments.config import config_from_logged
+from experiments.plan import RunPlan, plan_for
 from modules.errors import UserError
+
 
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C or SIGTERM during a fit; the run's last checkpoint is kept (a KeyboardInterrupt,
@@ -39,8 +41,8 @@ def discard_checkpoint(run_id: str) -> None:
     shutil.rmtree(checkpoint_dir(run_id), ignore_errors=True)
 
 
-def config_for_resume(run_id: str, data_dir: str | None = None, quiet: bool = False) -> TrainConfig:
-    """The config of unfinished MLflow run `run_id`, rebuilt from its logged params."""
+def plan_for_resume(run_id: str, data_dir: str | None = None, quiet: bool = False) -> RunPlan:
+    """The plan of unfinished MLflow run `run_id`, rebuilt from its logged params."""
     from experiments import tracking
 
     run = tracking.lab_run(run_id, " to resume; check the id printed by `nnlab train` (or MLFLOW_TRACKING_URI)",
@@ -48,4 +50,4 @@ def config_for_resume(run_id: str, data_dir: str | None = None, quiet: bool = Fa
     if run.info.status == "FINISHED":
         raise UserError(f"run {run_id} already FINISHED; nothing to resume (start a new run with `nnlab train`)")
     experiment = tracking.client().get_experiment(run.info.experiment_id).name
-    return config_from_logged(run.data.params, experiment=experiment, data_dir=data_dir, quiet=quiet).validate()
+    return plan_for(config_from_logged(run.data.params, experiment=experiment, data_dir=data_dir, quiet=quiet))

@@ -145,9 +145,9 @@ class TrackedRun:
     def log_metrics(self, metrics: dict, step: int = 0) -> None:
         """Log metrics; for per-epoch metrics, `step` is the epoch.
 
-        A SQLite write costs ~50 ms, a fifth of a short epoch (and a background writer
-        thread takes that from training on a 2-core machine): metrics are held and written
-        in one batch as often as `experiments.pacing.Pacer` allows, and at `flush`.
+        A SQLite write can cost a sizeable share of a short epoch (and a background writer
+        thread takes that time from training on a machine with few cores): metrics are held
+        and written in one batch as often as `experiments.pacing.Pacer` allows, and at `flush`.
         """
         import time
 

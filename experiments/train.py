@@ -1,4 +1,7 @@
-"""One training run: config -> data -> network -> fit -> score -> MLflow."""
+"""One training run: plan -> data -> network -> fit -> score -> MLflow.
+
+`experiments.plan` resolves the run once; everything here reads the plan's objects.
+"""
 from __future__ import annotations
 
 import json
@@ -8,22 +11,23 @@ from pathlib import Path
 
 from experiments.config import TrainConfig
 from experiments.files import write_json_atomic
-from modules.errors import UserError
+from experiments.plan import RunPlan, as_plan
 
 
-def make_datamodule(config: TrainConfig):
-    """The datamodule `config` asks for, prepared and set up.
+def make_datamodule(plan: RunPlan | TrainConfig):
+    """The datamodule `plan` asks for (a TrainConfig is validated into one), prepared and set up.
 
     Inputs are standardised unless the task's scorer says `NORMALIZE_INPUTS = False`
     (reconstruction and generation work on pixels in [0, 1]).
     """
     import datamodules
     from experiments.tasks import scorer
-    from modules import registry
 
-    normalize = getattr(scorer(registry.get(config.arch).task), "NORMALIZE_INPUTS", True)
+    plan = as_plan(plan)
+    config = plan.config
+    normalize = getattr(scorer(plan.arch.task), "NORMALIZE_INPUTS", True)
 
-    datamodule = datamodules.create(config.data, batch_size=config.batch_size, seed=config.seed,
+    datamodule = datamodules.create(plan.data.name, batch_size=config.batch_size, seed=config.seed,
                                     split_seed=config.split_seed, image_size=config.image_size,
                                     data_dir=config.data_dir, normalize=normalize, **config.data_options)
     datamodule.prepare_data()
@@ -44,47 +48,45 @@ def ddp_worker_rank() -> int:
     return int(os.environ.get("NODE_RANK", 0) or 0) or int(os.environ.get("LOCAL_RANK", 0) or 0)
 
 
-def train_as_ddp_worker(config: TrainConfig, callbacks: list = ()) -> dict:
+def train_as_ddp_worker(plan: RunPlan, callbacks: list = ()) -> dict:
     """A non-zero DDP rank's share of the fit: rank zero logs the run (and writes checkpoints)."""
     from experiments import resume, runners
-    from modules import registry
 
     run_id = os.environ.get(RUN_ID_FOR_WORKERS, "ddp-worker")
-    runners.fit(config.framework, registry.get(config.arch), make_datamodule(config), config,
+    runners.fit(plan.config.framework, plan.arch, make_datamodule(plan), plan.config,
                 on_epoch=lambda epoch, metrics: None, callbacks=list(callbacks),
                 checkpoint_dir=resume.checkpoint_dir(run_id))
     return {}
 
 
-def train(config: TrainConfig, metrics_out: Path | None = None, progress=print,
+def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress=print,
           parent_run_id: str | None = None, callbacks: list = (), tags: dict | None = None,
           resume_run_id: str | None = None, plots: bool = True) -> dict:
-    """Train `config` (already validated), log it to MLflow and return the final metrics.
+    """Train `plan` (a TrainConfig is validated into one), log it to MLflow and return
+    the final metrics.
 
     `tags` are added to the run's tags (e.g. the Optuna study and trial it belongs to).
-    `plots=False` leaves out the run's PNG plots (an Optuna trial: matplotlib took 1-1.5 s of
-    each trial; the study's own plots and `nnlab best`'s refit run have them).
+    `plots=False` leaves out the run's PNG plots (an Optuna trial: matplotlib is a large share
+    of a short trial; the study's own plots and `nnlab best`'s refit run have them).
     Each epoch ends with a checkpoint (`experiments.resume`); `resume_run_id` continues that
     unfinished run from its last checkpoint. Ctrl-C/SIGTERM raise `TrainingInterrupted`.
     """
     from experiments import resume, runners, tracking
-    import datamodules
 
+    plan = as_plan(plan)
     if ddp_worker_rank():
-        return train_as_ddp_worker(config, callbacks)
-    from experiments.tasks import effective_task, scorer
-    from modules import registry
+        return train_as_ddp_worker(plan, callbacks)
+    from experiments.tasks import scorer
 
-    arch = registry.get(config.arch)
-    task = effective_task(arch.task, datamodules.get_info(config.data).task, config.arch, config.data)
+    config, arch, task = plan.config, plan.arch, plan.task
     run_name = f"{config.framework}-{config.arch}"
-    with tracking.tracked_run(config.experiment or config.data, run_name, config.params(),
-                              {"framework": config.framework, "arch": config.arch, "data": config.data,
-                               "task": task, **(tags or {})}, parent_run_id=parent_run_id,
+    with tracking.tracked_run(config.experiment or config.data, run_name, plan.params(),
+                              {**plan.tags(), **(tags or {})}, parent_run_id=parent_run_id,
                               resume_run_id=resume_run_id) as run:
-        datamodule = make_datamodule(config)
+        datamodule = make_datamodule(plan)
         splits = {s: len(datamodule.splits[s]) for s in ("train", "val", "test")}
         run.set_tags({"dataset.digest": datamodule.digest, "dataset.source_digest": datamodule.source_digest,
+                      "dataset.test_digest": datamodule.split_digest("test"),
                       "dataset.splits": "/".join(map(str, splits.values()))})
         progress(("resuming " if resume_run_id else "") + f"{run_name} on {config.data} {datamodule.input_shape}: {splits['train']} train / "
                  f"{splits['val']} val / {splits['test']} test; MLflow run {run.run_id}")

@@ -94,3 +94,40 @@ def test_an_output_file_that_cannot_be_written_is_refused_before_training(lab_di
     assert result.stderr.strip().splitlines() == [
         "nnlab: error: cannot write a_file/m.json: part of its folder is a file; pass a writable path"]
     assert mlflow_runs() == [], "no run was started"
+
+
+def test_a_preset_is_resolved_under_set_logged_and_restored_from_the_logged_params(monkeypatch, capsys):
+    import dataclasses
+
+    from experiments.cli import main
+    from experiments.config import TrainConfig, config_from_logged
+    from experiments.plan import plan_for, resolve
+
+    monkeypatch.setitem(registry.get("mlp").presets, "narrow", {"width": 32, "depth": 2})
+    plan = resolve({"arch": "mlp", "data": "digits", "preset": "narrow", "hparams": {"depth": "4"}},
+                   params_file=None)
+    assert plan.preset == "narrow" and plan.config.hparams["width"] == 32 and plan.config.hparams["depth"] == 4
+    logged = {key: str(value) for key, value in plan.params().items()}
+    assert logged["preset"] == "narrow"
+    restored = config_from_logged(logged)
+    assert restored.preset == "narrow" and plan_for(restored).config == plan.config
+    assert resolve({"arch": "mlp"}, params_file=None).params()["preset"] == "default"
+
+    config = TrainConfig(arch="mlp")
+    untouched = dataclasses.replace(config)
+    assert plan_for(config).config.data == "mnist1d"
+    assert config == untouched  # validation completes a copy, never the config it checks
+
+    assert main(["train", "--arch", "mlp", "--preset", "wide", "--quiet"]) == 2
+    assert "mlp has no preset 'wide'; valid: default, narrow" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("settings", [{"arch": "mlp", "data": "digits", "image_size": 12},
+                                      {"arch": "mlp", "data": "mnist1d"},
+                                      {"arch": "esn", "data": "sunspots", "data_options": {"window": "6"}}])
+def test_the_plans_input_shape_is_the_datamodules(settings):
+    from experiments.plan import resolve
+    from experiments.train import make_datamodule
+
+    plan = resolve(settings, params_file=None)
+    assert plan.input_shape == tuple(make_datamodule(plan).input_shape)

@@ -65,7 +65,7 @@ def interrupt_and_resume(framework: str) -> tuple[dict, dict, str]:
     assert tracking.client().get_run(run_id).info.status == "KILLED"
     assert any(resume.checkpoint_dir(run_id).iterdir()), "the finished epoch's checkpoint is kept"
     assert [s for s, _ in metric_steps(run_id, "val/acc")] == [0]
-    resumed = train(resume.config_for_resume(run_id, quiet=True), progress=quiet, resume_run_id=run_id)
+    resumed = train(resume.plan_for_resume(run_id, quiet=True), progress=quiet, resume_run_id=run_id)
     assert resumed["run_id"] == run_id
     assert tracking.client().get_run(run_id).info.status == "FINISHED"
     assert [s for s, _ in metric_steps(run_id, "val/acc")] == list(range(EPOCHS))
@@ -121,7 +121,7 @@ def test_a_resume_from_an_older_checkpoint_logs_every_epoch_once(monkeypatch):
         train(config, progress=quiet, callbacks=[stop_after_epoch("torch", last=1)])
     run_id = stopped.value.run_id
     assert [s for s, _ in metric_steps(run_id, "val/acc")] == [0, 1]
-    resumed = train(resume.config_for_resume(run_id, quiet=True), progress=quiet, resume_run_id=run_id)
+    resumed = train(resume.plan_for_resume(run_id, quiet=True), progress=quiet, resume_run_id=run_id)
     assert [s for s, _ in metric_steps(run_id, "val/acc")] == list(range(EPOCHS))
     assert [v for _, v in metric_steps(run_id, "val/acc")] == pytest.approx(
         [v for _, v in metric_steps(whole["run_id"], "val/acc")], abs=1e-6)
@@ -144,7 +144,7 @@ def test_resume_of_a_finished_run_is_refused():
     config.epochs = 1
     summary = train(config, progress=lambda *a: None)
     with pytest.raises(UserError, match="already FINISHED"):
-        resume.config_for_resume(summary["run_id"])
+        resume.plan_for_resume(summary["run_id"])
 
 
 def start_training(lab: Path, epochs: int = 40) -> tuple[subprocess.Popen, Path]:
@@ -191,7 +191,7 @@ def test_kill_9_mid_training_loses_only_work_since_the_last_checkpoint_and_resum
     run_id = folder.name
     assert tracking.client().get_run(run_id).info.status == "RUNNING"  # nobody could end it
     logged = metric_steps(run_id, "val/acc")
-    summary = train(resume.config_for_resume(run_id, quiet=True), progress=lambda *a: None,
+    summary = train(resume.plan_for_resume(run_id, quiet=True), progress=lambda *a: None,
                     resume_run_id=run_id)
     assert summary["epochs"] == 6
     assert [s for s, _ in metric_steps(run_id, "val/acc")] == list(range(6))

@@ -22,7 +22,7 @@ def nnlab(capsys, *args: str) -> tuple[int, str, str]:
 
 
 def load(study: str, storage: str | None = None):
-    from experiments.tune_best import load_study
+    from experiments.tune.best import load_study
 
     return load_study(study, storage)
 
@@ -115,15 +115,16 @@ def test_a_trial_with_an_invalid_combination_fails_with_its_reason_and_the_study
 
 
 def test_a_diverging_trial_fails_with_the_reason_recorded(monkeypatch):
-    from experiments import tune
-    from experiments.tune_space import SearchSpace
+    from experiments.tune.options import TuneOptions
+    from experiments.tune.space import SearchSpace
+    from experiments.tune.study import run_study
     from modules.registry import Param
 
     space = SearchSpace.build("digits", archs=["mlp"], frameworks=["torch"], epochs=(2, 2))
     space.shared = {"lr": Param("float", 1e12, 1e13, log=True), "batch_size": Param("categorical", choices=(128,)),
                     "optimizer": Param("categorical", choices=("sgd",))}
-    options = tune.TuneOptions(study="nan", data="digits", trials=1, pruner="none", quiet=True)
-    tune.run_study(options, space, say=lambda *a: None)
+    options = TuneOptions(study="nan", data="digits", trials=1, pruner="none", quiet=True)
+    run_study(options, space, say=lambda *a: None)
     trial = load("nan").trials[0]
     assert trial.state.name == "FAIL"
     assert trial.user_attrs["fail_reason"].startswith("Diverged: diverged: train/loss is nan")
@@ -138,7 +139,7 @@ def test_pruning_callbacks_stop_training_at_the_pruned_epoch(framework):
     from experiments import tracking
     from experiments.config import TrainConfig
     from experiments.train import train
-    from experiments.tune_callbacks import EpochLog, trial_callbacks
+    from experiments.tune.callbacks import EpochLog, trial_callbacks
 
     class PruneAtEpoch1(optuna.pruners.BasePruner):
         def prune(self, study, trial):
@@ -161,16 +162,17 @@ def test_pruning_callbacks_stop_training_at_the_pruned_epoch(framework):
 def test_a_pruned_trial_is_recorded_with_its_state_and_epoch(monkeypatch):
     import optuna
 
-    from experiments import tune
-    from experiments.tune_space import SearchSpace
+    from experiments.tune import study as tune_study
+    from experiments.tune.options import TuneOptions
+    from experiments.tune.space import SearchSpace
 
     class PruneAfterFirstTrial(optuna.pruners.BasePruner):
         def prune(self, study, trial):
             return trial.number > 0 and trial.last_step is not None and trial.last_step >= 0
 
-    monkeypatch.setattr(tune, "make_pruner", lambda name, epochs: PruneAfterFirstTrial())
+    monkeypatch.setattr(tune_study, "make_pruner", lambda name, epochs: PruneAfterFirstTrial())
     space = SearchSpace.build("digits", archs=["mlp"], frameworks=["torch"], epochs=(3, 3))
-    tune.run_study(tune.TuneOptions(study="p", data="digits", trials=2, quiet=True), space, say=lambda *a: None)
+    tune_study.run_study(TuneOptions(study="p", data="digits", trials=2, quiet=True), space, say=lambda *a: None)
     trials = load("p").trials
     assert [t.state.name for t in trials] == ["COMPLETE", "PRUNED"]
     assert trials[1].user_attrs["pruned_epoch"] == 0 and trials[1].user_attrs["epochs_trained"] == 1
@@ -223,6 +225,31 @@ def test_best_prints_the_best_trial_and_retrains_it_on_train_plus_val(capsys):
     assert "mlflow.parentRunId" not in tags and "test/acc" in refit[0].data.metrics
     parent, _ = study_and_trial_runs("b")
     assert parent.data.tags["refit.run_id"] == refit[0].info.run_id
+
+
+def test_train_a_trial_and_the_refit_all_split_with_params_yaml_split_seed(capsys, lab_dir):
+    """params.yaml's `data.split_seed` reaches every run the lab builds (issue 16: an Optuna trial
+    and `nnlab best`'s refit used split seed 0 whatever params.yaml said)."""
+    import yaml
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["data"]["split_seed"] = 1
+    (lab_dir / "params.yaml").write_text(yaml.safe_dump(params))
+    assert nnlab(capsys, "train", "--arch", "mlp", "--data", "digits", "--epochs", "1", "--quiet")[0] == 0
+    assert nnlab(capsys, "tune", "--study", "seeded", "--trials", "1", "--pruner", "none", *TINY)[0] == 0
+    assert nnlab(capsys, "best", "--study", "seeded", "--quiet")[0] == 0
+    runs = [r for r in mlflow_runs("digits") if "dataset.test_digest" in r.data.tags]
+    kinds = {("refit" if "refit" in r.data.tags else "trial" if "optuna.trial" in r.data.tags else "train")
+             for r in runs}
+    assert kinds == {"train", "trial", "refit"} and len(runs) == 3
+    assert {r.data.params["split_seed"] for r in runs} == {"1"}
+    assert len({r.data.tags["dataset.test_digest"] for r in runs}) == 1
+    # and split seed 1 is another split than the default's
+    from experiments.plan import resolve
+    from experiments.train import make_datamodule
+
+    default = make_datamodule(resolve({"arch": "mlp", "data": "digits"}, params_file=None))
+    assert default.split_digest("test") != runs[0].data.tags["dataset.test_digest"]
 
 
 def _popen_tune(*args: str) -> subprocess.Popen:
@@ -322,7 +349,7 @@ def test_pruning_saves_40_percent_of_epochs_at_a_best_value_within_001(capsys):
               "--quiet"]
     nnlab(capsys, "tune", "--study", "pruned", "--pruner", "median", *common)
     nnlab(capsys, "tune", "--study", "unpruned", "--pruner", "none", *common)
-    from experiments.tune_best import study_figures
+    from experiments.tune.best import study_figures
 
     pruned, unpruned = study_figures(load("pruned")), study_figures(load("unpruned"))
     assert pruned["epochs_trained"] <= 0.6 * unpruned["epochs_trained"]

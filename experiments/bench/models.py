@@ -14,7 +14,7 @@ class BenchModel:
     image_size: int | None = None
     hparams: tuple = ()
     # epochs per measurement (the first is warm-up): a few seconds of steady training each,
-    # as a 0.1 s LeNet-5 epoch alone swings +-30% on a shared machine
+    # as one short epoch alone swings widely on a shared machine
     epochs: int = 5
 
 

@@ -33,14 +33,13 @@ def training_flops_per_sample(model_name: str) -> float | None:
     torch = backend.torch()
     from torch.utils.flop_counter import FlopCounterMode
 
-    import datamodules
-    from modules import registry
+    from experiments.plan import resolve
 
     model = MODELS[model_name]
-    arch = registry.get(model.arch)
-    info = datamodules.get_info(model.data)
-    shape = (info.shape[0], model.image_size, model.image_size) if model.image_size else info.shape
-    network = arch.build("torch", shape, info.num_classes, **dict(model.hparams)).eval()
+    plan = resolve({"arch": model.arch, "data": model.data, "image_size": model.image_size,
+                    "hparams": dict(model.hparams)}, source="the benchmark")
+    shape = plan.input_shape
+    network = plan.arch.build("torch", shape, plan.data.num_classes, **plan.config.hparams).eval()
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():
         network(torch.zeros(8, *shape))

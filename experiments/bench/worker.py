@@ -36,18 +36,19 @@ class EpochClock:
         return [b - a for a, b in zip(edges[1:-1], edges[2:])]  # epochs 2..E
 
 
-def _config(model, framework: str, epochs: int, batch: int):
-    from experiments.config import TrainConfig
+def run_plan(model, framework: str, epochs: int, batch: int):
+    """The run plan of `model` as `nnlab train` resolves it, at `epochs` and `batch`."""
+    from experiments.plan import resolve
 
-    return TrainConfig(framework=framework, arch=model.arch, data=model.data, epochs=epochs,
-                       batch_size=batch, image_size=model.image_size, hparams=dict(model.hparams),
-                       quiet=True, experiment="bench").validate()
+    return resolve({"framework": framework, "arch": model.arch, "data": model.data, "epochs": epochs,
+                    "batch_size": batch, "image_size": model.image_size, "hparams": dict(model.hparams),
+                    "quiet": True, "experiment": "bench"}, source="the benchmark")
 
 
-def _datamodule(config):
+def datamodule_of(plan):
     from experiments.train import make_datamodule
 
-    return make_datamodule(config)
+    return make_datamodule(plan)
 
 
 def lab_path(model, framework: str, epochs: int, batch: int) -> dict:
@@ -86,9 +87,9 @@ def lab_path(model, framework: str, epochs: int, batch: int) -> dict:
             def on_epoch_end(self, epoch, logs=None):
                 clock.tick()
         callback = Tick()
-    config = _config(model, framework, epochs, batch)
-    summary = train_module.train(config, progress=lambda *a: None, callbacks=[callback])
-    n = len(_datamodule(config).splits["train"])
+    plan = run_plan(model, framework, epochs, batch)
+    summary = train_module.train(plan, progress=lambda *a: None, callbacks=[callback])
+    n = len(datamodule_of(plan).splits["train"])
     steady = clock.steady_epoch_seconds()
     per_epoch_log = sum(log_seconds[:epochs]) / max(1, min(epochs, len(log_seconds)))
     return {"samples": n, "epoch_seconds": steady, "mlflow_log_s_per_epoch": per_epoch_log,
@@ -101,10 +102,10 @@ def torch_loop(model, epochs: int, batch: int) -> dict:
     from experiments.runners.torch_runner import build_task
     from modules.optim.torch_optim import make_optimizer
 
-    config = _config(model, "torch", epochs, batch)
-    dm = _datamodule(config)
+    plan = run_plan(model, "torch", epochs, batch)
+    config, dm = plan.config, datamodule_of(plan)
     torch.manual_seed(config.seed)
-    network = build_task(registry_arch(model), dm, config).network
+    network = build_task(plan.arch, dm, config).network
     optimizer = make_optimizer(config.optimizer, network.parameters(), config.lr)
     loss_fn = torch.nn.CrossEntropyLoss()
     loader = dm.train_dataloader()
@@ -125,22 +126,16 @@ def torch_loop(model, epochs: int, batch: int) -> dict:
     return {"samples": len(dm.splits["train"]), "epoch_seconds": clock.steady_epoch_seconds()}
 
 
-def registry_arch(model):
-    from modules import registry
-
-    return registry.get(model.arch)
-
-
 def tf_loop(model, epochs: int, batch: int) -> dict:
     """The floor for the Keras path: a tf.function GradientTape loop over the same model and batches."""
     keras = backend.keras()
     tf = backend.tensorflow()
     from experiments.runners.keras_runner import build_task, seed_everything
 
-    config = _config(model, "keras", epochs, batch)
-    dm = _datamodule(config)
+    plan = run_plan(model, "keras", epochs, batch)
+    config, dm = plan.config, datamodule_of(plan)
     seed_everything(config.seed)
-    task = build_task(registry_arch(model), dm, config)
+    task = build_task(plan.arch, dm, config)
     network, optimizer = task.network, task.make_optimizer()
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
@@ -175,10 +170,10 @@ def keras_feed(model, epochs: int, batch: int, native: bool) -> dict:
     tf = backend.tensorflow()
     from experiments.runners.keras_runner import build_task, seed_everything
 
-    config = _config(model, "keras", epochs, batch)
-    dm = _datamodule(config)
+    plan = run_plan(model, "keras", epochs, batch)
+    config, dm = plan.config, datamodule_of(plan)
     seed_everything(config.seed)
-    task = build_task(registry_arch(model), dm, config)
+    task = build_task(plan.arch, dm, config)
     clock = EpochClock()
 
     class Tick(keras.callbacks.Callback):
@@ -211,9 +206,11 @@ def trial_overhead(model, epochs: int, trials: int = 6) -> dict:
     import os
     import tempfile
 
-    from experiments import tracking, tune_tracking
-    from experiments.tune import TuneOptions, run_study
-    from experiments.tune_space import SearchSpace
+    from experiments import tracking
+    from experiments.tune import tracking as tune_tracking
+    from experiments.tune.options import TuneOptions
+    from experiments.tune.space import SearchSpace
+    from experiments.tune.study import run_study
 
     with tempfile.TemporaryDirectory() as scratch:
         os.chdir(scratch)  # mlruns/ (MLflow and the Optuna storage) go here

@@ -19,7 +19,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from experiments import tune_best
+    from experiments.tune import best as tune_best
     from modules.errors import UserError
 
     study = tune_best.load_study(args.study, args.storage)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 
-from experiments.cli import key_value
+from experiments.cli import add_data_options, add_network_options
 
 ORDER = 60
 
@@ -22,10 +22,8 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("esn-compare", help="echo state network: torch, keras and reservoirpy, "
                               "same reservoir: fit time and NRMSE")
     p.add_argument("--data", default="mackey_glass", help="a forecasting dataset (default: mackey_glass)")
-    p.add_argument("--set", dest="hparams", type=key_value, action="append", default=[],
-                   metavar="KEY=VALUE", help="an esn hyperparameter, e.g. units=500 (repeatable)")
-    p.add_argument("--data-option", dest="data_options", type=key_value, action="append", default=[],
-                   metavar="KEY=VALUE", help="a dataset setting, e.g. window=30 or horizon=84 (repeatable)")
+    add_network_options(p, "an esn")
+    add_data_options(p)
     p.add_argument("--frameworks", default="torch,keras", help="lab frameworks to run (default: torch,keras)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -75,7 +73,7 @@ def reservoirpy_forecast(hparams: dict, datamodule) -> dict:
 
 
 def run(args) -> int:
-    from experiments.config import TrainConfig
+    from experiments.plan import resolve
     from experiments.train import make_datamodule, train
     from modules import registry
     from modules.errors import UserError
@@ -85,19 +83,20 @@ def run(args) -> int:
         if framework not in registry.FRAMEWORKS:
             raise UserError(f"unknown framework {framework!r} in --frameworks; valid: "
                             f"{', '.join(registry.FRAMEWORKS)}")
-    settings = {**registry.get("esn").train_defaults, "arch": "esn", "data": args.data, "quiet": True,
+    settings = {"arch": "esn", "data": args.data, "quiet": True, "preset": args.preset,
                 "hparams": dict(args.hparams), "data_options": dict(args.data_options)}
-    config = TrainConfig(**settings).validate()
+    plans = {framework: resolve({**settings, "framework": framework}) for framework in frameworks}
+    plan = next(iter(plans.values())) if plans else resolve(settings)
+    config = plan.config
     if config.hparams["readout"] != "ridge":
         raise UserError("esn-compare compares ridge readouts; drop --set readout=...")
     rows = []
     for framework in frameworks:
-        summary = train(TrainConfig(**{**settings, "framework": framework}).validate(),
-                        progress=lambda *a: None)
+        summary = train(plans[framework], progress=lambda *a: None)
         rows.append({"implementation": f"nnlab {framework}", "fit_time_s": summary["train_time_s"],
                      "test/nrmse": summary["test/nrmse"],
                      "test/free_run_nrmse": summary["test/free_run_nrmse"], "run_id": summary["run_id"]})
-    datamodule = make_datamodule(config)
+    datamodule = make_datamodule(plan)
     rows.append(reservoirpy_forecast(config.hparams, datamodule))
     report = {"data": config.data, "hyperparameters": config.hparams, "data_options": config.data_options,
               "results": rows}

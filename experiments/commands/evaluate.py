@@ -1,7 +1,7 @@
 """`nnlab evaluate`: reload a logged (or given) model safely and score its test split."""
 from __future__ import annotations
 
-from experiments.cli import key_value, positive_int
+from experiments.cli import add_network_options, positive_int
 
 ORDER = 25
 
@@ -15,24 +15,25 @@ def add_parser(subparsers) -> None:
     p.add_argument("--framework", help="with --model: torch or keras")
     p.add_argument("--data", help="with --model: the dataset (default: the architecture's)")
     p.add_argument("--image-size", type=positive_int)
-    p.add_argument("--set", dest="hparams", type=key_value, action="append", default=[], metavar="KEY=VALUE")
+    add_network_options(p, "with --model: an architecture")
 
 
 def run(args) -> int:
     from pathlib import Path
 
     from experiments import evaluate
-    from experiments.config import TrainConfig
+    from experiments.plan import resolve
     from modules.errors import UserError
 
     if args.run:
         metrics, logged = evaluate.evaluate_run(args.run)
     else:
         if not (args.arch and args.framework):
-            raise UserError("--model needs --arch and --framework (and --data, --set as trained)")
-        config = TrainConfig(framework=args.framework, arch=args.arch, data=args.data,
-                             image_size=args.image_size, hparams=dict(args.hparams), quiet=True).validate()
-        metrics, logged = evaluate.evaluate(config, Path(args.model)), {}
+            raise UserError("--model needs --arch and --framework (and --data, --preset, --set as trained)")
+        plan = resolve({"framework": args.framework, "arch": args.arch, "data": args.data,
+                        "image_size": args.image_size, "preset": args.preset, "hparams": dict(args.hparams),
+                        "quiet": True})
+        metrics, logged = evaluate.evaluate(plan, Path(args.model)), {}
     for key, value in metrics.items():
         was = f"   (logged {logged[key]:.4f})" if key in logged else ""
         print(f"{key} {value:.4f}{was}")

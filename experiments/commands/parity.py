@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from experiments.cli import key_value, positive_int, shape
+from experiments.cli import add_network_options, positive_int, shape
 
 ORDER = 30
 
@@ -13,8 +13,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--arch", required=True, help="architecture name (see nnlab list)")
     p.add_argument("--num-classes", type=positive_int)
     p.add_argument("--input-shape", type=shape, help="C,H,W for images, T or T,F for sequences")
-    p.add_argument("--set", dest="hparams", type=key_value, action="append", default=[],
-                   metavar="KEY=VALUE", help="an architecture hyperparameter (repeatable)")
+    add_network_options(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -22,7 +21,7 @@ def run(args) -> int:
     from modules import registry
     from experiments.parity import parity
 
-    hparams = registry.get(args.arch).hyperparameters(dict(args.hparams))
+    hparams = registry.get(args.arch).hyperparameters(dict(args.hparams), args.preset)
     report = parity(args.arch, args.input_shape, args.num_classes, **hparams)
     if args.json:
         print(json.dumps(report, indent=2))

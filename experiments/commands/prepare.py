@@ -17,12 +17,13 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     import datamodules
     from datamodules.core import data_root
-    from experiments.config import load_params
+    from experiments.config import TrainConfig
+    from experiments.plan import load_params
     from experiments.files import write_json_atomic
     from modules.errors import UserError
 
     datamodules.get_info(args.data)
-    split_seed = load_params().get("split_seed", 0)
+    split_seed = load_params().get("split_seed", TrainConfig.split_seed)
     datamodule = datamodules.create(args.data, split_seed=split_seed)
     if datamodule.prepared_path() is None:
         raise UserError(f"{args.data} is read from its downloaded files in {data_root() / 'raw'}; "

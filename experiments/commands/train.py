@@ -1,7 +1,7 @@
 """`nnlab train`: train one architecture in one framework, tracked in MLflow."""
 from __future__ import annotations
 
-from experiments.cli import key_value, positive_float, positive_int
+from experiments.cli import add_data_options, add_network_options, positive_float, positive_int
 
 ORDER = 20
 
@@ -21,10 +21,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seed", type=int)
     p.add_argument("--image-size", type=positive_int, help="resize image data to N x N")
     p.add_argument("--data-dir", help="folder holding the dataset's files (e.g. MNIST IDX files)")
-    p.add_argument("--set", dest="hparams", type=key_value, action="append", default=[],
-                   metavar="KEY=VALUE", help="an architecture hyperparameter (repeatable)")
-    p.add_argument("--data-option", dest="data_options", type=key_value, action="append", default=[],
-                   metavar="KEY=VALUE", help="a dataset setting, e.g. window=30 or horizon=84 (repeatable)")
+    add_network_options(p)
+    add_data_options(p)
     p.add_argument("--experiment", help="MLflow experiment (default: the dataset's name)")
     p.add_argument("--metrics-out", help="write the final metrics as JSON to this file")
     p.add_argument("--devices", type=positive_int, help="Lightning DDP: processes (GPUs, or CPU cores) per node")
@@ -35,45 +33,37 @@ def add_parser(subparsers) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars or progress lines")
 
 
-def config_from_args(args):
-    """params.yaml defaults < the architecture's own training defaults < the command line."""
-    from experiments.config import TrainConfig, load_params
-    from modules import registry
+def plan_from_args(args):
+    """params.yaml < the architecture's own training defaults < the command line: the run plan."""
+    from experiments.plan import resolve
 
-    settings = load_params()
-    settings.update(registry.get(args.arch).train_defaults)
     given = {"framework": args.framework, "arch": args.arch, "data": args.data, "epochs": args.epochs,
              "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer,
-             "lr_schedule": args.lr_schedule,
-             "seed": args.seed, "image_size": args.image_size, "data_dir": args.data_dir,
-             "experiment": args.experiment, "devices": args.devices, "num_nodes": args.num_nodes,
-             "strategy": args.strategy, "distribute": args.distribute}
-    if (args.framework or settings.get("framework")) == "numpy":  # plain SGD needs its own lr
-        from modules.toolkit.numpy_optim import TRAIN_DEFAULTS
-
-        settings.update(TRAIN_DEFAULTS)
-    settings.update({k: v for k, v in given.items() if v is not None})
-    return TrainConfig(**settings, hparams=dict(args.hparams), data_options=dict(args.data_options),
-                       quiet=args.quiet).validate()
+             "lr_schedule": args.lr_schedule, "seed": args.seed, "image_size": args.image_size,
+             "data_dir": args.data_dir, "experiment": args.experiment, "devices": args.devices,
+             "num_nodes": args.num_nodes, "strategy": args.strategy, "distribute": args.distribute,
+             "preset": args.preset, "hparams": dict(args.hparams), "data_options": dict(args.data_options),
+             "quiet": args.quiet}
+    return resolve(given)
 
 
 def run(args) -> int:
-    from experiments.resume import TrainingInterrupted, config_for_resume
+    from experiments.resume import TrainingInterrupted, plan_for_resume
     from modules.errors import UserError
 
     if args.resume:
-        config = config_for_resume(args.resume, data_dir=args.data_dir, quiet=args.quiet)
+        plan = plan_for_resume(args.resume, data_dir=args.data_dir, quiet=args.quiet)
     elif not args.arch:
         raise UserError("nnlab train needs --arch NAME (or --resume RUN_ID to continue a run)")
     else:
-        config = config_from_args(args)
+        plan = plan_from_args(args)
     from experiments.files import check_output_path
     from experiments.train import train
 
     check_output_path(args.metrics_out)  # before training, not after
 
     try:
-        summary = train(config, metrics_out=args.metrics_out, resume_run_id=args.resume,
+        summary = train(plan, metrics_out=args.metrics_out, resume_run_id=args.resume,
                         progress=(lambda *a: None) if args.quiet else print)
     except TrainingInterrupted as stop:
         import sys
@@ -83,6 +73,7 @@ def run(args) -> int:
     if not summary:  # a DDP rank other than zero: rank zero reports
         return 0
     shown = "  ".join(f"{k} {v:.4f}" for k, v in summary.items() if k.startswith("test/"))
+    config = plan.config
     print(f"{config.framework} {config.arch} on {config.data}: {shown}  params {summary['n_params']:,}  "
           f"train {summary['train_time_s']:.1f}s ({summary['samples_per_s']:.0f} samples/s)")
     print(f"MLflow run {summary['run_id']}")

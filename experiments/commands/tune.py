@@ -56,9 +56,9 @@ def names(text: str | None, flag: str) -> list[str] | None:
 
 def run(args) -> int:
     import datamodules
-    from experiments.tune import TuneOptions, run_study
-    from experiments.tune_space import SearchSpace, parse_epochs
-
+    from experiments.tune.options import TuneOptions
+    from experiments.tune.space import SearchSpace, parse_epochs
+    from experiments.tune.study import run_study
     from modules.errors import UserError
 
     datamodules.get_info(args.data)  # an unknown dataset is one line, before anything loads
@@ -90,8 +90,8 @@ def write_outputs(summary: dict, options, folder: str) -> None:
 
     import optuna
 
-    from experiments import tune_storage
     from experiments.files import write_json_atomic
+    from experiments.tune import storage as tune_storage
 
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)

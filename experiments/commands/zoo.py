@@ -21,8 +21,8 @@ def headline(summary: dict) -> str:
 
 
 def run(args) -> int:
-    from experiments.config import TrainConfig, load_params
     from experiments.files import check_output_path, write_json_atomic
+    from experiments.plan import resolve
     from experiments.train import train
     from modules import registry
     from modules.errors import UserError
@@ -36,14 +36,10 @@ def run(args) -> int:
     rows = []
     print(f"{'architecture':14s} {'framework':9s} {'data':10s} {'params':>11s} {'seconds':>8s}  test metrics")
     for name in names:
-        arch = registry.get(name)
         for framework in frameworks:
-            settings = {**load_params(), **arch.train_defaults}
-            if args.epochs:
-                settings["epochs"] = args.epochs
-            config = TrainConfig(framework=framework, arch=name, quiet=True,
-                                 **{k: v for k, v in settings.items() if k not in ("framework", "arch")})
-            summary = train(config.validate(), progress=lambda *a: None)
+            plan = resolve({"framework": framework, "arch": name, "epochs": args.epochs, "quiet": True})
+            config = plan.config
+            summary = train(plan, progress=lambda *a: None)
             rows.append({"arch": name, "framework": framework, "data": config.data, **summary})
             print(f"{name:14s} {framework:9s} {config.data:10s} {summary['n_params']:>11,} "
                   f"{summary['train_time_s']:8.1f}  {headline(summary)}", flush=True)

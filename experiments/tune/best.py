@@ -6,7 +6,7 @@ linked to the study by tags (`optuna.study`, `optuna.best_trial`,
 """
 from __future__ import annotations
 
-from experiments import tune_storage, tune_tracking
+from experiments.tune import storage as tune_storage, tracking as tune_tracking
 from modules.errors import UserError
 
 
@@ -14,7 +14,7 @@ def load_study(name: str, storage_url: str | None):
     """Load study `name` from `storage_url`, or from whichever default storage holds it."""
     import optuna
 
-    from experiments.tune import quiet_optuna
+    from experiments.tune.study import quiet_optuna
 
     quiet_optuna()
     url = storage_url or tune_storage.default_url(1, name)
@@ -45,7 +45,7 @@ def best_trials(study) -> list:
 
 def study_figures(study) -> dict:
     """Counts, training epochs spent and best value of `study` (for comparisons)."""
-    from experiments.tune import budget_used
+    from experiments.tune.objective import budget_used
 
     trials = study.get_trials(deepcopy=False)
     figures = {"trials": budget_used(study)[0],
@@ -77,19 +77,18 @@ def describe(trial, keys: list[str]) -> str:
     return f"trial {trial.number}: {values}\n    {params}"
 
 
-def config_of(study, trial):
-    """The TrainConfig trial `trial` trained, rebuilt from its parameters and the study's settings."""
-    from experiments.tune_space import SearchSpace
+def plan_of(study, trial, quiet: bool = False):
+    """The run plan trial `trial` trained, rebuilt from its parameters and the study's settings,
+    to refit on train+val (params.yaml, e.g. its `data.split_seed`, as the trial read it)."""
+    from experiments.tune.space import SearchSpace
     from modules import registry
 
     params = dict(trial.params)
     arch = registry.get(params["arch"])
-    epochs = params.get("epochs") or study.user_attrs.get("epochs", [20])[0]
+    epochs = params.get("epochs") or study.user_attrs["epochs"][0]  # a fixed --epochs is no dimension
     space = SearchSpace(data=study.user_attrs["data"], archs=[arch.name], frameworks=[params["framework"]],
                         epochs=(epochs, epochs), image_size=study.user_attrs.get("image_size"),
-                        seed=int(study.user_attrs.get("seed", 0)))
-    from experiments.config import TrainConfig
-
+                        seed=int(study.user_attrs["seed"]))
     hparams = {}
     for key, param in arch.space.items():
         value = params.get(f"{arch.name}.{key}")
@@ -97,24 +96,20 @@ def config_of(study, trial):
             continue
         by_text = {str(c): c for c in param.choices} if param.kind == "categorical" else {}
         hparams[key] = by_text.get(value, value) if isinstance(value, str) else value
-    return TrainConfig(framework=params["framework"], arch=arch.name, data=space.data, epochs=int(epochs),
-                       batch_size=int(params["batch_size"]), lr=float(params["lr"]),
-                       optimizer=params["optimizer"], seed=space.seed, image_size=space.image_size_for(arch),
-                       lr_schedule=arch.train_defaults.get("lr_schedule", "constant"),
-                       hparams=hparams, experiment=study.user_attrs.get("experiment"), train_on_val=True)
+    return space.plan(params["framework"], arch, int(epochs), hparams, batch_size=int(params["batch_size"]),
+                      lr=float(params["lr"]), optimizer=params["optimizer"],
+                      experiment=study.user_attrs.get("experiment"), train_on_val=True, quiet=quiet)
 
 
 def refit(study, trial, quiet: bool = False) -> dict:
     """Retrain `trial`'s configuration on train+val; a normal train run tagged with the study."""
     from experiments.train import train
 
-    config = config_of(study, trial)
-    config.quiet = quiet
-    config.validate()
+    plan = plan_of(study, trial, quiet)
     study_run_id = study.user_attrs.get(tune_tracking.STUDY_RUN_ATTR, "")
     tags = {"optuna.study": study.study_name, "optuna.best_trial": trial.number, "study_run_id": study_run_id,
             "refit": "train+val"}
-    summary = train(config, progress=(lambda *a: None) if quiet else print, tags=tags)
+    summary = train(plan, progress=(lambda *a: None) if quiet else print, tags=tags)
     if study_run_id:
         from experiments import tracking
 

@@ -144,10 +144,9 @@ def epochs_trained(trials) -> int:
 
 def study_plots(study, objective_keys: list[str], folder: Path) -> list[Path]:
     """Optuna's matplotlib plots of `study` as PNGs; a plot that cannot be drawn yet is skipped."""
-    import matplotlib
+    from experiments.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()  # the Agg backend, before Optuna's plots import pyplot
     import optuna.visualization.matplotlib as ovm
 
     multi = len(objective_keys) > 1

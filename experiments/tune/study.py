@@ -1,92 +1,15 @@
-"""Optuna studies over architectures and frameworks (`nnlab tune`).
-
-A trial is the normal training flow (`experiments.train.train`) on a config the
-trial draws from the registry's spaces (`tune_space`); its run is nested under
-the study's MLflow run (`tune_tracking`). Studies persist in an Optuna storage
-(`tune_storage`), so the same command resumes one; `--jobs N` runs N worker
-processes on the same study. `--trials N` is the study's budget: trials that
-finished (COMPLETE, PRUNED, or FAIL with a reason) count; a trial lost with its
-worker does not, so a rerun after a crash runs it again.
-"""
+"""A study: create or resume it, its parent MLflow run, sampler and pruner, progress, summary."""
 from __future__ import annotations
 
-import math
-import os
-import subprocess
 import sys
-import tempfile
 import time
 import warnings
-from dataclasses import dataclass, field
-from pathlib import Path
 
-from experiments import tune_storage, tune_tracking
-from experiments.tune_space import Objective, SearchSpace, parse_epochs, parse_objectives
+from experiments.tune import storage as tune_storage, tracking as tune_tracking, workers
+from experiments.tune.objective import FAIL_REASON_ATTR, budget_used, counts_toward_budget, on_trial_lost
+from experiments.tune.options import TuneOptions
+from experiments.tune.space import SearchSpace
 from modules.errors import UserError
-
-SAMPLERS = ("tpe", "random", "nsga2")
-PRUNERS = ("median", "asha", "hyperband", "none")
-FAIL_REASON_ATTR = "fail_reason"
-
-
-class TrialFailed(Exception):
-    """A trial that could not finish (invalid combination, divergence, out of memory, ...)."""
-
-
-@dataclass
-class TuneOptions:
-    """What `nnlab tune` was asked for."""
-
-    study: str
-    data: str
-    archs: list[str] | None = None
-    family: str | None = None
-    frameworks: list[str] | None = None
-    trials: int = 20
-    timeout: float | None = None
-    objective: str = "val/acc"
-    sampler: str = "tpe"
-    pruner: str = "median"
-    storage: str | None = None
-    jobs: int = 1
-    seed: int = 0
-    epochs: str | None = None
-    image_size: int | None = None
-    experiment: str | None = None
-    quiet: bool = False
-    worker_of: str | None = None  # set in the processes `--jobs` starts: the study's MLflow run
-    worker_index: int = 0
-    objectives: list[Objective] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if self.sampler not in SAMPLERS:
-            raise UserError(f"unknown sampler {self.sampler!r}; valid: {', '.join(SAMPLERS)}")
-        if self.pruner not in PRUNERS:
-            raise UserError(f"unknown pruner {self.pruner!r}; valid: {', '.join(PRUNERS)}")
-        if not self.study or "/" in self.study:
-            raise UserError(f"--study {self.study!r}: give a name without '/'")
-        self.objectives = parse_objectives(self.objective)
-        self.experiment = self.experiment or self.data
-
-    @property
-    def keys(self) -> list[str]:
-        return [o.key for o in self.objectives]
-
-    def worker_argv(self, url: str, parent_run_id: str, index: int) -> list[str]:
-        """The command line of worker `index` of a `--jobs` study."""
-        argv = ["tune", "--study", self.study, "--data", self.data, "--trials", str(self.trials),
-                "--objective", self.objective, "--sampler", self.sampler, "--pruner", self.pruner,
-                "--storage", url, "--seed", str(self.seed), "--experiment", self.experiment, "--quiet",
-                "--worker-of", parent_run_id, "--worker-index", str(index)]
-        for flag, value in (("--archs", self.archs), ("--family", self.family),
-                            ("--frameworks", self.frameworks)):
-            if value:
-                argv += [flag, value if isinstance(value, str) else ",".join(value)]
-        for flag, value in (("--timeout", self.timeout), ("--epochs", self.epochs),
-                            ("--image-size", self.image_size)):
-            if value is not None:
-                argv += [flag, str(value)]
-        return argv
 
 
 def quiet_optuna() -> None:
@@ -123,110 +46,6 @@ def make_pruner(name: str, max_epochs: int):
         # successive halving in several brackets, one of which never prunes: safer, saves less
         return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs, reduction_factor=3)
     return optuna.pruners.NopPruner()
-
-
-# --- counting the budget ------------------------------------------------------------------
-def counts_toward_budget(trial) -> bool:
-    from optuna.trial import TrialState
-
-    return trial.state in (TrialState.COMPLETE, TrialState.PRUNED) or (
-        trial.state == TrialState.FAIL and FAIL_REASON_ATTR in trial.user_attrs)
-
-
-def budget_used(study) -> tuple[int, int]:
-    """(trials that count toward `--trials`, trials running now)."""
-    from optuna.trial import TrialState
-
-    trials = study.get_trials(deepcopy=False)
-    return (sum(counts_toward_budget(t) for t in trials),
-            sum(t.state == TrialState.RUNNING for t in trials))
-
-
-# --- one trial ------------------------------------------------------------------------------
-def on_trial_lost(study, trial) -> None:
-    """A trial failed because its worker died: end its MLflow run FAILED with the reason."""
-    parent = study.user_attrs.get(tune_tracking.STUDY_RUN_ATTR)
-    if not parent:
-        return
-    reason = trial.user_attrs.get(tune_storage.LOST_ATTR) or "worker stopped sending heartbeats"
-    run_id = tune_tracking.find_trial_run(parent, trial.number)
-    if run_id:
-        tune_tracking.tag_trial_run(run_id, "FAIL", reason=reason, end_status="FAILED")
-    else:  # the worker died before its trial's run was created
-        tune_tracking.record_trial_without_run(parent, study.study_name, trial, reason)
-
-
-class TrialObjective:
-    """Optuna's objective: draw a config, train it, return the objective values."""
-
-    def __init__(self, options: TuneOptions, space: SearchSpace, parent_run_id: str, prune: bool,
-                 storage_url: str) -> None:
-        self.options, self.space, self.parent_run_id = options, space, parent_run_id
-        self.monitor = options.keys[0] if prune else None
-        self.storage_url = tune_storage.redact(storage_url)
-
-    def __call__(self, trial):
-        import optuna
-
-        from experiments.train import train
-        from experiments.tune_callbacks import EpochLog, trial_callbacks
-
-        trial.set_user_attr(tune_storage.WORKER_ATTR, tune_storage.this_worker())
-        log = EpochLog()
-        try:
-            config = self.space.suggest_config(trial, self.options.experiment)
-        except UserError as err:
-            self._fail(trial, None, f"invalid combination: {err}", log)
-        tags = {"optuna.study": self.options.study, "optuna.trial": trial.number,
-                "optuna.storage": self.storage_url}
-        try:
-            summary = train(config, progress=lambda *a: None, parent_run_id=self.parent_run_id,
-                            callbacks=trial_callbacks(config.framework, trial, self.monitor, log), tags=tags,
-                            plots=False)
-        except optuna.TrialPruned:
-            epoch = log.pruned_epoch if log.pruned_epoch is not None else max(log.epochs - 1, 0)
-            trial.set_user_attr("epochs_trained", epoch + 1)
-            trial.set_user_attr("pruned_epoch", epoch)
-            run_id = tune_tracking.find_trial_run(self.parent_run_id, trial.number)
-            if run_id:
-                trial.set_user_attr(tune_tracking.TRIAL_RUN_ATTR, run_id)
-                tune_tracking.tag_trial_run(run_id, "PRUNED", pruned_epoch=epoch,
-                                            reason=f"{self.monitor} below the pruner's cut at epoch {epoch}")
-            raise
-        except Exception as err:  # noqa: BLE001  (OOM, divergence, a bad combination: the study goes on)
-            message = str(err).strip().splitlines()[0] if str(err).strip() else ""
-            self._fail(trial, config, f"{type(err).__name__}: {message}", log)
-        finally:
-            self._release(config.framework)
-        trial.set_user_attr(tune_tracking.TRIAL_RUN_ATTR, summary["run_id"])
-        trial.set_user_attr("epochs_trained", summary["epochs"])
-        try:
-            values = tune_tracking.trial_values(summary["run_id"], self.options.keys)
-        except KeyError as err:
-            self._fail(trial, config, str(err), log)
-        if not all(math.isfinite(v) for v in values):
-            self._fail(trial, config, f"non-finite objective {values}", log)
-        tune_tracking.tag_trial_run(summary["run_id"], "COMPLETE")
-        return values[0] if len(values) == 1 else values
-
-    def _fail(self, trial, config, reason: str, log) -> None:
-        trial.set_user_attr(FAIL_REASON_ATTR, reason[:500])
-        trial.set_user_attr("epochs_trained", log.epochs)
-        run_id = config and tune_tracking.find_trial_run(self.parent_run_id, trial.number)
-        if run_id:
-            tune_tracking.tag_trial_run(run_id, "FAIL", reason=reason, end_status="FAILED")
-        else:  # e.g. an invalid combination: no train run was opened
-            run_id = tune_tracking.record_trial_without_run(self.parent_run_id, self.options.study, trial, reason)
-        trial.set_user_attr(tune_tracking.TRIAL_RUN_ATTR, run_id)
-        raise TrialFailed(reason)
-
-    @staticmethod
-    def _release(framework: str | None) -> None:
-        """Free what a Keras trial left in TensorFlow's graph, so trials do not slow down."""
-        if framework == "keras":
-            from modules import backend
-
-            backend.keras().backend.clear_session()
 
 
 # --- progress ---------------------------------------------------------------------------------
@@ -369,7 +188,7 @@ def run_study(options: TuneOptions, space: SearchSpace, say=print) -> dict:
     options.pruner = pruner
     study, created = open_study(options, space, url, storage, space.epochs[1])
     if options.worker_of:
-        return _work(study, options, space, options.worker_of, url, prune=pruner != "none")
+        return workers.work(study, options, space, options.worker_of, url, prune=pruner != "none")
 
     parent_run_id = study_run(study, options, space, url, created, pruner)
     lost = tune_storage.fail_dead_local_trials(study, on_trial_lost)
@@ -389,12 +208,12 @@ def run_study(options: TuneOptions, space: SearchSpace, say=print) -> dict:
         if used + running >= options.trials:
             say(f"the study already has {used} of {options.trials} trials; pass a larger --trials to run more")
         elif options.jobs > 1:
-            _run_workers(study, options, url, parent_run_id)
+            workers.run_workers(study, options, url, parent_run_id, Progress(study, options))
         else:
             progress = Progress(study, options)
             try:
-                _work(study, options, space, parent_run_id, url, prune=pruner != "none",
-                      extra_callbacks=[progress.update])
+                workers.work(study, options, space, parent_run_id, url, prune=pruner != "none",
+                             extra_callbacks=[progress.update])
             finally:
                 progress.close()
     except KeyboardInterrupt:
@@ -428,54 +247,3 @@ def study_summary(study, options: TuneOptions) -> dict:
         else:
             summary["pareto_front"] = [t.number for t in study.best_trials]
     return summary
-
-
-def _work(study, options: TuneOptions, space: SearchSpace, parent_run_id: str, url: str, prune: bool,
-          extra_callbacks: list = ()) -> dict:
-    """Run trials in this process until the study's budget (or --timeout) is used up."""
-    def stop_at_budget(study, _trial) -> None:
-        used, running = budget_used(study)
-        if used + running >= options.trials:
-            study.stop()
-
-    used, running = budget_used(study)
-    if used + running < options.trials:
-        objective = TrialObjective(options, space, parent_run_id, prune, url)
-        study.optimize(objective, timeout=options.timeout, catch=(TrialFailed,), gc_after_trial=True,
-                       callbacks=[stop_at_budget, *extra_callbacks])
-    return {}
-
-
-def _run_workers(study, options: TuneOptions, url: str, parent_run_id: str) -> None:
-    """Start `--jobs` worker processes on the study, show progress until they end."""
-    threads = str(max(1, (os.cpu_count() or 1) // options.jobs))
-    env = {**os.environ, "OMP_NUM_THREADS": threads, "TF_NUM_INTRAOP_THREADS": threads,
-           "TF_NUM_INTEROP_THREADS": "1", "PYTHONPATH": os.pathsep.join(filter(None, [
-               str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH")]))}
-    progress = Progress(study, options)
-    workers = []
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            for index in range(options.jobs):
-                err = open(Path(tmp) / f"worker{index}.err", "w+")
-                argv = [sys.executable, "-m", "experiments", *options.worker_argv(url, parent_run_id, index + 1)]
-                workers.append((subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=err), err))
-            while any(proc.poll() is None for proc, _ in workers):
-                progress.update(study)
-                time.sleep(2)
-            progress.update(study)
-        except KeyboardInterrupt:
-            for proc, _ in workers:
-                proc.terminate()
-            for proc, _ in workers:
-                proc.wait(timeout=60)
-            raise
-        finally:
-            progress.close()
-            for index, (proc, err) in enumerate(workers):
-                err.seek(0)
-                text = err.read().strip()
-                err.close()
-                if proc.returncode not in (0, None) and text:
-                    print(f"worker {index + 1} exited {proc.returncode}: {text.splitlines()[-1]}",
-                          file=sys.stderr)

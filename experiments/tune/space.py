@@ -192,12 +192,12 @@ class SearchSpace:
             return None
         return max(arch.min_input_size, arch.default_image_size or 0)
 
-    def suggest_config(self, trial, experiment: str):
-        """Draw one configuration from `trial`; return the validated TrainConfig.
+    def suggest_plan(self, trial, experiment: str):
+        """Draw one configuration from `trial`; return its validated run plan
+        (`experiments.plan.resolve`: params.yaml < the architecture's defaults < the draw).
 
         An invalid combination raises UserError, which fails the trial (not the study).
         """
-        from experiments.config import TrainConfig
         from modules import registry
 
         framework = suggest(trial, "framework", Param("categorical", choices=tuple(self.frameworks)))
@@ -206,11 +206,15 @@ class SearchSpace:
         epochs = (suggest(trial, "epochs", Param("int", *self.epochs))
                   if self.epochs[0] != self.epochs[1] else self.epochs[0])
         hparams = {key: suggest(trial, f"{arch.name}.{key}", param) for key, param in arch.space.items()}
-        config = TrainConfig(framework=framework, arch=arch.name, data=self.data, epochs=epochs,
-                             image_size=self.image_size_for(arch), seed=self.seed, hparams=hparams,
-                             lr_schedule=arch.train_defaults.get("lr_schedule", "constant"),
-                             experiment=experiment, quiet=True, **shared)
-        return config.validate()
+        return self.plan(framework, arch, epochs, hparams, experiment=experiment, quiet=True, **shared)
+
+    def plan(self, framework: str, arch, epochs: int, hparams: dict, **settings):
+        """The run plan of one point of this space (a trial's draw, or a refit of it)."""
+        from experiments.plan import resolve
+
+        return resolve({"framework": framework, "arch": arch.name, "data": self.data, "epochs": epochs,
+                        "image_size": self.image_size_for(arch), "seed": self.seed, "hparams": hparams,
+                        **settings}, source="a trial")
 
     # --- what a user reads ------------------------------------------------------------
     def describe(self) -> str:

@@ -1,0 +1,178 @@
+"""One resolved run: params.yaml < the architecture's defaults < overrides -> a `RunPlan`.
+
+Every command and the Optuna objective build their runs here, once: `resolve` merges
+params.yaml (`train:` and `data.split_seed`), the architecture's `train_defaults` (and, for
+`--framework numpy`, the NumPy twins' `TRAIN_DEFAULTS`) and the overrides (the command line,
+a trial's suggestions, a refit's settings); `plan_for` validates a complete `TrainConfig` (a
+logged run's, a test's) without changing it. The plan hands objects, not names, downstream:
+the datamodule factory, the runner, the scorer and tracking read the same architecture entry,
+dataset description and task.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from experiments.config import FRAMEWORKS, TrainConfig
+from modules.errors import UserError
+
+PARAMS_FILE = Path("params.yaml")
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A validated run: its settings and what they resolved to."""
+
+    config: TrainConfig  # complete: data, image size, every hyperparameter, data options, preset
+    arch: object  # modules.registry.Architecture
+    data: object  # datamodules.DatasetInfo
+    task: str  # what the run trains and scores (`experiments.tasks.effective_task`)
+    input_shape: tuple  # one sample as both frameworks' builders take it
+
+    @property
+    def preset(self) -> str:
+        return self.config.preset
+
+    def params(self) -> dict:
+        """The MLflow params of the run."""
+        return self.config.params()
+
+    def tags(self) -> dict:
+        """The MLflow tags that name what the run is."""
+        return {"framework": self.config.framework, "arch": self.arch.name, "data": self.data.name,
+                "task": self.task}
+
+
+def load_params(path: Path | None = PARAMS_FILE) -> dict:
+    """TrainConfig settings from params.yaml's `train:` and `data.split_seed`; {} if absent."""
+    if path is None or not Path(path).is_file():
+        return {}
+    import yaml
+
+    try:
+        params = yaml.safe_load(Path(path).read_text()) or {}
+    except yaml.YAMLError as err:
+        raise UserError(f"{path}: not valid YAML ({err.__class__.__name__}); fix or delete it") from None
+    settings = dict(params.get("train", {}) or {})
+    if "split_seed" in (params.get("data") or {}):
+        settings["split_seed"] = params["data"]["split_seed"]
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise UserError(f"{path}: unknown train keys {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
+    return settings
+
+
+def resolve(overrides: dict, *, params_file: Path | None = PARAMS_FILE, source: str = "the command line") -> RunPlan:
+    """params.yaml < the architecture's `train_defaults` (< NumPy's for `framework="numpy"`) <
+    `overrides` (TrainConfig field names; a None value means not given) -> the validated plan.
+
+    `source` names where the overrides come from, for the error an unknown key raises.
+    """
+    from modules import registry
+
+    given = {k: v for k, v in overrides.items() if v is not None}
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise UserError(f"{source}: unknown settings {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
+    settings = load_params(params_file)
+    arch = registry.get(given.get("arch") or settings.get("arch") or TrainConfig.arch)
+    settings.update(arch.train_defaults)
+    if given.get("framework", settings.get("framework")) == "numpy":  # plain SGD needs its own lr
+        from modules.toolkit.numpy_optim import TRAIN_DEFAULTS
+
+        settings.update(TRAIN_DEFAULTS)
+    settings.update(given)
+    settings["arch"] = arch.name
+    return plan_for(TrainConfig(**settings), arch)
+
+
+def plan_for(config: TrainConfig, arch=None) -> RunPlan:
+    """Check `config`'s names and ranges (UserError naming the first problem and its fix) and
+    return the plan with a completed copy of it; `config` itself is not changed."""
+    import datamodules
+    from experiments.tasks import effective_task
+    from modules import registry
+    from modules.optim import check_lr_schedule, optimizer_settings
+
+    if config.framework not in FRAMEWORKS:
+        raise UserError(f"unknown framework {config.framework!r}; valid: {', '.join(FRAMEWORKS)}")
+    arch = arch if arch is not None and arch.name == config.arch else registry.get(config.arch)
+    if config.framework == "numpy":  # only some architectures have a from-scratch NumPy twin
+        from modules.toolkit.numpy_optim import check_training
+
+        check_training(arch.name, config.optimizer)
+    data, image_size = config.data, config.image_size
+    if data is None:
+        data = arch.default_data
+        if image_size is None:
+            image_size = arch.default_image_size
+    info = datamodules.get_info(data)
+    for name, value, kind in (("epochs", config.epochs, int), ("batch size", config.batch_size, int),
+                              ("learning rate", config.lr, float)):
+        if not isinstance(value, (int, float)) or value <= 0:
+            raise UserError(f"{name} must be a positive {kind.__name__}, got {value}")
+    optimizer_settings(config.optimizer)
+    check_lr_schedule(config.lr_schedule)
+    if image_size is not None:
+        if info.kind != "image":
+            raise UserError(f"--image-size applies to image data; {data} is {info.kind} data")
+        if image_size <= 0:
+            raise UserError(f"image size must be a positive integer, got {image_size}")
+    side = image_size or (info.shape[-1] if info.kind == "image" else None)
+    if arch.min_input_size and side is not None and side < arch.min_input_size:
+        raise UserError(f"{arch.name} needs images of at least {arch.min_input_size}x"
+                        f"{arch.min_input_size}; {data} is {side}x{side}: "
+                        f"pass --image-size {arch.min_input_size} (or larger)")
+    preset = config.preset or registry.DEFAULT_PRESET
+    hparams = arch.hyperparameters(config.hparams, preset)
+    data_options = info.with_options(config.data_options)
+    if info.options:  # the datamodule checks its settings against the data (cheap: nothing loads)
+        datamodules.create(data, **data_options)
+    task = effective_task(arch.task, info.task, arch.name, data)  # e.g. a forecaster on image data
+    if config.lr_schedule != "constant" and (task == "generate" or config.framework == "numpy"):
+        what = "a GAN" if task == "generate" else "--framework numpy"
+        raise UserError(f"{what} trains at a constant learning rate; drop --lr-schedule {config.lr_schedule}")
+    check_distributed(config)
+    resolved = dataclasses.replace(config, data=data, image_size=image_size, hparams=hparams,
+                                   data_options=data_options, preset=preset)
+    return RunPlan(resolved, arch, info, task, input_shape(info, image_size, data_options))
+
+
+def input_shape(info, image_size: int | None, data_options: dict) -> tuple:
+    """One sample's shape as the datamodule will serve it (channels first), without loading it."""
+    if info.kind == "image" and image_size:
+        return (info.shape[0], image_size, image_size)
+    if "window" in data_options:  # a forecasting series: `window` steps of its features
+        return (data_options["window"], *info.shape[1:])
+    return tuple(info.shape)
+
+
+def check_distributed(config: TrainConfig) -> None:
+    """Devices this machine has, and a strategy only where Lightning DDP runs."""
+    if config.distribute and config.framework != "keras":
+        raise UserError("--distribute is for --framework keras; for torch use --devices N --strategy ddp")
+    if config.devices == 1 and config.num_nodes == 1 and config.strategy is None:
+        return
+    if config.framework != "torch":
+        raise UserError("--devices/--num-nodes/--strategy are Lightning's (--framework torch); "
+                        "for keras use --distribute")
+    if config.strategy not in (None, "ddp"):
+        raise UserError(f"unknown strategy {config.strategy!r}; valid: ddp")
+    import os
+
+    from modules import backend
+
+    torch = backend.torch()
+    kind, available = (("GPUs", torch.cuda.device_count()) if torch.cuda.is_available()
+                       else ("CPU cores", os.cpu_count() or 1))
+    if config.devices > available:
+        raise UserError(f"--devices {config.devices} but this machine has {available} {kind}; "
+                        f"pass --devices {available} or fewer")
+
+
+def as_plan(run: RunPlan | TrainConfig) -> RunPlan:
+    """`run` itself, or the plan of a TrainConfig (validated as it stands: no params.yaml)."""
+    return run if isinstance(run, RunPlan) else plan_for(run)

@@ -1,0 +1,66 @@
+"""What `nnlab tune` was asked for: the study, its space's bounds, sampler, pruner, workers."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from experiments.tune.space import Objective, parse_objectives
+from modules.errors import UserError
+
+SAMPLERS = ("tpe", "random", "nsga2")
+PRUNERS = ("median", "asha", "hyperband", "none")
+
+
+@dataclass
+class TuneOptions:
+    """What `nnlab tune` was asked for."""
+
+    study: str
+    data: str
+    archs: list[str] | None = None
+    family: str | None = None
+    frameworks: list[str] | None = None
+    trials: int = 20
+    timeout: float | None = None
+    objective: str = "val/acc"
+    sampler: str = "tpe"
+    pruner: str = "median"
+    storage: str | None = None
+    jobs: int = 1
+    seed: int = 0
+    epochs: str | None = None
+    image_size: int | None = None
+    experiment: str | None = None
+    quiet: bool = False
+    worker_of: str | None = None  # set in the processes `--jobs` starts: the study's MLflow run
+    worker_index: int = 0
+    objectives: list[Objective] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.sampler not in SAMPLERS:
+            raise UserError(f"unknown sampler {self.sampler!r}; valid: {', '.join(SAMPLERS)}")
+        if self.pruner not in PRUNERS:
+            raise UserError(f"unknown pruner {self.pruner!r}; valid: {', '.join(PRUNERS)}")
+        if not self.study or "/" in self.study:
+            raise UserError(f"--study {self.study!r}: give a name without '/'")
+        self.objectives = parse_objectives(self.objective)
+        self.experiment = self.experiment or self.data
+
+    @property
+    def keys(self) -> list[str]:
+        return [o.key for o in self.objectives]
+
+    def worker_argv(self, url: str, parent_run_id: str, index: int) -> list[str]:
+        """The command line of worker `index` of a `--jobs` study."""
+        argv = ["tune", "--study", self.study, "--data", self.data, "--trials", str(self.trials),
+                "--objective", self.objective, "--sampler", self.sampler, "--pruner", self.pruner,
+                "--storage", url, "--seed", str(self.seed), "--experiment", self.experiment, "--quiet",
+                "--worker-of", parent_run_id, "--worker-index", str(index)]
+        for flag, value in (("--archs", self.archs), ("--family", self.family),
+                            ("--frameworks", self.frameworks)):
+            if value:
+                argv += [flag, value if isinstance(value, str) else ",".join(value)]
+        for flag, value in (("--timeout", self.timeout), ("--epochs", self.epochs),
+                            ("--image-size", self.image_size)):
+            if value is not None:
+                argv += [flag, str(value)]
+        return argv
