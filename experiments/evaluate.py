@@ -32,7 +32,6 @@ def load_torch_weights(path: Path, network) -> None:
     """Load a state dict into `network`; refuse files whose unpickling would run code."""
     torch = backend.torch()
     import pickle
-
     import warnings
 
     try:

@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import datamodules
 from modules import backend, registry
-from modules.convert import (channels_first_input_shape, folded_parameter_count, max_difference_on,
-                             max_output_difference, transfer)
+from modules.convert import (
+    channels_first_input_shape,
+    folded_parameter_count,
+    max_difference_on,
+    max_output_difference,
+    transfer,
+)
 from modules.errors import UserError
+
 
 def parity(arch_name: str, input_shape: tuple | None = None, num_classes: int | None = None,
            batch: int = 4, seed: int = 0, **hparams) -> dict:

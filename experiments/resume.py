@@ -26,7 +26,8 @@ class TrainingInterrupted(KeyboardInterrupt):
     def resume_hint(self) -> str:
         kept = "the last finished epoch's checkpoint is kept" if checkpoint_dir(self.run_id).exists() \
             else "no epoch had finished yet"
-        return f"interrupted; the MLflow run is marked KILLED and {kept}; resume with `nnlab train --resume {self.run_id}`"
+        return (f"interrupted; the MLflow run is marked KILLED and {kept}; "
+                f"resume with `nnlab train --resume {self.run_id}`")
 
 
 def checkpoint_dir(run_id: str) -> Path:

@@ -88,7 +88,8 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
         run.set_tags({"dataset.digest": datamodule.digest, "dataset.source_digest": datamodule.source_digest,
                       "dataset.test_digest": datamodule.split_digest("test"),
                       "dataset.splits": "/".join(map(str, splits.values()))})
-        progress(("resuming " if resume_run_id else "") + f"{run_name} on {config.data} {datamodule.input_shape}: {splits['train']} train / "
+        progress(("resuming " if resume_run_id else "")
+                 + f"{run_name} on {config.data} {datamodule.input_shape}: {splits['train']} train / "
                  f"{splits['val']} val / {splits['test']} test; MLflow run {run.run_id}")
 
         title = f"{config.arch} ({config.framework}) on {config.data}"

@@ -89,10 +89,10 @@ def torch():
     if not _TORCH_READY:
         quiet_environment()
         tune_malloc()
-        import torch as _torch
-        import torchvision  # noqa: F401  (must precede TensorFlow)
         import lightning  # noqa: F401
         import lightning.pytorch  # noqa: F401
+        import torch as _torch
+        import torchvision  # noqa: F401  (must precede TensorFlow)
         try:
             import torchmetrics  # noqa: F401
         except ImportError:
@@ -119,8 +119,8 @@ def keras():
     torch()  # the torch side must be loaded before TensorFlow
     if not _KERAS_READY:
         with _native_stderr_captured():
-            import tensorflow as tf
             import keras as _keras  # noqa: F401
+            import tensorflow as tf
 
             tf.constant(0)  # the first op loads the remaining native libraries (more notices)
 

@@ -18,14 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from modules.errors import UserError
+
 FRAMEWORKS = ("torch", "keras")
 # The task names, owned here because `register` validates them and `modules/` never imports
 # `experiments/`; `experiments.tasks.TASKS` maps each to its folder (tests/test_tasks.py checks).
 TASKS = ("classify", "reconstruct", "generate", "forecast", "translate")
 DEFAULT_PRESET = "default"  # the entry's own defaults: the network the lab trains on small images
-
-
-from modules.errors import UserError
 
 
 class RegistryError(UserError):

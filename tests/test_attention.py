@@ -4,14 +4,14 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from conftest import run_cli
 
 import datamodules
-from conftest import run_cli
 from datamodules import textgen
 from experiments.config import TrainConfig
+from experiments.parity import parity
 from experiments.train import train
 from modules import backend, registry
-from experiments.parity import parity
 from modules.convert import transfer
 from modules.errors import DataError, UserError
 

@@ -2,8 +2,8 @@
 import json
 
 import pytest
-
 from conftest import mlflow_runs, run_cli
+
 from modules import registry
 
 

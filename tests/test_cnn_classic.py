@@ -131,14 +131,14 @@ def test_googlenet_differs_from_torchvision_only_by_its_3x3_third_branch():
     for aux_logits in (False, True):
         reference = torchvision.models.googlenet(weights=None, aux_logits=aux_logits, init_weights=False)
         # torchvision's "5x5" branch convolves 3x3 (pytorch/vision#906); the paper's is 5x5
-        with_bn = count_at_imagenet_size(lambda: reference) + sum(
+        with_bn = count_at_imagenet_size(lambda ref=reference: ref) + sum(
             (25 - 9) * m.branch3[1].conv.in_channels * m.branch3[1].conv.out_channels
             for m in reference.modules() if isinstance(m, Inception))
         # the paper: a bias per channel instead of batch norm's two parameters
         paper = with_bn - sum(m.bn.num_features for m in reference.modules() if isinstance(m, BasicConv2d))
         for batch_norm, expected in ((True, with_bn), (False, paper)):
-            ours = count_at_imagenet_size(lambda: build_at_imagenet_size("googlenet", aux_logits=aux_logits,
-                                                                         batch_norm=batch_norm))
+            ours = count_at_imagenet_size(lambda aux=aux_logits, bn=batch_norm: build_at_imagenet_size(
+                "googlenet", aux_logits=aux, batch_norm=bn))
             assert ours == expected
     assert paper == 13_378_280
 

@@ -4,13 +4,12 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import SHARED_MNIST
 
 import datamodules
 from datamodules.core import channels_last, epoch_order, seeded_split
 from datamodules.formats import read_idx
 from modules.errors import DataError, UserError
-
-from conftest import SHARED_MNIST
 
 
 def test_digits_splits_are_seeded_disjoint_and_complete():

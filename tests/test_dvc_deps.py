@@ -11,7 +11,6 @@ import sys
 import textwrap
 
 import yaml
-
 from conftest import ROOT
 
 LAB = ("datamodules", "modules", "experiments")

@@ -4,9 +4,9 @@ import json
 
 import numpy as np
 import pytest
+from conftest import mlflow_runs
 
 import datamodules
-from conftest import mlflow_runs
 from experiments.config import TrainConfig
 from experiments.train import train
 from modules import backend, registry
@@ -130,7 +130,8 @@ def test_esn_fitted_in_torch_gives_the_same_forecasts_in_keras_after_transfer():
     torch = backend.torch()
     dm = setup_data("mackey_glass", **SHORT_SERIES)
     arch = registry.get("esn")
-    t_net, k_net = arch.build("torch", dm.input_shape, 1, **SMALL_ESN), arch.build("keras", dm.input_shape, 1, **SMALL_ESN)
+    t_net = arch.build("torch", dm.input_shape, 1, **SMALL_ESN)
+    k_net = arch.build("keras", dm.input_shape, 1, **SMALL_ESN)
     acc = RidgeAccumulator(1e-6)
     x, y = dm.splits["train"].x, dm.splits["train"].y
     with torch.no_grad():

@@ -5,8 +5,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import mlflow_runs, run_cli
+
 from modules import backend, registry
 from modules.activations import ACTIVATIONS
 from modules.feedforward.numpy_net import mlp as numpy_mlp

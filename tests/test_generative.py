@@ -3,12 +3,12 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import mlflow_runs, run_cli
+
 from experiments.config import TrainConfig
+from experiments.parity import parity
 from experiments.train import train
 from modules import registry
-from experiments.parity import parity
 from modules.errors import UserError
 
 FRAMEWORKS = ("torch", "keras")

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from experiments import catalog_view
-from modules import registry
 from experiments.parity import parity
+from modules import registry
 
 ARCHS = registry.names()
 

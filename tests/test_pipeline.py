@@ -6,9 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
-
 from conftest import ROOT
 
 DVC = Path(sys.executable).parent / "dvc"

@@ -7,8 +7,8 @@
 import numpy as np
 import pytest
 
-from modules import backend, registry
 from experiments.parity import parity
+from modules import backend, registry
 from modules.errors import UserError
 
 RECURRENT = registry.names(family="recurrent")

@@ -110,7 +110,7 @@ def test_checkpoints_are_paced_to_a_share_of_the_time_the_first_always_written()
 def test_a_resume_from_an_older_checkpoint_logs_every_epoch_once(monkeypatch):
     # the pacer wrote a checkpoint after epoch 0 only; the run logged epochs 0 and 1 and was
     # stopped; the resumed run recomputes epoch 1 and logs it no second time
-    from experiments import pacing, resume, tracking
+    from experiments import pacing, resume
     from experiments.train import train
 
     monkeypatch.setattr(pacing, "DEFAULT_SHARE", 1e-9)

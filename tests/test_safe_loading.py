@@ -2,8 +2,8 @@
 import pickle
 
 import pytest
-
 from conftest import run_cli
+
 from experiments.config import TrainConfig
 from experiments.evaluate import evaluate, evaluate_run
 from experiments.train import train

@@ -14,7 +14,7 @@ def test_four_concurrent_trainings_on_the_default_sqlite_store_all_finish_and_lo
     procs = [subprocess.Popen(args + ["--seed", str(i)], cwd=lab_dir, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for i in range(4)]
     outputs = [p.communicate(timeout=600) for p in procs]
-    for proc, (out, err) in zip(procs, outputs):
+    for proc, (_, err) in zip(procs, outputs):
         assert proc.returncode == 0, err[-1500:]
         assert "locked" not in err
     runs = mlflow_runs("digits")

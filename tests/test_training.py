@@ -3,8 +3,8 @@ import json
 import textwrap
 
 import pytest
+from conftest import ROOT, mlflow_runs
 
-from conftest import ROOT, mlflow_runs, run_cli
 from experiments.config import TrainConfig
 from experiments.train import train
 

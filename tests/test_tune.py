@@ -7,8 +7,8 @@ import time
 import uuid
 
 import pytest
-
 from conftest import ROOT, mlflow_runs
+
 from experiments.cli import main
 
 TINY = ["--data", "digits", "--archs", "mlp", "--frameworks", "torch", "--epochs", "1", "--quiet"]

@@ -19,7 +19,7 @@ def run_worker(model: str, path: str, epochs: int, batch: int) -> dict:
     env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     done = subprocess.run([sys.executable, "-m", "experiments.bench.worker", model, path, str(epochs),
                            str(batch)], capture_output=True, text=True, env=env)
-    line = next((l for l in done.stdout.splitlines() if l.startswith("BENCH ")), None)
+    line = next((out for out in done.stdout.splitlines() if out.startswith("BENCH ")), None)
     if done.returncode != 0 or line is None:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         raise RuntimeError(f"{model}/{path} failed: {tail[0]}")

@@ -53,7 +53,7 @@ def datamodule_of(plan):
 
 def lab_path(model, framework: str, epochs: int, batch: int) -> dict:
     """`nnlab train` as users run it (tracking on), timed per epoch by a callback."""
-    from experiments import train as train_module, tracking
+    from experiments import tracking, train as train_module
 
     clock = EpochClock()
     log_seconds = []
@@ -120,7 +120,7 @@ def torch_loop(model, epochs: int, batch: int) -> dict:
             optimizer.step()
         network.eval()
         with torch.no_grad():  # validation, as the lab's path does each epoch
-            for x, y in dm.val_dataloader():
+            for x, _ in dm.val_dataloader():
                 network(x)
         clock.tick()
     return {"samples": len(dm.splits["train"]), "epoch_seconds": clock.steady_epoch_seconds()}

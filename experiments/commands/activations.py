@@ -25,8 +25,8 @@ def run(args) -> int:
     out = Path(args.out) if args.out else DEFAULT_OUT
 
     from experiments import tracking
-    from experiments.fundamentals.activations import activation_curves, plot_activation_curves
     from experiments.files import write_json_atomic
+    from experiments.fundamentals.activations import activation_curves, plot_activation_curves
 
     with tracking.tracked_run(args.experiment or EXPERIMENT, "activations",
                               {"activations": ",".join(names)}, {"lesson": "activations"}) as run:

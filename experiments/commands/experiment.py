@@ -54,8 +54,7 @@ def run(args) -> int:
 
 
 def vanishing_gradients(args) -> int:
-    from experiments.fundamentals import (DEFAULT_OUT, EXPERIMENT, parse_activations, parse_ints,
-                                          single_threaded)
+    from experiments.fundamentals import DEFAULT_OUT, EXPERIMENT, parse_activations, parse_ints, single_threaded
     from modules.errors import UserError
 
     depths = parse_ints(args.depths, "--depths")
@@ -71,8 +70,8 @@ def vanishing_gradients(args) -> int:
     out = Path(args.out) if args.out else DEFAULT_OUT
 
     from experiments import tracking
-    from experiments.fundamentals import vanishing_gradients as vg
     from experiments.files import write_json_atomic
+    from experiments.fundamentals import vanishing_gradients as vg
 
     params = {"depths": args.depths, "activations": ",".join(activations), "frameworks": ",".join(frameworks),
               "width": args.width, "epochs": args.epochs, "lr": args.lr, "init": args.init, "seed": args.seed,
@@ -110,8 +109,7 @@ def vanishing_gradients(args) -> int:
 
 
 def linear_collapse(args) -> int:
-    from experiments.fundamentals import DEFAULT_OUT, EXPERIMENT, single_threaded
-    from experiments.fundamentals import linear_collapse as lc
+    from experiments.fundamentals import DEFAULT_OUT, EXPERIMENT, linear_collapse as lc, single_threaded
     from modules.errors import UserError
 
     if args.data not in lc.DATASETS:

@@ -18,8 +18,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from modules import registry
     from experiments.parity import parity
+    from modules import registry
 
     hparams = registry.get(args.arch).hyperparameters(dict(args.hparams), args.preset)
     report = parity(args.arch, args.input_shape, args.num_classes, **hparams)

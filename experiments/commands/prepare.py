@@ -18,8 +18,8 @@ def run(args) -> int:
     import datamodules
     from datamodules.core import data_root
     from experiments.config import TrainConfig
-    from experiments.plan import load_params
     from experiments.files import write_json_atomic
+    from experiments.plan import load_params
     from modules.errors import UserError
 
     datamodules.get_info(args.data)

@@ -8,7 +8,6 @@ them to MLflow in the experiment `fundamentals`.
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 
 from modules.activations import ACTIVATIONS, check_activation

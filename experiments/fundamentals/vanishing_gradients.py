@@ -49,7 +49,7 @@ def keras_gradient_norms(network, x: np.ndarray, y: np.ndarray) -> list[float]:
 
 def train_torch(network, datamodule, epochs: int, lr: float) -> list[float]:
     """Adam on the datamodule's training batches; the mean training loss of each epoch."""
-    torch = backend.torch()
+    backend.torch()  # before anything imports TensorFlow
     import torch.nn.functional as F
 
     from modules.optim.torch_optim import make_optimizer

@@ -223,7 +223,8 @@ def _optimizers_and_schedulers(configured) -> tuple[list, list]:
     if isinstance(configured, dict):
         schedule = configured["lr_scheduler"]
         if schedule.get("interval") != "step":
-            raise ValueError(f"the lab's loop steps LR schedules per optimizer step, not per {schedule.get('interval')!r}")
+            raise ValueError("the lab's loop steps LR schedules per optimizer step, "
+                             f"not per {schedule.get('interval')!r}")
         return [configured["optimizer"]], [schedule["scheduler"]]
     return list(configured), []
 

@@ -62,7 +62,8 @@ def describe_trial(trial, keys: list[str]) -> str:
     if trial.state.name == "PRUNED":
         extra = f" (pruned at epoch {trial.user_attrs.get('pruned_epoch', '?')})"
     elif trial.state.name == "FAIL":
-        extra = f" ({trial.user_attrs.get(FAIL_REASON_ATTR) or trial.user_attrs.get(tune_storage.LOST_ATTR) or 'worker lost'})"
+        reason = trial.user_attrs.get(FAIL_REASON_ATTR) or trial.user_attrs.get(tune_storage.LOST_ATTR)
+        extra = f" ({reason or 'worker lost'})"
     return f"trial {trial.number:>3} {trial.state.name:<8} {values:<16} {setting}{extra}"
 
 

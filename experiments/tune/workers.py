@@ -12,6 +12,7 @@ from experiments.tune.objective import TrialFailed, TrialObjective, budget_used
 from experiments.tune.options import TuneOptions
 from experiments.tune.space import SearchSpace
 
+
 def work(study, options: TuneOptions, space: SearchSpace, parent_run_id: str, url: str, prune: bool,
          extra_callbacks: list = ()) -> dict:
     """Run trials in this process until the study's budget (or --timeout) is used up."""

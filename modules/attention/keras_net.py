@@ -11,8 +11,16 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from modules.attention.spec import (ATTENTIONS, BOS, CELLS, PAD, SCORE_MASK, TARGET_LENGTH, check_choice,
-                                    check_sequence_shape)
+from modules.attention.spec import (
+    ATTENTIONS,
+    BOS,
+    CELLS,
+    PAD,
+    SCORE_MASK,
+    TARGET_LENGTH,
+    check_choice,
+    check_sequence_shape,
+)
 
 
 # --- recurrences ------------------------------------------------------------------------

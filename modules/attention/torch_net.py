@@ -9,8 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from modules.attention.spec import (ATTENTIONS, BOS, CELLS, PAD, SCORE_MASK, check_choice,
-                                    check_sequence_shape)
+from modules.attention.spec import ATTENTIONS, BOS, CELLS, PAD, SCORE_MASK, check_choice, check_sequence_shape
 
 
 # --- recurrences ------------------------------------------------------------------------

@@ -24,7 +24,6 @@ from typing import Callable
 import numpy as np
 
 from modules import backend
-from modules.errors import UserError
 
 _CONVERTERS: dict[type, Callable] = {}
 _FOLDED: dict[type, tuple[Callable, str]] = {}

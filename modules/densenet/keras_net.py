@@ -10,8 +10,13 @@ import keras
 from keras import layers
 
 from modules.densenet.spec import BOTTLENECK_FACTOR, CIFAR_SMALL_INPUT, DENSENETS, DenseNetSpec, check_densenet_input
-from modules.toolkit.keras_layers import (batch_norm, channels_last_shape, conv2d, kaiming_normal,
-                                          linear_kernel_initializer)
+from modules.toolkit.keras_layers import (
+    batch_norm,
+    channels_last_shape,
+    conv2d,
+    kaiming_normal,
+    linear_kernel_initializer,
+)
 
 
 def conv(x, filters: int, kernel: int, stride: int, name: str):

@@ -4,9 +4,20 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from modules.googlenet.spec import (AUX_AFTER, AUX_DROPOUT, AUX_HIDDEN, AUX_LOSS_WEIGHT, AUX_POOL, INCEPTIONS,
-                                    MAX_POOL, aux_conv_layers, branch_layers, check_googlenet_input, is_pool,
-                                    stem_layers)
+from modules.googlenet.spec import (
+    AUX_AFTER,
+    AUX_DROPOUT,
+    AUX_HIDDEN,
+    AUX_LOSS_WEIGHT,
+    AUX_POOL,
+    INCEPTIONS,
+    MAX_POOL,
+    aux_conv_layers,
+    branch_layers,
+    check_googlenet_input,
+    is_pool,
+    stem_layers,
+)
 from modules.toolkit.keras_layers import channels_last_shape
 from modules.toolkit.keras_plans import apply_plan
 from modules.toolkit.plans import scaled

@@ -4,9 +4,25 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from modules.googlenet.spec import (AUX_AFTER, AUX_CHANNELS, AUX_DROPOUT, AUX_HIDDEN, AUX_LOSS_WEIGHT, AUX_POOL,
-                                    INCEPTIONS, MAX_POOL, STEM_CHANNELS, aux_conv_layers, aux_side, branch_layers,
-                                    check_googlenet_input, inception_out, inception_spec, is_pool, stem_layers)
+from modules.googlenet.spec import (
+    AUX_AFTER,
+    AUX_CHANNELS,
+    AUX_DROPOUT,
+    AUX_HIDDEN,
+    AUX_LOSS_WEIGHT,
+    AUX_POOL,
+    INCEPTIONS,
+    MAX_POOL,
+    STEM_CHANNELS,
+    aux_conv_layers,
+    aux_side,
+    branch_layers,
+    check_googlenet_input,
+    inception_out,
+    inception_spec,
+    is_pool,
+    stem_layers,
+)
 from modules.toolkit.plans import scaled
 from modules.toolkit.torch_plans import build_plan
 

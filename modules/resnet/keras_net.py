@@ -9,10 +9,22 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from modules.resnet.spec import (BLOCK_EXPANSION, CIFAR_SMALL_INPUT, IMAGENET_SHORTCUT, RESNETS, ResNetSpec,
-                                 check_resnet_input)
-from modules.toolkit.keras_layers import (batch_norm, channels_last_shape, conv2d, kaiming_normal,
-                                          linear_bias_initializer, linear_kernel_initializer)
+from modules.resnet.spec import (
+    BLOCK_EXPANSION,
+    CIFAR_SMALL_INPUT,
+    IMAGENET_SHORTCUT,
+    RESNETS,
+    ResNetSpec,
+    check_resnet_input,
+)
+from modules.toolkit.keras_layers import (
+    batch_norm,
+    channels_last_shape,
+    conv2d,
+    kaiming_normal,
+    linear_bias_initializer,
+    linear_kernel_initializer,
+)
 
 
 def conv_bn(x, out_channels: int, kernel: int, stride: int, name: str, bn_name: str, gamma: float):

@@ -10,8 +10,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from modules.resnet.spec import (BLOCK_EXPANSION, CIFAR_SMALL_INPUT, IMAGENET_SHORTCUT, RESNETS, ResNetSpec,
-                                 check_resnet_input)
+from modules.resnet.spec import (
+    BLOCK_EXPANSION,
+    CIFAR_SMALL_INPUT,
+    IMAGENET_SHORTCUT,
+    RESNETS,
+    ResNetSpec,
+    check_resnet_input,
+)
 from modules.toolkit.torch_layers import batch_norm
 
 

@@ -7,7 +7,6 @@ import numpy as np
 from experiments.tasks.keras_base import LabTask, to_channels_first
 from modules.autoencoder.keras_net import latent_layer
 
-
 LOSSES = {"mse": keras.losses.MeanSquaredError, "bce": keras.losses.BinaryCrossentropy}
 
 

@@ -7,7 +7,6 @@ import torch.nn.functional as F
 
 from experiments.tasks.torch_base import LabTask
 
-
 LOSSES = {"mse": F.mse_loss, "bce": F.binary_cross_entropy}
 
 
