@@ -36,6 +36,21 @@ class EpochClock:
         return [b - a for a, b in zip(edges[1:-1], edges[2:])]  # epochs 2..E
 
 
+def keras_clock_callback(clock: EpochClock):
+    """A Keras callback that times each epoch on `clock` (the first, warm-up epoch too)."""
+    keras = backend.keras()
+
+    class Tick(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if not clock.ends:
+                clock.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            clock.tick()
+
+    return Tick()
+
+
 def run_plan(model, framework: str, epochs: int, batch: int):
     """The run plan of `model` as `nnlab train` resolves it, at `epochs` and `batch`."""
     from experiments.plan import resolve
@@ -77,16 +92,7 @@ def lab_path(model, framework: str, epochs: int, batch: int) -> dict:
                 clock.tick()
         callback = Tick()
     else:
-        keras = backend.keras()
-
-        class Tick(keras.callbacks.Callback):
-            def on_epoch_begin(self, epoch, logs=None):
-                if not clock.ends:
-                    clock.start = time.perf_counter()
-
-            def on_epoch_end(self, epoch, logs=None):
-                clock.tick()
-        callback = Tick()
+        callback = keras_clock_callback(clock)
     plan = run_plan(model, framework, epochs, batch)
     summary = train_module.train(plan, progress=lambda *a: None, callbacks=[callback])
     n = len(datamodule_of(plan).splits["train"])
@@ -126,16 +132,21 @@ def torch_loop(model, epochs: int, batch: int) -> dict:
     return {"samples": len(dm.splits["train"]), "epoch_seconds": clock.steady_epoch_seconds()}
 
 
-def tf_loop(model, epochs: int, batch: int) -> dict:
-    """The floor for the Keras path: a tf.function GradientTape loop over the same model and batches."""
-    keras = backend.keras()
-    tf = backend.tensorflow()
+def keras_task_of(model, epochs: int, batch: int):
+    """(config, datamodule, Keras task) of `model`'s run plan, seeded as the lab's runner seeds it."""
     from experiments.runners.keras_runner import build_task, seed_everything
 
     plan = run_plan(model, "keras", epochs, batch)
     config, dm = plan.config, datamodule_of(plan)
     seed_everything(config.seed)
-    task = build_task(plan.arch, dm, config)
+    return config, dm, build_task(plan.arch, dm, config)
+
+
+def tf_loop(model, epochs: int, batch: int) -> dict:
+    """The floor for the Keras path: a tf.function GradientTape loop over the same model and batches."""
+    keras = backend.keras()
+    tf = backend.tensorflow()
+    config, dm, task = keras_task_of(model, epochs, batch)
     network, optimizer = task.network, task.make_optimizer()
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
@@ -166,35 +177,22 @@ def tf_loop(model, epochs: int, batch: int) -> dict:
 
 def keras_feed(model, epochs: int, batch: int, native: bool) -> dict:
     """Keras `fit` (no tracking) fed by the datamodule, or by a native tf.data pipeline."""
-    keras = backend.keras()
+    backend.keras()
     tf = backend.tensorflow()
-    from experiments.runners.keras_runner import build_task, seed_everything
-
-    plan = run_plan(model, "keras", epochs, batch)
-    config, dm = plan.config, datamodule_of(plan)
-    seed_everything(config.seed)
-    task = build_task(plan.arch, dm, config)
+    config, dm, task = keras_task_of(model, epochs, batch)
     clock = EpochClock()
-
-    class Tick(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            if not clock.ends:
-                clock.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            clock.tick()
-
+    tick = keras_clock_callback(clock)
     if native:
         x, y = dm.arrays("train", layout="channels_last")
         xv, yv = dm.arrays("val", layout="channels_last")
         train = (tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=config.seed)
                  .batch(batch).prefetch(tf.data.AUTOTUNE))
         val = tf.data.Dataset.from_tensor_slices((xv, yv)).batch(batch).prefetch(tf.data.AUTOTUNE)
-        task.model.fit(train, epochs=epochs, validation_data=val, callbacks=[Tick()], verbose=0)
+        task.model.fit(train, epochs=epochs, validation_data=val, callbacks=[tick], verbose=0)
     else:
         task.model.fit(dm.keras_dataset("train", epochs=epochs), epochs=epochs,
                        steps_per_epoch=dm.steps_per_epoch("train"), validation_data=dm.keras_dataset("val"),
-                       callbacks=[Tick()], verbose=0)
+                       callbacks=[tick], verbose=0)
     return {"samples": len(dm.splits["train"]), "epoch_seconds": clock.steady_epoch_seconds()}
 
 

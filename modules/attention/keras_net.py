@@ -166,6 +166,7 @@ class Seq2Seq(keras.Model):
 
     def generate(self, source, steps: int):
         """Greedy decoding from BOS: logits (B, steps, V) and attention weights (B, steps, T_in)."""
+        # line for line the twin's `generate` (`duplicates` pairs the two: that is the mirror)
         keys, projected, mask, state = self.encode(source)
         token = ops.full((ops.shape(source)[0],), BOS, dtype="int32")
         logits, weights = [], []

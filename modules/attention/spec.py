@@ -52,12 +52,8 @@ def seq2seq_parity_inputs(input_shape: tuple, num_classes: int, batch: int, seed
     return source, decoder_input
 
 
-register(Architecture(
-    name="seq2seq",
-    task="translate",
-    family="attention",
-    module="attention",
-    default_data="dates",
+register(Architecture(name="seq2seq", task="translate", family="attention", module="attention",
+                          default_data="dates",
     defaults={"cell": "gru", "attention": "bahdanau", "embedding_size": 32, "hidden_size": 128},
     space={
         "cell": Param("categorical", choices=CELLS),

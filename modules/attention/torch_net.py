@@ -160,6 +160,7 @@ class Seq2Seq(nn.Module):
 
     def generate(self, source: torch.Tensor, steps: int):
         """Greedy decoding from BOS: logits (B, steps, V) and attention weights (B, steps, T_in)."""
+        # line for line the twin's `generate` (`duplicates` pairs the two: that is the mirror)
         keys, projected, mask, state = self.encode(source)
         token = source.new_full((len(source),), BOS)
         logits, weights = [], []

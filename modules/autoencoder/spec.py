@@ -21,12 +21,8 @@ def conv_bottleneck_side(side: int) -> int:
     return side // factor
 
 
-register(Architecture(
-    name="autoencoder",
-    task="reconstruct",
-    family="autoencoder",
-    module="autoencoder",
-    default_data="digits",
+register(Architecture(name="autoencoder", task="reconstruct", family="autoencoder", module="autoencoder",
+                          default_data="digits",
     defaults={"kind": "conv", "latent_dim": 16, "width": 32, "loss": "mse"},
     space={
         "kind": Param("categorical", choices=AUTOENCODER_KINDS),

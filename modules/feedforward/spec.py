@@ -7,12 +7,8 @@ from modules.registry import Architecture, Param, register
 # (He et al. 2015, for relu): the same uniform distributions in both frameworks, zero biases.
 INITS = ("default", "xavier", "he")
 
-register(Architecture(
-    name="mlp",
-    task="classify",
-    family="feedforward",
-    module="feedforward",
-    default_data="mnist1d",
+register(Architecture(name="mlp", task="classify", family="feedforward", module="feedforward",
+                          default_data="mnist1d",
     defaults={"depth": 3, "width": 256, "activation": "relu", "dropout": 0.2, "init": "default"},
     space={
         "depth": Param("int", 1, 8, bounds=(1, 1000)),

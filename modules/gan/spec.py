@@ -43,12 +43,8 @@ def generator_channels(width: int, stages: int) -> list[int]:
     return [width * 2 ** (stages - 1 - i) for i in range(stages)]
 
 
-register(Architecture(
-    name="dcgan",
-    task="generate",
-    family="gan",
-    module="gan",
-    default_data="digits",
+register(Architecture(name="dcgan", task="generate", family="gan", module="gan",
+                          default_data="digits",
     defaults={"latent_dim": 100, "width": 64},
     space={
         "latent_dim": Param("int", 16, 128, log=True, bounds=(1, 1 << 14)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+# the same spec names as torch_net.py imports (`duplicates` pairs the two lists)
 from modules.googlenet.spec import (
     AUX_AFTER,
     AUX_DROPOUT,

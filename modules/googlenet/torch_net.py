@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+# the same spec names as keras_net.py imports (`duplicates` pairs the two lists)
 from modules.googlenet.spec import (
     AUX_AFTER,
     AUX_CHANNELS,

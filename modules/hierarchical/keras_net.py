@@ -85,6 +85,9 @@ class HAN(DocumentClassifier):
 class FlatGRU(DocumentClassifier):
     """The flat baseline: every word of the document in one BiGRU, attention-pooled."""
 
+    # HAN's constructor signature again: Keras rebuilds a saved layer from its own class's
+    # `__init__` keywords (`duplicates` pairs the two constructors)
+
     def __init__(self, num_classes: int, *, embedding_size: int, hidden_size: int,
                  attention_size: int, **kwargs) -> None:
         super().__init__(num_classes, embedding_size=embedding_size, hidden_size=hidden_size,

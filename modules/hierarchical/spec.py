@@ -36,12 +36,8 @@ for _name, _hidden_size, _paper in (
         # hidden 58 gives it as many parameters as han's default, within 1 per cent
         ("flat_gru", 58,
          f"HAN's flat baseline: bidirectional GRU with attention over all words ({HAN_PAPER})")):
-    register(Architecture(
-        name=_name,
-        task="classify",
-        family="attention",
-        module="hierarchical",
-        default_data="documents",
+    register(Architecture(name=_name, task="classify", family="attention", module="hierarchical",
+                              default_data="documents",
         defaults={"embedding_size": 32, "hidden_size": _hidden_size, "attention_size": 32},
         space=DOCUMENT_SPACE,
         train_defaults={"epochs": 8, "lr": 0.003},

@@ -44,12 +44,8 @@ def feature_size(input_size: int) -> int:
     return LENET5_CONVS[-1][0] * side * side
 
 
-register(Architecture(
-    name="lenet5",
-    task="classify",
-    family="cnn",
-    module="lenet",
-    default_data="digits",
+register(Architecture(name="lenet5", task="classify", family="cnn", module="lenet",
+                          default_data="digits",
     defaults={"activation": "tanh", "pooling": "avg"},  # the paper's network
     space={
         "activation": Param("categorical", choices=ACTIVATIONS),

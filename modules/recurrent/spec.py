@@ -84,12 +84,8 @@ def recurrent_builder(variant: str, create: Callable) -> Callable:
 
 
 for _name, _variant in RECURRENT_VARIANTS.items():
-    register(Architecture(
-        name=_name,
-        task="classify",
-        family="recurrent",
-        module="recurrent",
-        default_data="mnist1d",
+    register(Architecture(name=_name, task="classify", family="recurrent", module="recurrent",
+                              default_data="mnist1d",
         defaults={"hidden_size": 64, "num_layers": 1, "dropout": 0.0},
         space={
             "hidden_size": Param("int", 16, 256, log=True, bounds=(1, 1 << 16)),

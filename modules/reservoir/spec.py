@@ -92,12 +92,8 @@ class RidgeAccumulator:
         return max(float(sse), 0.0) / (self.count * solution.shape[1])
 
 
-register(Architecture(
-    name="esn",
-    task="forecast",
-    family="reservoir",
-    module="reservoir",
-    default_data="mackey_glass",
+register(Architecture(name="esn", task="forecast", family="reservoir", module="reservoir",
+                          default_data="mackey_glass",
     defaults={"units": 300, "spectral_radius": 0.9, "leak_rate": 0.3, "input_scaling": 1.0,
               "density": 0.1, "ridge": 1e-6, "seed": 42, "readout": "ridge"},
     space={

@@ -9,6 +9,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+# the same spec names as torch_net.py imports (`duplicates` pairs the two lists)
 from modules.resnet.spec import (
     BLOCK_EXPANSION,
     CIFAR_SMALL_INPUT,

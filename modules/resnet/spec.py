@@ -118,12 +118,8 @@ for _name, _spec in RESNETS.items():
         _presets = {"paper": {"shortcut": "identity", "residual_gamma": 1.0}}
         _space = {"shortcut": Param("categorical", choices=SHORTCUTS)}
     _space["residual_gamma"] = Param("float", 0.0, 1.0, bounds=(0.0, 10.0))
-    register(Architecture(
-        name=_name,
-        task="classify",
-        family="cnn",
-        module="resnet",
-        default_data="digits",
+    register(Architecture(name=_name, task="classify", family="cnn", module="resnet",
+                              default_data="digits",
         defaults=_defaults,
         space=_space,
         presets=_presets,

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+# the same spec names as keras_net.py imports (`duplicates` pairs the two lists)
 from modules.resnet.spec import (
     BLOCK_EXPANSION,
     CIFAR_SMALL_INPUT,
