@@ -1,11 +1,10 @@
 """Pace bookkeeping (checkpoints, metric writes) so that it costs a bounded share of training.
 
-A checkpoint or an MLflow write costs about the same whatever the epoch's length: ~20 ms for
-a LeNet-5 checkpoint, ~50 ms for a SQLite metric batch. After every 0.2 s epoch of LeNet-5 on
-digits that was a fifth of the run. `Pacer` runs such work on the first call and then only
-once the time since its last run is at least (what it cost) / `share`. Two kinds are paced
-(checkpoints, metric writes), each to half a percent: together they cost at most 1% of a run
-(at 2% each they were 4%, most of what kept Lightning at 0.94x a hand-written loop).
+A checkpoint or an MLflow write costs about the same whatever the epoch's length, so after every
+short epoch it can be a large share of the run (docs/benchmarks.md has the figures). `Pacer` runs
+such work on the first call and then only once the time since its last run is at least (what it
+cost) / `share`. Two kinds are paced (checkpoints, metric writes), each to half a percent:
+together they cost at most 1% of a run.
 """
 from __future__ import annotations
 
