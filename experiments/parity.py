@@ -4,14 +4,7 @@ the default input shape is the architecture's default dataset's (`datamodules`).
 from __future__ import annotations
 
 import datamodules
-from modules import backend, registry
-from modules.convert import (
-    channels_first_input_shape,
-    folded_parameter_count,
-    max_difference_on,
-    max_output_difference,
-    transfer,
-)
+from modules import backend, convert, registry
 from modules.errors import UserError
 
 
@@ -37,23 +30,23 @@ def parity(arch_name: str, input_shape: tuple | None = None, num_classes: int | 
     torch.manual_seed(seed)
     torch_model = arch.build("torch", input_shape, num_classes, **hparams).eval()
     keras_model = arch.build("keras", input_shape, num_classes, **hparams)
-    done = transfer(torch_model, keras_model)
+    done = convert.transfer(torch_model, keras_model)
     # a network made of several one-input parts (a GAN's generator and discriminator) names
     # them in `parity_parts`; each part is compared on a random batch of its own input
     parts = getattr(torch_model, "parity_parts", ())
-    diffs = {part: max_output_difference(getattr(torch_model, part), keras_model.get_layer(part),
-                                         channels_first_input_shape(keras_model.get_layer(part)),
-                                         batch, seed) for part in parts}
+    diffs = {part: convert.max_output_difference(getattr(torch_model, part), keras_model.get_layer(part),
+                                                 convert.channels_first_input_shape(keras_model.get_layer(part)),
+                                                 batch, seed) for part in parts}
     if not parts and arch.parity_inputs is not None:  # token ids, or several inputs
         inputs = arch.parity_inputs(tuple(input_shape), num_classes, batch, seed)
-        diffs[arch_name] = max_difference_on(torch_model, keras_model, inputs)
+        diffs[arch_name] = convert.max_difference_on(torch_model, keras_model, inputs)
     elif not parts:
-        diffs[arch_name] = max_output_difference(torch_model, keras_model, input_shape, batch, seed)
+        diffs[arch_name] = convert.max_output_difference(torch_model, keras_model, input_shape, batch, seed)
     from modules.toolkit.keras_layers import count_parameters as count_keras
     from modules.toolkit.torch_layers import count_parameters as count_torch
 
     n_torch, n_keras = count_torch(torch_model), count_keras(keras_model)
-    folded, why = folded_parameter_count(torch_model)
+    folded, why = convert.folded_parameter_count(torch_model)
     if n_torch - n_keras == 0:
         reason = ""
     elif n_torch - n_keras == folded:
