@@ -3,9 +3,11 @@
 Speed itself is measured by the command, never asserted here."""
 import json
 
+import pytest
 from conftest import run_cli
 
 
+@pytest.mark.integration
 def test_bench_prints_and_writes_every_pair_with_a_median_ratio(lab_dir):
     result = run_cli("bench", "--models", "mlp", "--repeats", "1", "--epochs", "2",
                      "--no-trial-overhead", "--json", "bench.json", cwd=lab_dir)

@@ -56,6 +56,7 @@ def test_bad_input_is_one_line_and_exit_2(args, message):
     assert mlflow_runs() == []  # validated before any run was started
 
 
+@pytest.mark.integration
 def test_offline_download_names_files_and_folder_and_marks_the_run_failed(lab_dir):
     done = run_cli("train", "--arch", "mlp", "--data", "cifar10", "--data-dir", str(lab_dir / "nothing"),
                    cwd=lab_dir)
@@ -66,6 +67,7 @@ def test_offline_download_names_files_and_folder_and_marks_the_run_failed(lab_di
     assert run.info.status == "FAILED"
 
 
+@pytest.mark.integration
 def test_train_prints_metrics_and_run_id_and_writes_metrics_json(lab_dir):
     done = run_cli("train", "--framework", "torch", "--arch", "mlp", "--data", "digits", "--epochs", "1",
                    "--quiet", "--metrics-out", "out/metrics.json", "--set", "depth=1", cwd=lab_dir)
@@ -76,6 +78,7 @@ def test_train_prints_metrics_and_run_id_and_writes_metrics_json(lab_dir):
     assert done.stderr.strip() == ""  # no framework log spam
 
 
+@pytest.mark.integration
 def test_train_without_quiet_in_a_log_prints_a_line_per_epoch_and_no_framework_spam(lab_dir):
     done = run_cli("train", "--framework", "torch", "--arch", "mlp", "--data", "digits", "--epochs", "2",
                    "--set", "depth=1", cwd=lab_dir)  # stdout is a pipe: lines, not a live bar

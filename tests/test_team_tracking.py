@@ -22,6 +22,7 @@ def server_runs(experiment: str) -> list:
     return client.search_runs([found.experiment_id]) if found else []
 
 
+@pytest.mark.integration
 def test_train_and_tune_log_to_the_team_server_with_artifacts():
     experiment = f"team-{uuid.uuid4().hex[:8]}"
     env = {"MLFLOW_TRACKING_URI": SERVER}

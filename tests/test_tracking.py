@@ -2,9 +2,11 @@
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT, mlflow_runs, run_cli
 
 
+@pytest.mark.integration
 def test_four_concurrent_trainings_on_the_default_sqlite_store_all_finish_and_log(lab_dir):
     import os
 

@@ -115,6 +115,7 @@ BOTH_ORDERS = textwrap.dedent("""
 """)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("order", [("torch", "keras"), ("keras", "torch")])
 def test_one_process_trains_both_frameworks_in_either_order(order, lab_dir):
     import subprocess
