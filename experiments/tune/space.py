@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from experiments.controls import higher_is_better
 from modules.errors import UserError
 from modules.optim import OPTIMIZERS
 from modules.registry import FRAMEWORKS, Param
@@ -23,9 +24,9 @@ SHARED_SPACE: dict[str, Param] = {
 }
 DEFAULT_EPOCHS = (5, 20)
 
-# What each objective key means and which way is better. Metrics not listed here
-# may still be used with an explicit direction suffix, e.g. `val/f1:max`.
-MAXIMIZE_SUFFIXES = ("acc", "accuracy", "f1", "auc", "r2", "bleu", "samples_per_s")
+# Which way an objective is better: `experiments.controls.higher_is_better` (one table for
+# objectives and `--select-best`); a metric it does not know may be given an explicit
+# direction suffix, e.g. `val/f1:max`.
 MINIMIZE_KEYS = ("n_params", "train_time_s")
 
 
@@ -55,7 +56,7 @@ def parse_objectives(text: str) -> list[Objective]:
                 raise UserError(f"--objective {item!r}: the direction is :max or :min, not :{way}")
             direction = "maximize" if way == "max" else "minimize"
         else:
-            direction = "maximize" if key.rsplit("/", 1)[-1].endswith(MAXIMIZE_SUFFIXES) else "minimize"
+            direction = "maximize" if higher_is_better(key) else "minimize"
         objectives.append(Objective(key, direction))
     if not objectives:
         raise UserError("--objective is empty; give a metric such as val/acc (or val/acc,n_params)")
