@@ -1,8 +1,14 @@
 """`nnlab train`: train one architecture in one framework, tracked in MLflow."""
 from __future__ import annotations
 
-from experiments.cli import (add_control_options, add_data_options, add_network_options, control_settings,
-                             positive_float, positive_int)
+from experiments.cli import (
+    add_control_options,
+    add_data_options,
+    add_network_options,
+    control_settings,
+    positive_float,
+    positive_int,
+)
 
 ORDER = 20
 
