@@ -150,6 +150,25 @@ def test_early_stopping_and_pruning_work_together_in_an_optuna_trial(framework):
     assert always.trials[0].state.name == "PRUNED" and sorted(always.trials[0].intermediate_values) == [0]
 
 
+def test_tune_early_stop_reaches_every_trials_plan_and_every_worker():
+    import optuna
+
+    from experiments.tune.options import TuneOptions
+    from experiments.tune.space import SearchSpace
+
+    space = SearchSpace.build("digits", archs=["mlp"], frameworks=["torch"], epochs=(3, 3),
+                              controls={"early_stop": 2, "min_delta": 0.01})
+    draw = {"framework": "torch", "arch": "mlp", "lr": 0.001, "batch_size": 64, "optimizer": "adam",
+            **{f"mlp.{k}": v for k, v in {"depth": 2, "width": 64, "activation": "relu", "dropout": 0.1,
+                                          "init": "default"}.items()}}
+    config = space.suggest_plan(optuna.trial.FixedTrial(draw), "digits").config
+    assert (config.early_stop, config.min_delta) == (2, 0.01)
+    argv = TuneOptions(study="s", data="digits", early_stop=2, min_delta=0.01).worker_argv("url", "run", 1)
+    assert argv[argv.index("--early-stop") + 1] == "2" and argv[argv.index("--min-delta") + 1] == "0.01"
+    with pytest.raises(UserError, match="add --early-stop PATIENCE"):
+        TuneOptions(study="s", data="digits", min_delta=0.01)
+
+
 # --- learning rates -------------------------------------------------------------------------
 def test_both_frameworks_log_the_same_per_epoch_learning_rate_of_a_cosine_schedule():
     from modules.optim import lr_factor

@@ -133,6 +133,8 @@ class SearchSpace:
     image_size: int | None = None
     seed: int = 0
     shared: dict[str, Param] = field(default_factory=lambda: dict(SHARED_SPACE))
+    # training controls every trial runs with (`nnlab tune --early-stop`), TrainConfig names
+    controls: dict = field(default_factory=dict)
 
     @classmethod
     def build(cls, data: str, archs: list[str] | None = None, family: str | None = None,
@@ -207,7 +209,8 @@ class SearchSpace:
         epochs = (suggest(trial, "epochs", Param("int", *self.epochs))
                   if self.epochs[0] != self.epochs[1] else self.epochs[0])
         hparams = {key: suggest(trial, f"{arch.name}.{key}", param) for key, param in arch.space.items()}
-        return self.plan(framework, arch, epochs, hparams, experiment=experiment, quiet=True, **shared)
+        return self.plan(framework, arch, epochs, hparams, experiment=experiment, quiet=True, **shared,
+                         **self.controls)
 
     def plan(self, framework: str, arch, epochs: int, hparams: dict, **settings):
         """The run plan of one point of this space (a trial's draw, or a refit of it)."""
