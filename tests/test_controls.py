@@ -303,3 +303,15 @@ def test_one_clipped_step_gives_the_same_weights_in_both_frameworks():
     step_gap = max(float(torch.max(torch.abs(a - b))) for a, b in
                    zip(unclipped.state_dict().values(), torch_net.state_dict().values()))
     assert step_gap > 1e-3, "clipping was active: without it the step is much larger"
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_closed_form_readout_selects_and_stops_as_a_gradient_fit_does(framework):
+    # the echo state network solves its readout each epoch (no optimizer, so no train/lr)
+    from test_forecasting import quick_forecast
+
+    summary = train(quick_forecast(framework, epochs=5, select_best="val/loss", early_stop=1, min_delta=100.0),
+                    progress=quiet, plots=False)
+    assert (summary["best_epoch"], summary["stopped_epoch"], summary["epochs"]) == (1, 2, 2)
+    run = {r.info.run_id: r for r in mlflow_runs()}[summary["run_id"]]
+    assert not [k for k in run.data.metrics if k.startswith("train/lr")]

@@ -70,10 +70,10 @@ class BestEpoch(keras.callbacks.Callback):
         if self.watch.should_stop:
             self.model.stop_training = True
 
-    def restore(self, model) -> None:
-        """Load the best epoch's weights into `model` (if they were kept)."""
+    def restore(self) -> None:
+        """Load the best epoch's weights back into the model they were taken from (if kept)."""
         if self.best_weights is not None:
-            model.set_weights(self.best_weights)
+            self.model.set_weights(self.best_weights)
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
@@ -223,7 +223,7 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
                    callbacks=[*lab_callbacks, *callbacks], verbose=verbosity(config))
     train_time = time.perf_counter() - start
     if best is not None:
-        best.restore(task.model)
+        best.restore()
     return FitResult(model=task.network, n_params=count_parameters(task.network),
                      train_time_s=train_time,
                      samples_seen=len(datamodule.splits["train"]) * len(reporter.history),
