@@ -116,7 +116,9 @@ def test_early_stop_patience_survives_an_interrupt_and_resume(framework):
 
     from experiments import resume
 
-    config = quick(framework, epochs=6, early_stop=2, min_delta=100.0)
+    # and the best epoch's weights: epoch 1 is the best, so the resumed run scores weights
+    # that only its checkpoint holds
+    config = quick(framework, epochs=6, early_stop=2, min_delta=100.0, select_best="val/loss")
     whole = train(config, progress=quiet)
     with pytest.raises(resume.TrainingInterrupted) as stopped:
         train(config, progress=quiet, callbacks=[stop_after_epoch(framework, last=0)])
