@@ -120,8 +120,7 @@ def check_controls(config, task: str) -> None:
     if config.grad_clip is not None:
         if not isinstance(config.grad_clip, (int, float)) or not config.grad_clip > 0:
             raise UserError(f"--grad-clip is a maximum gradient norm, a positive number; got {config.grad_clip}")
-        if task == "generate" or config.framework == "numpy":
-            what = "a GAN" if task == "generate" else "--framework numpy"
-            raise UserError(f"{what} trains without gradient clipping; drop --grad-clip")
+        if task == "generate":
+            raise UserError("a GAN trains without gradient clipping; drop --grad-clip")
     if config.limit_batches is not None and (not isinstance(config.limit_batches, int) or config.limit_batches <= 0):
         raise UserError(f"--limit-batches must be a positive integer, got {config.limit_batches}")

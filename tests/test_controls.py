@@ -317,3 +317,25 @@ def test_a_closed_form_readout_selects_and_stops_as_a_gradient_fit_does(framewor
     assert (summary["best_epoch"], summary["stopped_epoch"], summary["epochs"]) == (1, 2, 2)
     run = {r.info.run_id: r for r in mlflow_runs()}[summary["run_id"]]
     assert not [k for k in run.data.metrics if k.startswith("train/lr")]
+
+
+def test_numpy_clips_a_step_by_torchs_global_norm_rule():
+    from experiments.train import make_datamodule
+    from modules import backend, registry
+    from modules.feedforward.numpy_net import mlp
+    from modules.toolkit.numpy_optim import SGD
+
+    torch = backend.torch()
+    config = quick("numpy", batch_size=256, optimizer="sgd", lr=0.5, grad_clip=0.05, hparams={"dropout": 0.0})
+    x, y = (a[:256] for a in make_datamodule(config).arrays("train"))
+    torch_net = registry.get("mlp").build("torch", x.shape[1:], 10, **config.hparams)
+    numpy_net = mlp(x.shape[1:], 10, **config.hparams)
+    numpy_net.load_state_dict({k: v.detach().numpy() for k, v in torch_net.state_dict().items()})
+    loss = torch.nn.functional.cross_entropy(torch_net(torch.from_numpy(x)), torch.from_numpy(y))
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(torch_net.parameters(), config.grad_clip)
+    torch.optim.SGD(torch_net.parameters(), config.lr, momentum=0.9).step()
+    _, _, grads = numpy_net.loss_and_gradients(x, y, training=True)
+    SGD(numpy_net.parameters(), config.lr, grad_clip=config.grad_clip).step(grads)
+    for key, value in torch_net.state_dict().items():
+        np.testing.assert_allclose(numpy_net.state_dict()[key], value.detach().numpy(), atol=2e-6)

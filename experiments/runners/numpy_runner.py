@@ -52,7 +52,7 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
 
 def _fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list) -> FitResult:
     network = build_network(arch, datamodule, config)
-    optimizer = SGD(network.parameters(), config.lr)
+    optimizer = SGD(network.parameters(), config.lr, grad_clip=config.grad_clip)
     x_train, y_train = datamodule.arrays("train")
     x_val, y_val = datamodule.arrays("val")
     batch, history = datamodule.batch_size, []
