@@ -288,6 +288,13 @@ class ArrayDataModule(pl.LightningDataModule):
         data = self.splits[split]
         return (channels_last(data.x) if layout == "channels_last" else data.x), data.y
 
+    def keep_batches(self, n: int) -> None:
+        """Keep the first `n` batches' worth of every split (`--limit-batches`, `--fast-dev-run`),
+        so each epoch, both frameworks and the scorer see the same few samples."""
+        keep = n * self.batch_size
+        self.splits = {k: Split(s.x[:keep], s.y[:keep]) for k, s in self.splits.items()}
+        self.digest = self._digest()
+
     def steps_per_epoch(self, split: str = "train") -> int:
         self.setup()
         return math.ceil(len(self.splits[split]) / self.batch_size)

@@ -82,6 +82,31 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
                         metavar="KEY=VALUE", help="a dataset setting, e.g. window=30 or horizon=84 (repeatable)")
 
 
+def add_control_options(parser: argparse.ArgumentParser) -> None:
+    """The training controls (`experiments.controls`) of `nnlab train` and `nnlab tune`."""
+    parser.add_argument("--select-best", metavar="METRIC",
+                        help="score the test split with the weights of the epoch best on METRIC, "
+                        "e.g. val/acc or val/loss (default: the last epoch's)")
+    parser.add_argument("--early-stop", type=positive_int, metavar="PATIENCE",
+                        help="stop after PATIENCE epochs without improvement of the --select-best "
+                        "metric, else val/loss")
+    parser.add_argument("--min-delta", type=float, metavar="X",
+                        help="with --early-stop: the least change that counts as an improvement (default 0)")
+    parser.add_argument("--grad-clip", type=positive_float, metavar="NORM",
+                        help="clip each step's gradients to this global norm over all parameters")
+    parser.add_argument("--limit-batches", type=positive_int, metavar="N",
+                        help="debug: at most N batches of each split per epoch")
+    parser.add_argument("--fast-dev-run", action="store_true", default=None,
+                        help="debug: one epoch of one batch of train, val and test; no MLflow run, no metrics file")
+
+
+def control_settings(args) -> dict:
+    """The TrainConfig settings of `add_control_options`' flags (None: not given)."""
+    return {"select_best": args.select_best, "early_stop": args.early_stop, "min_delta": args.min_delta,
+            "grad_clip": args.grad_clip, "limit_batches": args.limit_batches,
+            "fast_dev_run": args.fast_dev_run}
+
+
 def _command_modules() -> dict:
     from experiments import commands
 

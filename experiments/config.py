@@ -41,6 +41,15 @@ class TrainConfig:
     num_nodes: int = 1
     strategy: str | None = None
     distribute: bool = False  # Keras: tf.distribute.MirroredStrategy over this machine's devices
+    # training controls (experiments.controls); all off by default, so a run trains and is
+    # scored as it always was: the last epoch's weights, every epoch, no clipping
+    select_best: str | None = None  # e.g. "val/acc": score the test split with the best epoch's weights
+    early_stop: int | None = None  # patience in epochs on select_best's metric, else val/loss
+    min_delta: float = 0.0  # the least change that counts as an improvement for early_stop
+    grad_clip: float | None = None  # clip the global gradient norm of each step to this
+    # debug runs: at most N batches per split (every epoch); one batch of each and nothing logged
+    limit_batches: int | None = None
+    fast_dev_run: bool = False
 
     def validate(self) -> "TrainConfig":
         """This config checked and completed (a new object; `self` is left as it is): see
@@ -54,8 +63,9 @@ class TrainConfig:
         flat = {k: v for k, v in dataclasses.asdict(self).items() if k not in NOT_LOGGED}
         flat.update(self.hparams)
         flat.update({f"data.{k}": v for k, v in self.data_options.items()})
-        for key, single in (("devices", 1), ("num_nodes", 1), ("strategy", None), ("distribute", False)):
-            if flat[key] == single:  # one-process runs log what they always did
+        for key, single in (("devices", 1), ("num_nodes", 1), ("strategy", None), ("distribute", False),
+                            ("limit_batches", None), ("fast_dev_run", False)):
+            if flat[key] == single:  # one-process (and whole-data) runs log what they always did
                 del flat[key]
         return flat
 

@@ -36,6 +36,8 @@ def make_datamodule(plan: RunPlan | TrainConfig):
         from datamodules.refit import merge_validation_into_train
 
         merge_validation_into_train(datamodule)
+    if config.limit_batches:
+        datamodule.keep_batches(config.limit_batches)
     return datamodule
 
 
@@ -59,6 +61,28 @@ def train_as_ddp_worker(plan: RunPlan, callbacks: list = ()) -> dict:
     return {}
 
 
+def fast_dev_run(plan: RunPlan, progress=print, callbacks: list = ()) -> dict:
+    """`--fast-dev-run`: one batch of train, val and test through fit, scoring, the model file
+    and the plots, as Lightning's `fast_dev_run` (which disables its loggers): no MLflow run,
+    no checkpoint, no metrics file. Returns the test metrics, with `fast_dev_run: True`."""
+    from experiments import runners
+    from experiments.tasks import scorer
+
+    config = plan.config
+    datamodule = make_datamodule(plan)
+    progress(f"fast dev run: {config.framework}-{config.arch} on {config.data}, one batch of train, "
+             "val and test; nothing is logged")
+    result = runners.fit(config.framework, plan.arch, datamodule, config, on_epoch=lambda epoch, m: None,
+                         callbacks=list(callbacks))
+    task_scorer = scorer(plan.task)
+    metrics = task_scorer.evaluate(result.test_outputs, datamodule)
+    with tempfile.TemporaryDirectory() as tmp:  # the files a run would log, written and dropped
+        runners.save_model(config.framework, result.model, Path(tmp))
+        task_scorer.artifacts(result.test_outputs, datamodule, result.history, Path(tmp), config.arch)
+    return {**metrics, "n_params": result.n_params, "framework": config.framework, "arch": config.arch,
+            "data": config.data, "epochs": len(result.history), "fast_dev_run": True}
+
+
 def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress=print,
           parent_run_id: str | None = None, callbacks: list = (), tags: dict | None = None,
           resume_run_id: str | None = None, plots: bool = True) -> dict:
@@ -76,6 +100,8 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
     plan = as_plan(plan)
     if ddp_worker_rank():
         return train_as_ddp_worker(plan, callbacks)
+    if plan.config.fast_dev_run:
+        return fast_dev_run(plan, progress, callbacks)
     from experiments.tasks import scorer
 
     config, arch, task = plan.config, plan.arch, plan.task
@@ -111,6 +137,7 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
             raise resume.TrainingInterrupted(run.run_id) from err
         task_scorer = scorer(task)
         metrics = task_scorer.evaluate(result.test_outputs, datamodule)
+        metrics.update(result.controls)  # best_epoch, stopped_epoch (1-based, as the terminal counts)
         metrics.update(train_time_s=result.train_time_s,
                        samples_per_s=result.samples_seen / max(result.train_time_s, 1e-9))
         run.log_params({"n_params": result.n_params})

@@ -1,7 +1,14 @@
 """`nnlab train`: train one architecture in one framework, tracked in MLflow."""
 from __future__ import annotations
 
-from experiments.cli import add_data_options, add_network_options, positive_float, positive_int
+from experiments.cli import (
+    add_control_options,
+    add_data_options,
+    add_network_options,
+    control_settings,
+    positive_float,
+    positive_int,
+)
 
 ORDER = 20
 
@@ -30,6 +37,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--strategy", help="Lightning strategy for --devices > 1: ddp (gloo on CPU, NCCL on GPUs)")
     p.add_argument("--distribute", action="store_true", default=None,
                    help="Keras: train under tf.distribute.MirroredStrategy over this machine's devices")
+    add_control_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars or progress lines")
 
 
@@ -43,7 +51,7 @@ def plan_from_args(args):
              "data_dir": args.data_dir, "experiment": args.experiment, "devices": args.devices,
              "num_nodes": args.num_nodes, "strategy": args.strategy, "distribute": args.distribute,
              "preset": args.preset, "hparams": dict(args.hparams), "data_options": dict(args.data_options),
-             "quiet": args.quiet}
+             "quiet": args.quiet, **control_settings(args)}
     return resolve(given)
 
 
@@ -74,7 +82,13 @@ def run(args) -> int:
         return 0
     shown = "  ".join(f"{k} {v:.4f}" for k, v in summary.items() if k.startswith("test/"))
     config = plan.config
+    if summary.get("fast_dev_run"):
+        print(f"fast dev run passed: {config.framework} {config.arch} on {config.data}: {shown} "
+              "(one batch; no MLflow run, no metrics file)")
+        return 0
+    controls = "  ".join(f"{k} {summary[k]}" for k in ("best_epoch", "stopped_epoch") if k in summary)
     print(f"{config.framework} {config.arch} on {config.data}: {shown}  params {summary['n_params']:,}  "
-          f"train {summary['train_time_s']:.1f}s ({summary['samples_per_s']:.0f} samples/s)")
+          f"train {summary['train_time_s']:.1f}s ({summary['samples_per_s']:.0f} samples/s)"
+          + (f"  {controls}" if controls else ""))
     print(f"MLflow run {summary['run_id']}")
     return 0

@@ -27,6 +27,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--jobs", type=positive_int, default=1, help="worker processes on this host")
     p.add_argument("--epochs", help="epochs per trial: N (fixed) or LOW-HIGH (searched; default 5-20)")
     p.add_argument("--image-size", type=positive_int, help="resize images to N x N for every trial")
+    p.add_argument("--early-stop", type=positive_int, metavar="PATIENCE",
+                   help="stop a trial after PATIENCE epochs without a lower val/loss (pruning still applies)")
+    p.add_argument("--min-delta", type=float, metavar="X",
+                   help="with --early-stop: the least change that counts as an improvement (default 0)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampler and of every trial")
     p.add_argument("--experiment", help="MLflow experiment (default: the dataset's name)")
     p.add_argument("--show-space", action="store_true", help="print the search space and exit")
@@ -69,11 +73,12 @@ def run(args) -> int:
                           trials=args.trials, timeout=args.timeout, objective=args.objective,
                           sampler=args.sampler, pruner=args.pruner, storage=args.storage, jobs=args.jobs,
                           seed=args.seed, epochs=args.epochs, image_size=args.image_size,
-                          experiment=args.experiment, quiet=args.quiet, worker_of=args.worker_of,
-                          worker_index=args.worker_index)
+                          early_stop=args.early_stop, min_delta=args.min_delta, experiment=args.experiment,
+                          quiet=args.quiet, worker_of=args.worker_of, worker_index=args.worker_index)
     space = SearchSpace.build(args.data, archs=options.archs, family=options.family,
                               frameworks=options.frameworks, epochs=parse_epochs(args.epochs),
-                              image_size=args.image_size, seed=args.seed)
+                              image_size=args.image_size, seed=args.seed,
+                              controls={"early_stop": args.early_stop, "min_delta": args.min_delta})
     if args.show_space:
         print(space.describe())
         return 0

@@ -27,6 +27,8 @@ class FitResult:
     samples_seen: int
     test_outputs: np.ndarray
     history: list[dict] = field(default_factory=list)
+    # what the training controls decided (`experiments.controls`): `best_epoch`, `stopped_epoch`
+    controls: dict = field(default_factory=dict)
 
 
 def runner(framework: str):

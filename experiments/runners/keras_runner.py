@@ -16,6 +16,7 @@ from modules import backend
 
 keras = backend.keras()
 
+from experiments.controls import make_watch  # noqa: E402
 from experiments.files import write_json_atomic  # noqa: E402
 from experiments.tasks import effective_task, task_class  # noqa: E402
 from modules.toolkit.keras_layers import count_parameters  # noqa: E402
@@ -31,18 +32,48 @@ def lab_metric_name(keras_name: str) -> str:
 class ReportEpochs(keras.callbacks.Callback):
     """Hands each epoch's metrics to the tracker under the lab's names."""
 
-    def __init__(self, on_epoch: EpochCallback, after_epoch=None) -> None:
+    def __init__(self, on_epoch: EpochCallback, after_epoch=None, task=None) -> None:
         super().__init__()
         self.on_epoch, self.history = on_epoch, []
         self.after_epoch = after_epoch  # (epoch) -> None, called once the metrics are handed over
+        self.task, self.learning_rates = task, {}
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        # each optimizer's rate as the epoch starts (its schedule at the optimizer's step count)
+        if self.task is not None:
+            self.learning_rates = {key: float(optimizer.learning_rate)
+                                   for key, optimizer in zip(self.task.LR_KEYS, self.task.optimizers())}
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         metrics = {lab_metric_name(k): float(v) for k, v in (logs or {}).items()
                    if k != "learning_rate"}
+        metrics.update(self.learning_rates)
         self.history.append(metrics)
         self.on_epoch(epoch, metrics)
         if self.after_epoch is not None:
             self.after_epoch(epoch)
+
+
+class BestEpoch(keras.callbacks.Callback):
+    """`--select-best` and `--early-stop`: an `experiments.controls.EpochWatch` over the epoch's
+    metrics as reported; keeps a copy of the best epoch's weights (`restore` loads them) and
+    stops `fit` when patience runs out."""
+
+    def __init__(self, watch, reporter: ReportEpochs, keep_weights: bool) -> None:
+        super().__init__()
+        self.watch, self.reporter, self.keep_weights = watch, reporter, keep_weights
+        self.best_weights = None
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        if self.watch.update(epoch, self.reporter.history[-1]) and self.keep_weights:
+            self.best_weights = self.model.get_weights()
+        if self.watch.should_stop:
+            self.model.stop_training = True
+
+    def restore(self) -> None:
+        """Load the best epoch's weights back into the model they were taken from (if kept)."""
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
@@ -54,9 +85,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
     STATE = "state.json"
 
-    def __init__(self, folder: Path, reporter: ReportEpochs) -> None:
+    def __init__(self, folder: Path, reporter: ReportEpochs, best: BestEpoch | None = None) -> None:
         super().__init__()
-        self.folder, self.reporter = Path(folder), reporter
+        self.folder, self.reporter, self.best = Path(folder), reporter, best
         self.pacer = Pacer()
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
@@ -68,8 +99,12 @@ class EpochCheckpoint(keras.callbacks.Callback):
         weights = f"epoch-{epoch + 1}.weights.h5"
         self.model.save_weights(self.folder / weights)
         np.savez(self.folder / f"epoch-{epoch + 1}.rng.npz", *[v.numpy() for v in rng_variables(self.model)])
-        write_json_atomic(self.folder / self.STATE, {"next_epoch": epoch + 1, "weights": weights,
-                                                     "history": self.reporter.history})
+        state = {"next_epoch": epoch + 1, "weights": weights, "history": self.reporter.history}
+        if self.best is not None:  # the patience counter and best weights go on after a resume
+            state["best_epoch"] = self.best.watch.state()
+            if self.best.best_weights is not None:
+                np.savez(self.folder / f"epoch-{epoch + 1}.best.npz", *self.best.best_weights)
+        write_json_atomic(self.folder / self.STATE, state)
         for old in self.folder.glob("epoch-*"):
             if not old.name.startswith(f"epoch-{epoch + 1}."):
                 old.unlink()
@@ -82,7 +117,7 @@ def rng_variables(model) -> list:
     return [v for v in model.variables if id(v) not in weights]
 
 
-def restore_checkpoint(folder: Path, model, reporter: ReportEpochs) -> int:
+def restore_checkpoint(folder: Path, model, reporter: ReportEpochs, best: BestEpoch | None = None) -> int:
     """Load the checkpoint in `folder` into `model` (weights and optimizer); return the epoch
     to start from (0 when there is none)."""
     state_file = Path(folder) / EpochCheckpoint.STATE
@@ -96,6 +131,12 @@ def restore_checkpoint(folder: Path, model, reporter: ReportEpochs) -> int:
         for variable, key in zip(rng_variables(model), saved.files):
             variable.assign(saved[key])
     reporter.history[:] = state["history"]
+    if best is not None and "best_epoch" in state:
+        best.watch.load(state["best_epoch"])
+        best_file = Path(folder) / state["weights"].replace(".weights.h5", ".best.npz")
+        if best_file.exists():
+            with np.load(best_file) as saved:
+                best.best_weights = [saved[key] for key in saved.files]
     return int(state["next_epoch"])
 
 
@@ -119,7 +160,8 @@ def build_task(arch, datamodule, config):
     task_name = effective_task(arch.task, datamodule.info.task, arch.name, datamodule.info.name)
     task = task_class(task_name, "keras")(network, lr=config.lr, optimizer=config.optimizer,
                                           lr_schedule=config.lr_schedule,
-                                          total_steps=config.epochs * datamodule.steps_per_epoch("train"))
+                                          total_steps=config.epochs * datamodule.steps_per_epoch("train"),
+                                          grad_clip=config.grad_clip)
     feed_steps_from_python(task.model)
     return task
 
@@ -162,11 +204,15 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
     after_epoch = None
     if on_epoch_outputs is not None and hasattr(task, "epoch_outputs"):
         after_epoch = lambda epoch: on_epoch_outputs(epoch, task.epoch_outputs())  # noqa: E731
-    reporter = ReportEpochs(on_epoch, after_epoch)
+    reporter = ReportEpochs(on_epoch, after_epoch, task)
     lab_callbacks, first_epoch = [reporter], 0
+    watch = make_watch(config)
+    best = BestEpoch(watch, reporter, keep_weights=bool(config.select_best)) if watch is not None else None
+    if best is not None:
+        lab_callbacks.append(best)
     if checkpoint_dir is not None:
-        first_epoch = restore_checkpoint(checkpoint_dir, task.model, reporter)
-        lab_callbacks.append(EpochCheckpoint(checkpoint_dir, reporter))
+        first_epoch = restore_checkpoint(checkpoint_dir, task.model, reporter, best)
+        lab_callbacks.append(EpochCheckpoint(checkpoint_dir, reporter, best))
     start = time.perf_counter()
     # the batches of the remaining epochs only, in the order those epochs have uninterrupted
     train_batches = datamodule.keras_dataset("train", epochs=config.epochs - first_epoch,
@@ -176,10 +222,13 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
                    validation_data=datamodule.keras_dataset("val"),
                    callbacks=[*lab_callbacks, *callbacks], verbose=verbosity(config))
     train_time = time.perf_counter() - start
+    if best is not None:
+        best.restore()
     return FitResult(model=task.network, n_params=count_parameters(task.network),
                      train_time_s=train_time,
                      samples_seen=len(datamodule.splits["train"]) * len(reporter.history),
-                     test_outputs=task.test_outputs(datamodule), history=reporter.history)
+                     test_outputs=task.test_outputs(datamodule), history=reporter.history,
+                     controls=watch.summary() if watch is not None else {})
 
 
 def save_model(model, folder: Path) -> Path:

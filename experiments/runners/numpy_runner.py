@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from datamodules.core import epoch_order
+from experiments.controls import make_watch
 from experiments.runners import EpochCallback, FitResult
 from modules.errors import UserError
 from modules.toolkit.numpy_layers import count_parameters, softmax_cross_entropy
@@ -51,10 +52,11 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
 
 def _fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list) -> FitResult:
     network = build_network(arch, datamodule, config)
-    optimizer = SGD(network.parameters(), config.lr)
+    optimizer = SGD(network.parameters(), config.lr, grad_clip=config.grad_clip)
     x_train, y_train = datamodule.arrays("train")
     x_val, y_val = datamodule.arrays("val")
     batch, history = datamodule.batch_size, []
+    watch, best_weights = make_watch(config), None  # --select-best, --early-stop (experiments.controls)
     start = time.perf_counter()
     for epoch in range(config.epochs):
         order = epoch_order(len(x_train), datamodule.seed, epoch)  # the frameworks' batch order
@@ -69,18 +71,26 @@ def _fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list) -> 
             raise UserError(f"training diverged (loss is {loss_sum}) at epoch {epoch + 1}: lower --lr")
         val_loss, val_acc, _ = evaluate(network, x_val, y_val, batch)
         metrics = {"train/loss": loss_sum / len(order), "train/acc": correct / len(order),
-                   "val/loss": val_loss, "val/acc": val_acc}
+                   "val/loss": val_loss, "val/acc": val_acc, "train/lr": config.lr}  # plain SGD: constant
         history.append(metrics)
         on_epoch(epoch, metrics)
         for callback in callbacks:
             callback(epoch, metrics)
         if not config.quiet:
             print(f"epoch {epoch + 1}/{config.epochs}  " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+        if watch is not None:
+            if watch.update(epoch, metrics) and config.select_best:
+                best_weights = network.state_dict()
+            if watch.should_stop:
+                break
     train_time = time.perf_counter() - start
+    if best_weights is not None:
+        network.load_state_dict(best_weights)
     x_test, y_test = datamodule.arrays("test")
     _, _, test_logits = evaluate(network, x_test, y_test, batch)
     return FitResult(model=network, n_params=count_parameters(network), train_time_s=train_time,
-                     samples_seen=len(x_train) * len(history), test_outputs=test_logits, history=history)
+                     samples_seen=len(x_train) * len(history), test_outputs=test_logits, history=history,
+                     controls=watch.summary() if watch is not None else {})
 
 
 def save_model(network, folder: Path) -> Path:

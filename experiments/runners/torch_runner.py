@@ -28,6 +28,7 @@ pl = backend.lightning()
 
 from lightning.fabric import Fabric  # noqa: E402
 
+from experiments.controls import make_watch  # noqa: E402
 from experiments.files import atomic_path  # noqa: E402
 from experiments.tasks import effective_task, task_class  # noqa: E402
 from modules.toolkit.torch_layers import count_parameters  # noqa: E402
@@ -53,9 +54,15 @@ class ReportEpochs(Callback):
     def __init__(self, on_epoch: EpochCallback, on_epoch_outputs=None) -> None:
         self.on_epoch, self.history = on_epoch, []
         self.on_epoch_outputs = on_epoch_outputs
+        self.learning_rates = {}
+
+    def on_train_epoch_start(self, loop, task) -> None:
+        # each optimizer's rate as the epoch starts (Lightning's LearningRateMonitor per epoch)
+        self.learning_rates = {key: float(optimizer.param_groups[0]["lr"])
+                               for key, optimizer in zip(task.LR_KEYS, loop.optimizers)}
 
     def on_train_epoch_end(self, loop, task) -> None:
-        metrics = task.epoch_metrics()
+        metrics = {**task.epoch_metrics(), **self.learning_rates}
         if loop.world_size > 1:  # each rank saw its share: the epoch's value is their mean
             metrics = {k: float(loop.fabric.all_reduce(torch.tensor(float(v)), reduce_op="mean"))
                        for k, v in sorted(metrics.items())}
@@ -66,6 +73,34 @@ class ReportEpochs(Callback):
                 self.on_epoch_outputs(loop.current_epoch, task.epoch_outputs())
 
 
+class BestEpoch(Callback):
+    """`--select-best` and `--early-stop`: an `experiments.controls.EpochWatch` over the epoch's
+    metrics as reported; keeps a copy of the best epoch's weights (`restore` loads them) and
+    stops the loop when patience runs out."""
+
+    def __init__(self, watch, reporter: ReportEpochs, keep_weights: bool) -> None:
+        self.watch, self.reporter, self.keep_weights = watch, reporter, keep_weights
+        self.best_weights = None
+
+    def on_train_epoch_end(self, loop, task) -> None:
+        if self.watch.update(loop.current_epoch, self.reporter.history[-1]) and self.keep_weights:
+            self.best_weights = {k: v.detach().clone() for k, v in task.state_dict().items()}
+        if self.watch.should_stop:
+            loop.should_stop = True
+
+    def restore(self, task) -> None:
+        """Load the best epoch's weights into `task` (if they were kept)."""
+        if self.best_weights is not None:
+            task.load_state_dict(self.best_weights)
+
+    def state(self) -> dict:
+        return {"watch": self.watch.state(), "weights": self.best_weights}
+
+    def load(self, state: dict) -> None:
+        self.watch.load(state["watch"])
+        self.best_weights = state["weights"]
+
+
 class EpochCheckpoint(Callback):
     """After an epoch (and its validation), as often as `Pacer` allows (0.5% of the time):
     weights, optimizers, LR schedules, the next epoch, the lab's history and the RNG states
@@ -74,8 +109,8 @@ class EpochCheckpoint(Callback):
 
     FILE = "last.ckpt"
 
-    def __init__(self, folder: Path, reporter: ReportEpochs) -> None:
-        self.path, self.reporter = Path(folder) / self.FILE, reporter
+    def __init__(self, folder: Path, reporter: ReportEpochs, best: BestEpoch | None = None) -> None:
+        self.path, self.reporter, self.best = Path(folder) / self.FILE, reporter, best
         self.pacer = Pacer()
 
     def on_train_epoch_end(self, loop, task) -> None:
@@ -90,6 +125,8 @@ class EpochCheckpoint(Callback):
         state = {**loop.stateful(), "next_epoch": loop.current_epoch + 1, "history": list(self.reporter.history),
                  "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(),
                  "python_rng": random.getstate()}
+        if self.best is not None:  # the patience counter and best weights go on after a resume
+            state["best_epoch"] = self.best.state()
         # every rank takes part in `fabric.save`, and rank zero alone writes: it writes a
         # temporary file and renames it; the other ranks' path is never written
         target = atomic_path(self.path, ".ckpt") if loop.is_global_zero else contextlib.nullcontext(self.path)
@@ -106,6 +143,8 @@ class EpochCheckpoint(Callback):
         torch.set_rng_state(rest["torch_rng"])
         np.random.set_state(rest["numpy_rng"])
         random.setstate(rest["python_rng"])
+        if self.best is not None and "best_epoch" in rest:
+            self.best.load(rest["best_epoch"])
         return int(rest["next_epoch"])
 
 
@@ -150,6 +189,7 @@ class FitLoop:
         optimizers, self.schedulers = _optimizers_and_schedulers(configured)
         self.module, *self.optimizers = fabric.setup(task, *optimizers)
         self.current_epoch, self.epochs_run, self.should_stop = 0, 0, False
+        self.grad_clip = None  # `--grad-clip`: the most the global gradient norm may be
         self.move_batches = fabric.device.type != "cpu"  # CPU batches are used where they are
 
     @property
@@ -195,6 +235,8 @@ class FitLoop:
             optimizer = self.optimizers[0]
             optimizer.zero_grad(set_to_none=True)
             self.fabric.backward(module.training_step(batch, batch_idx))
+            if self.grad_clip:  # torch.nn.utils.clip_grad_norm_ over all parameters, as Keras's global_clipnorm
+                self.fabric.clip_gradients(module, optimizer, max_norm=self.grad_clip)
             optimizer.step()
             for schedule in self.schedulers:
                 schedule.step()
@@ -272,20 +314,28 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
     task = build_task(arch, datamodule, config)
     reporter = ReportEpochs(on_epoch, on_epoch_outputs)
     lab_callbacks = [reporter]
-    checkpoint = EpochCheckpoint(checkpoint_dir, reporter) if checkpoint_dir is not None else None
+    watch = make_watch(config)
+    best = BestEpoch(watch, reporter, keep_weights=bool(config.select_best)) if watch is not None else None
+    if best is not None:
+        lab_callbacks.append(best)
+    checkpoint = EpochCheckpoint(checkpoint_dir, reporter, best) if checkpoint_dir is not None else None
     if checkpoint is not None:
         lab_callbacks.append(checkpoint)
     if not config.quiet and fabric.is_global_zero:
         lab_callbacks.insert(0, EpochProgress(config.epochs, len(datamodule.train_dataloader())))
     loop = FitLoop(fabric, task, datamodule, config.epochs, [*lab_callbacks, *callbacks])
+    loop.grad_clip = config.grad_clip
     first_epoch = checkpoint.restore(loop) if checkpoint is not None else 0
     start = time.perf_counter()
     loop.run(first_epoch)
     train_time = time.perf_counter() - start
+    if best is not None:
+        best.restore(task)
     return FitResult(model=task.network, n_params=count_parameters(task.network),
                      train_time_s=train_time,
                      samples_seen=len(datamodule.splits["train"]) * loop.epochs_run,
-                     test_outputs=task.test_outputs(datamodule), history=reporter.history)
+                     test_outputs=task.test_outputs(datamodule), history=reporter.history,
+                     controls=watch.summary() if watch is not None else {})
 
 
 def save_model(network: torch.nn.Module, folder: Path) -> Path:

@@ -15,15 +15,24 @@ def to_channels_first(outputs: np.ndarray) -> np.ndarray:
 class LabTask:
     """Base task: `self.model` is what `fit` trains; subclasses compile it in `compile`."""
 
+    # the per-epoch metric of each optimizer's learning rate, in `optimizers()`' order
+    LR_KEYS = ("train/lr",)
+
     def __init__(self, network, lr: float = 1e-3, optimizer: str = "adam", lr_schedule: str = "constant",
-                 total_steps: int = 1) -> None:
+                 total_steps: int = 1, grad_clip: float | None = None) -> None:
         self.network = network
         self.lr, self.optimizer_name = lr, optimizer
         self.lr_schedule, self.total_steps = lr_schedule, total_steps
+        self.grad_clip = grad_clip
         self.model = self.compile(network)
 
     def make_optimizer(self):
-        return make_optimizer(self.optimizer_name, self.learning_rate())
+        return make_optimizer(self.optimizer_name, self.learning_rate(), global_clipnorm=self.grad_clip)
+
+    def optimizers(self) -> list:
+        """The optimizers `fit` steps (none for a network with its own `fit`)."""
+        optimizer = getattr(self.model, "optimizer", None)
+        return [optimizer] if optimizer is not None else []
 
     def learning_rate(self):
         """`lr`, or a Keras schedule per optimizer step equal to `modules.optim.lr_factor`."""

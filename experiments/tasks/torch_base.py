@@ -37,6 +37,9 @@ class LabTask(pl.LightningModule):
     and returning the loss) and may override `predict_split`.
     """
 
+    # the per-epoch metric of each optimizer's learning rate, in `configure_optimizers`' order
+    LR_KEYS = ("train/lr",)
+
     def __init__(self, network: torch.nn.Module, lr: float = 1e-3, optimizer: str = "adam",
                  lr_schedule: str = "constant", total_steps: int | None = None) -> None:
         super().__init__()

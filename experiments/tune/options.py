@@ -28,6 +28,8 @@ class TuneOptions:
     jobs: int = 1
     seed: int = 0
     epochs: str | None = None
+    early_stop: int | None = None  # every trial's patience (experiments.controls), with min_delta
+    min_delta: float | None = None
     image_size: int | None = None
     experiment: str | None = None
     quiet: bool = False
@@ -42,6 +44,8 @@ class TuneOptions:
             raise UserError(f"unknown pruner {self.pruner!r}; valid: {', '.join(PRUNERS)}")
         if not self.study or "/" in self.study:
             raise UserError(f"--study {self.study!r}: give a name without '/'")
+        if self.min_delta is not None and not self.early_stop:
+            raise UserError("--min-delta applies to early stopping: add --early-stop PATIENCE")
         self.objectives = parse_objectives(self.objective)
         self.experiment = self.experiment or self.data
 
@@ -60,7 +64,8 @@ class TuneOptions:
             if value:
                 argv += [flag, value if isinstance(value, str) else ",".join(value)]
         for flag, value in (("--timeout", self.timeout), ("--epochs", self.epochs),
-                            ("--image-size", self.image_size)):
+                            ("--image-size", self.image_size), ("--early-stop", self.early_stop),
+                            ("--min-delta", self.min_delta)):
             if value is not None:
                 argv += [flag, str(value)]
         return argv

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from experiments.controls import higher_is_better
 from modules.errors import UserError
 from modules.optim import OPTIMIZERS
 from modules.registry import FRAMEWORKS, Param
@@ -23,9 +24,9 @@ SHARED_SPACE: dict[str, Param] = {
 }
 DEFAULT_EPOCHS = (5, 20)
 
-# What each objective key means and which way is better. Metrics not listed here
-# may still be used with an explicit direction suffix, e.g. `val/f1:max`.
-MAXIMIZE_SUFFIXES = ("acc", "accuracy", "f1", "auc", "r2", "bleu", "samples_per_s")
+# Which way an objective is better: `experiments.controls.higher_is_better` (one table for
+# objectives and `--select-best`); a metric it does not know may be given an explicit
+# direction suffix, e.g. `val/f1:max`.
 MINIMIZE_KEYS = ("n_params", "train_time_s")
 
 
@@ -55,7 +56,7 @@ def parse_objectives(text: str) -> list[Objective]:
                 raise UserError(f"--objective {item!r}: the direction is :max or :min, not :{way}")
             direction = "maximize" if way == "max" else "minimize"
         else:
-            direction = "maximize" if key.rsplit("/", 1)[-1].endswith(MAXIMIZE_SUFFIXES) else "minimize"
+            direction = "maximize" if higher_is_better(key) else "minimize"
         objectives.append(Objective(key, direction))
     if not objectives:
         raise UserError("--objective is empty; give a metric such as val/acc (or val/acc,n_params)")
@@ -132,6 +133,8 @@ class SearchSpace:
     image_size: int | None = None
     seed: int = 0
     shared: dict[str, Param] = field(default_factory=lambda: dict(SHARED_SPACE))
+    # training controls every trial runs with (`nnlab tune --early-stop`), TrainConfig names
+    controls: dict = field(default_factory=dict)
 
     @classmethod
     def build(cls, data: str, archs: list[str] | None = None, family: str | None = None,
@@ -206,7 +209,8 @@ class SearchSpace:
         epochs = (suggest(trial, "epochs", Param("int", *self.epochs))
                   if self.epochs[0] != self.epochs[1] else self.epochs[0])
         hparams = {key: suggest(trial, f"{arch.name}.{key}", param) for key, param in arch.space.items()}
-        return self.plan(framework, arch, epochs, hparams, experiment=experiment, quiet=True, **shared)
+        return self.plan(framework, arch, epochs, hparams, experiment=experiment, quiet=True, **shared,
+                         **self.controls)
 
     def plan(self, framework: str, arch, epochs: int, hparams: dict, **settings):
         """The run plan of one point of this space (a trial's draw, or a refit of it)."""

@@ -6,14 +6,16 @@ import keras
 from modules.optim import optimizer_settings
 
 
-def make_optimizer(name: str, lr: float) -> keras.optimizers.Optimizer:
-    """Optimizer `name` at learning rate `lr`."""
+def make_optimizer(name: str, lr: float, global_clipnorm: float | None = None) -> keras.optimizers.Optimizer:
+    """Optimizer `name` at learning rate `lr`; `global_clipnorm` scales each step's gradients
+    so that their norm over all variables is at most that (torch: `clip_grad_norm_`)."""
     s = optimizer_settings(name)
+    clip = {"global_clipnorm": global_clipnorm} if global_clipnorm else {}
     if name == "adam":
-        return keras.optimizers.Adam(lr, beta_1=s["beta_1"], beta_2=s["beta_2"], epsilon=s["epsilon"])
+        return keras.optimizers.Adam(lr, beta_1=s["beta_1"], beta_2=s["beta_2"], epsilon=s["epsilon"], **clip)
     if name == "adamw":
         return keras.optimizers.AdamW(lr, weight_decay=s["weight_decay"], beta_1=s["beta_1"],
-                                      beta_2=s["beta_2"], epsilon=s["epsilon"])
+                                      beta_2=s["beta_2"], epsilon=s["epsilon"], **clip)
     if name == "sgd":
-        return keras.optimizers.SGD(lr, momentum=s["momentum"])
-    return keras.optimizers.RMSprop(lr, rho=s["rho"], epsilon=s["epsilon"])
+        return keras.optimizers.SGD(lr, momentum=s["momentum"], **clip)
+    return keras.optimizers.RMSprop(lr, rho=s["rho"], epsilon=s["epsilon"], **clip)

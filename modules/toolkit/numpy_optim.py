@@ -39,15 +39,27 @@ def check_training(arch: str, optimizer: str) -> None:
                         f"pass --optimizer {OPTIMIZERS[0]} (got {optimizer})")
 
 
-class SGD:
-    """Updates a dict of parameter arrays in place from a dict of gradients of the same names."""
+def clip_global_norm(grads: dict[str, np.ndarray], max_norm: float) -> dict[str, np.ndarray]:
+    """`grads` scaled so that their norm over all parameters is at most `max_norm`, by
+    torch.nn.utils.clip_grad_norm_'s rule (scale max_norm / (norm + 1e-6), never above 1)."""
+    norm = float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values())))
+    scale = min(1.0, max_norm / (norm + 1e-6))
+    return grads if scale == 1.0 else {k: g * np.asarray(scale, g.dtype) for k, g in grads.items()}
 
-    def __init__(self, params: dict[str, np.ndarray], lr: float, momentum: float | None = None) -> None:
-        self.params, self.lr = params, lr
+
+class SGD:
+    """Updates a dict of parameter arrays in place from a dict of gradients of the same names;
+    `grad_clip` (`--grad-clip`) first clips the gradients' global norm."""
+
+    def __init__(self, params: dict[str, np.ndarray], lr: float, momentum: float | None = None,
+                 grad_clip: float | None = None) -> None:
+        self.params, self.lr, self.grad_clip = params, lr, grad_clip
         self.momentum = optimizer_settings("sgd")["momentum"] if momentum is None else momentum
         self.velocity = {k: np.zeros_like(v) for k, v in params.items()}
 
     def step(self, grads: dict[str, np.ndarray]) -> None:
+        if self.grad_clip:
+            grads = clip_global_norm(grads, self.grad_clip)
         for name, param in self.params.items():
             v = self.velocity[name]
             v *= self.momentum

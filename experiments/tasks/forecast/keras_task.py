@@ -54,6 +54,8 @@ class RidgeReadoutFit:
             if verbose:
                 print(f"epoch {epoch + 1}/{epochs}: " + "  ".join(f"{k} {v:.3g}" for k, v in logs.items()))
             hooks.on_epoch_end(epoch, logs)
+            if getattr(self.network, "stop_training", False):  # e.g. early stopping, as Keras's fit
+                break
         hooks.on_train_end()
 
 

@@ -26,6 +26,7 @@ class ForecastTask(FreeRunOutputs, LabTask):
         self.closed_form = bool(getattr(network, "closed_form_readout", False))
         if self.closed_form:
             self.automatic_optimization = False  # no gradient steps: one solve per epoch
+            self.LR_KEYS = ()  # so no learning rate to log (the Keras twin has no optimizer)
             self.ridge_sums = RidgeAccumulator(network.ridge)
             self.readout_pending = False
 

@@ -74,9 +74,14 @@ class GenerateTask(LabTask):
     (-log D(G(z))). Real pixels in [0, 1] are mapped to the generator's [-1, 1].
     """
 
+    LR_KEYS = ("train/lr_discriminator", "train/lr_generator")  # optimizers()' order
+
     def __init__(self, network, lr: float = 2e-4, optimizer: str = "adam", **schedule) -> None:
         super().__init__(network, lr, optimizer, **schedule)  # the config allows only "constant"
         self.initial_samples = self.sample(fixed_noise(N_SAMPLES, self.model.latent_dim))
+
+    def optimizers(self) -> list:
+        return [self.model.d_optimizer, self.model.g_optimizer]
 
     def make_optimizer(self):
         if self.optimizer_name == "adam":  # the paper's Adam (beta_1 = 0.5)

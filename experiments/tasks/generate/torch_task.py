@@ -17,6 +17,8 @@ class GenerateTask(LabTask):
     (-log D(G(z))). Real pixels in [0, 1] are mapped to the generator's [-1, 1].
     """
 
+    LR_KEYS = ("train/lr_discriminator", "train/lr_generator")  # configure_optimizers' order
+
     def __init__(self, network, lr: float = 2e-4, optimizer: str = "adam", **schedule) -> None:
         super().__init__(network, lr, optimizer, **schedule)  # the config allows only "constant"
         self.automatic_optimization = False
