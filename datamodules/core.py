@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,9 +189,10 @@ class ArrayDataModule(pl.LightningDataModule):
             with np.load(path) as f:
                 names = {key.rsplit("_", 1)[0] for key in f.files}
                 return {k: Split(f[f"{k}_x"], f[f"{k}_y"]) for k in names}
-        except (OSError, KeyError, ValueError, EOFError) as err:
-            raise DataError(f"{path}: corrupt prepared file ({type(err).__name__}); "
-                            f"delete it, or run `nnlab prepare --data {self.name} --force`") from None
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+            # e.g. truncated by a full disk or a killed copy (np.savez writes a zip)
+            raise DataError(f"{path}: corrupt prepared file ({type(err).__name__}); delete it, or run "
+                            f"`nnlab prepare --data {self.name} --force` (or `dvc repro`)") from None
 
     # --- shape ----------------------------------------------------------------
     @property

@@ -1,7 +1,7 @@
 """`nnlab train`: train one architecture in one framework, tracked in MLflow."""
 from __future__ import annotations
 
-from experiments.cli import add_data_options, add_network_options, positive_float, positive_int
+from experiments.cli import add_data_options, add_network_options, positive_float, positive_int, seed
 
 ORDER = 20
 
@@ -18,7 +18,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--lr", type=positive_float, help="learning rate")
     p.add_argument("--optimizer", help="adam, adamw, sgd or rmsprop")
     p.add_argument("--lr-schedule", help="constant, or cosine (to 0 over the run, per step)")
-    p.add_argument("--seed", type=int)
+    p.add_argument("--seed", type=seed)
     p.add_argument("--image-size", type=positive_int, help="resize image data to N x N")
     p.add_argument("--data-dir", help="folder holding the dataset's files (e.g. MNIST IDX files)")
     add_network_options(p)

@@ -1,7 +1,7 @@
 """`nnlab tune`: an Optuna study over architectures, frameworks and their settings."""
 from __future__ import annotations
 
-from experiments.cli import positive_float, positive_int
+from experiments.cli import positive_float, positive_int, seed
 
 ORDER = 30
 
@@ -27,7 +27,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--jobs", type=positive_int, default=1, help="worker processes on this host")
     p.add_argument("--epochs", help="epochs per trial: N (fixed) or LOW-HIGH (searched; default 5-20)")
     p.add_argument("--image-size", type=positive_int, help="resize images to N x N for every trial")
-    p.add_argument("--seed", type=int, default=0, help="seed of the sampler and of every trial")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the sampler and of every trial")
     p.add_argument("--experiment", help="MLflow experiment (default: the dataset's name)")
     p.add_argument("--show-space", action="store_true", help="print the search space and exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-trial lines")

@@ -6,11 +6,14 @@ both frameworks; `experiments.train` scores it and writes the MLflow run.
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+
+from modules.errors import UserError
 
 EpochCallback = Callable[[int, dict], None]  # (epoch, {"train/loss": ..., "val/acc": ...})
 # (epoch, what the task's `epoch_outputs()` returned), e.g. a GAN's samples of that epoch
@@ -27,6 +30,19 @@ class FitResult:
     samples_seen: int
     test_outputs: np.ndarray
     history: list[dict] = field(default_factory=list)
+
+
+class TrainingDiverged(UserError):
+    """A loss went NaN or infinite: the run stops at that epoch (its last good checkpoint kept)."""
+
+
+def check_finite(epoch: int, metrics: dict) -> None:
+    """Raise `TrainingDiverged` if a loss of epoch `epoch` (0-based; said 1-based, as the progress
+    lines show it) is NaN or infinite. Every runner calls it before logging or checkpointing the epoch."""
+    for key, value in metrics.items():
+        if "loss" in key and not math.isfinite(value):
+            what = "loss" if key == "train/loss" else key
+            raise TrainingDiverged(f"training diverged at epoch {epoch + 1}: {what} {value}; lower --lr")
 
 
 def runner(framework: str):
