@@ -219,7 +219,8 @@ def disk_full_error(err: BaseException, run_id: str | None = None, resumable: bo
         seen.add(id(err))
         full = isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)
         if full or any(text in str(err).lower() for text in DISK_FULL_TEXTS):
-            filename = getattr(err, "filename", None)
+            # a copy's OSError names its source first and the file it could not write second
+            filename = getattr(err, "filename2", None) or getattr(err, "filename", None)
             folder = Path(filename).parent if filename else store_folder() or MLRUNS
             break
         err = err.__cause__ or err.__context__

@@ -234,12 +234,12 @@ def test_when_the_store_refuses_the_end_status_too_the_run_is_reaped_by_the_next
 
 @pytest.fixture
 def small_tmpfs(lab_dir):
-    """`lab_dir/mlruns` on a 4 MiB tmpfs (root only; skipped where mounting is not allowed)."""
+    """`lab_dir/mlruns` on a 16 MiB tmpfs (root only; skipped where mounting is not allowed)."""
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
     folder = lab_dir / "mlruns"
     folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)],
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(folder)],
                              capture_output=True)
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
@@ -249,7 +249,7 @@ def small_tmpfs(lab_dir):
 
 @pytest.mark.integration
 def test_a_real_full_disk_mid_run_is_one_line_and_the_run_resumes_once_space_is_free(small_tmpfs, capsys):
-    """The store on a 4 MiB tmpfs; after the first epoch a ballast file fills it."""
+    """The store on a 16 MiB tmpfs; after the first epoch a ballast file fills it."""
     from experiments.runners import torch_runner
 
     ballast = small_tmpfs / "ballast"
@@ -279,6 +279,36 @@ def test_a_real_full_disk_mid_run_is_one_line_and_the_run_resumes_once_space_is_
     [run] = mlflow_runs()
     assert run.info.status == "FINISHED"
     assert not resume.checkpoint_dir(run.info.run_id).exists()
+
+
+@pytest.mark.integration
+def test_a_torch_checkpoint_on_a_full_disk_is_enospc_naming_the_file_the_last_one_intact(small_tmpfs):
+    from types import SimpleNamespace
+
+    from lightning.fabric import Fabric
+
+    from experiments import tracking
+    from experiments.runners import torch_runner
+    from modules import backend
+
+    torch = backend.torch()
+    state = {"weights": torch.zeros(500_000)}  # 2 MB
+    loop = SimpleNamespace(fabric=Fabric(accelerator="cpu", devices=1), current_epoch=0, is_global_zero=True,
+                           stateful=lambda: state)
+    checkpoint = torch_runner.EpochCheckpoint(small_tmpfs / "checkpoints" / "run", SimpleNamespace(history=[]))
+    checkpoint._save(loop)
+    saved = checkpoint.path.read_bytes()
+    with open(small_tmpfs / "ballast", "wb") as f, pytest.raises(OSError):
+        while True:
+            f.write(b"\0" * 65536)
+            f.flush()
+    loop.current_epoch = 1
+    with pytest.raises(OSError) as full:
+        checkpoint._save(loop)
+    assert full.value.errno == errno.ENOSPC
+    assert "checkpoints/run/ while writing run" in str(tracking.disk_full_error(full.value, "run"))
+    assert checkpoint.path.read_bytes() == saved
+    assert [p.name for p in checkpoint.path.parent.iterdir()] == ["last.ckpt"]  # no temporary left
 
 
 # --- no ghost runs ----------------------------------------------------------------------------
