@@ -41,7 +41,7 @@ def positive_float(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
     if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {value}")
+        raise argparse.ArgumentTypeError(f"must be positive and finite, got {value}")
     return value
 
 
