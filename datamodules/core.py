@@ -181,8 +181,14 @@ class ArrayDataModule(pl.LightningDataModule):
         raw = self.load_arrays()
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.stem}.tmp.npz")
-        np.savez(tmp, **{f"{k}_{part}": getattr(s, part) for k, s in raw.items() for part in ("x", "y")})
-        tmp.replace(path)  # readers never see a half-written file
+        try:
+            np.savez(tmp, **{f"{k}_{part}": getattr(s, part) for k, s in raw.items() for part in ("x", "y")})
+            tmp.replace(path)  # readers never see a half-written file
+        except OSError as err:  # e.g. a full disk: one line, no half-written temporary left
+            raise DataError(f"cannot write {path}: {err.strerror}; free space in {path.parent}/ "
+                            f"and run `nnlab prepare --data {self.name}` again") from None
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def _read_prepared(self, path: Path) -> dict[str, Split]:
         try:
