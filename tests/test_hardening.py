@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -35,14 +36,17 @@ TINY = ("train", "--arch", "mlp", "--data", "digits", "--epochs", "1", "--quiet"
 
 
 # --- the store lock lives beside the store --------------------------------------------------
-def test_a_sqlite_store_in_another_folder_works_from_a_folder_without_mlruns(lab_dir, monkeypatch, capsys):
+@pytest.mark.parametrize("command", [TINY, ("activations", "--activations", "relu", "--out", "out")],
+                         ids=["train", "activations"])
+def test_a_sqlite_store_in_another_folder_works_from_a_folder_without_mlruns(lab_dir, monkeypatch, capsys,
+                                                                             command):
     store = lab_dir / "elsewhere"
     store.mkdir()
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store / 'mlflow.db'}")
     workdir = lab_dir / "work"
     workdir.mkdir()
     monkeypatch.chdir(workdir)
-    code, _, err = nnlab(capsys, *TINY)
+    code, _, err = nnlab(capsys, *command)
     assert code == 0, err
     assert (store / ".store.lock").exists() and (store / "artifacts").is_dir()
     assert not (workdir / "mlruns" / ".store.lock").exists()
@@ -172,6 +176,22 @@ def test_a_truncated_prepared_file_names_the_file_and_the_fix(lab_dir, monkeypat
 # --- a full disk ------------------------------------------------------------------------------
 def enospc(*args, **kwargs):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "mlruns/checkpoints/x/.last.ckpt.tmp")
+
+
+def test_a_full_disk_while_preparing_data_is_one_line_and_leaves_no_temporary(lab_dir, monkeypatch, capsys):
+    import datamodules.core
+
+    monkeypatch.setenv("NNLAB_DATA_DIR", str(lab_dir / "data"))
+
+    def full(file, *args, **kwargs):
+        Path(file).write_bytes(b"PK half")  # what a full disk leaves
+        enospc()
+
+    monkeypatch.setattr(datamodules.core.np, "savez", full)
+    code, _, err = nnlab(capsys, "prepare", "--data", "digits")
+    assert code == 2
+    assert "digits.npz: No space left on device; free space in" in one_error_line(err)
+    assert not any((lab_dir / "data" / "prepared").iterdir())
 
 
 @pytest.mark.parametrize("write_point", ["checkpoint", "metrics", "artifact"])
