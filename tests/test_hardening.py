@@ -399,3 +399,16 @@ def test_kill_9_of_training_leaves_a_run_the_next_command_marks_killed_and_resum
     [run] = mlflow_runs()
     assert run.info.status == "FINISHED"
 
+
+
+def test_a_study_run_has_an_owner_and_a_killed_studys_run_is_marked_with_how_to_resume(capsys):
+    from experiments import tracking
+    from experiments.tune import tracking as tune_tracking
+
+    run_id = tune_tracking.create_study_run("studies", "s", {"study": "s"}, {})
+    client = tracking.client()
+    assert client.get_run(run_id).data.tags[tracking.OWNER_PID] == str(os.getpid())
+    client.set_tag(run_id, tracking.HEARTBEAT, "0")  # as if its process had stopped long ago
+    lines = []
+    assert tracking.mark_ghost_runs(client, say=lines.append) == [run_id]
+    assert lines[0].endswith("marked KILLED; resume with the same nnlab tune --study s command")
