@@ -165,11 +165,11 @@ def mark_ghost_runs(mlflow_client, say=None) -> list[str]:
         run_id = run.info.run_id
         mlflow_client.set_tag(run_id, "error", f"owner lost: {reason}")
         mlflow_client.set_terminated(run_id, "KILLED")
-        hint = ""
-        if all(k in run.data.params for k in ("framework", "arch", "data", "epochs")):
+        hint, study = "", run.data.tags.get("optuna.study")
+        if study:  # a study's run, or one of its trials' (Optuna runs a lost trial again)
+            hint = f"; resume with the same nnlab tune --study {study} command"
+        elif all(k in run.data.params for k in ("framework", "arch", "data", "epochs")):
             hint = f"; resume with nnlab train --resume {run_id}"
-        elif run.data.tags.get("role") == "study":
-            hint = f"; resume with the same nnlab tune --study {run.data.tags.get('optuna.study')} command"
         say(f"nnlab: run {run_id} ({run.info.run_name}) was left RUNNING ({reason}): marked KILLED{hint}")
         marked.append(run_id)
     return marked
