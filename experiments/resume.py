@@ -1,9 +1,9 @@
 """Checkpoints that survive interruption, and `nnlab train --resume RUN_ID`.
 
-Every run writes a checkpoint at the end of each epoch under
-`mlruns/checkpoints/<run_id>/` (beside the SQLite store, wherever
-`MLFLOW_TRACKING_URI` puts it; under `mlruns/` when the runs go to a tracking server). A run stopped by Ctrl-C, SIGTERM or even
-`kill -9` is resumed from its last finished epoch, in the same MLflow run.
+Every run writes a checkpoint at the end of each epoch under `mlruns/checkpoints/<run_id>/`
+(beside the SQLite store, wherever `MLFLOW_TRACKING_URI` puts it; under `mlruns/` when the runs
+go to a tracking server). A run stopped by Ctrl-C, SIGTERM or even `kill -9` is resumed from its
+last finished epoch, in the same MLflow run.
 """
 from __future__ import annotations
 
