@@ -129,17 +129,21 @@ def owner_gone(tags: dict, now: float | None = None) -> str | None:
     import socket
     import time
 
-    host, pid, beat = tags.get(OWNER_HOST), tags.get(OWNER_PID), tags.get(HEARTBEAT)
-    if host is None or pid is None:
+    host = tags.get(OWNER_HOST)
+    try:
+        pid, beat = int(tags[OWNER_PID]), float(tags.get(HEARTBEAT) or 0)
+    except (KeyError, ValueError):  # not a run of this lab's, or tags edited by hand: left alone
         return None
-    if host == socket.gethostname() and int(pid) != os.getpid():
+    if host is None:
+        return None
+    if host == socket.gethostname() and pid != os.getpid():
         try:
-            os.kill(int(pid), 0)
+            os.kill(pid, 0)
         except ProcessLookupError:
             return f"pid {pid} on {host} is gone"
         except PermissionError:  # alive, another user's
             pass
-    age = (now or time.time()) - float(beat or 0)
+    age = (now or time.time()) - beat
     if age > STALE_AFTER_S:
         return f"pid {pid} on {host} sent no heartbeat for {age / 60:.0f} min"
     return None
