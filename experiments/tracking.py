@@ -167,8 +167,11 @@ def mark_ghost_runs(mlflow_client, say=None) -> list[str]:
         if reason is None:
             continue
         run_id = run.info.run_id
-        mlflow_client.set_tag(run_id, "error", f"owner lost: {reason}")
-        mlflow_client.set_terminated(run_id, "KILLED")
+        try:
+            mlflow_client.set_tag(run_id, "error", f"owner lost: {reason}")
+            mlflow_client.set_terminated(run_id, "KILLED")
+        except Exception:  # noqa: BLE001  (a full or read-only store: a later command tries again)
+            continue
         hint, study = "", run.data.tags.get("optuna.study")
         if study:  # a study's run, or one of its trials' (Optuna runs a lost trial again)
             hint = f"; resume with the same nnlab tune --study {study} command"
@@ -378,10 +381,12 @@ def tracked_run(experiment: str, run_name: str, params: dict, tags: dict,
     resumable = "epochs" in params  # an `nnlab train` run (`experiments.resume` reads its params)
     try:
         if resume_run_id:
-            client.log_batch(resume_run_id, tags=_run_tags(owner_tags()))  # the new owner, then RUNNING
-            client.update_run(resume_run_id, status="RUNNING")
             tracked = TrackedRun(client, resume_run_id, skip_epochs_before=logged_epochs(client, resume_run_id),
                                  paced=True)
+            tracked.set_tags(owner_tags())  # the new owner, then RUNNING
+            if "error" in client.get_run(resume_run_id).data.tags:  # why it stopped: no longer so
+                client.delete_tag(resume_run_id, "error")
+            client.update_run(resume_run_id, status="RUNNING")
         else:
             exp_id = experiment_id(client, experiment)
             all_tags = {"mlflow.runName": run_name, "mlflow.source.git.commit": git_commit(),
@@ -424,12 +429,6 @@ def tracked_run(experiment: str, run_name: str, params: dict, tags: dict,
             signal.signal(signal.SIGTERM, previous)
         heartbeat.stop()
         _end_run(client, tracked.run_id, status, resumable)
-
-
-def _run_tags(tags: dict) -> list:
-    from mlflow.entities import RunTag
-
-    return [RunTag(k, str(v)) for k, v in tags.items()]
 
 
 def _end_run(client, run_id: str, status: str, resumable: bool) -> None:

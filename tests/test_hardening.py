@@ -227,6 +227,7 @@ def test_a_full_disk_is_one_line_naming_the_folder_the_run_failed_and_resumable(
     assert code == 0, err
     [run] = mlflow_runs()
     assert run.info.status == "FINISHED" and run.data.metrics["test/acc"] > 0
+    assert "error" not in run.data.tags  # the reason it stopped went with the resume
 
 
 def test_when_the_store_refuses_the_end_status_too_the_run_is_reaped_by_the_next_command(monkeypatch, capsys):
@@ -397,7 +398,7 @@ def test_kill_9_of_training_leaves_a_run_the_next_command_marks_killed_and_resum
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"marked KILLED; resume with nnlab train --resume {run_id}" in result.stderr
     [run] = mlflow_runs()
-    assert run.info.status == "FINISHED"
+    assert run.info.status == "FINISHED" and "error" not in run.data.tags
 
 
 
