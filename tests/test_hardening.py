@@ -413,3 +413,23 @@ def test_a_study_run_has_an_owner_and_a_killed_studys_run_is_marked_with_how_to_
     lines = []
     assert tracking.mark_ghost_runs(client, say=lines.append) == [run_id]
     assert lines[0].endswith("marked KILLED; resume with the same nnlab tune --study s command")
+
+
+def test_diverging_keras_trials_fail_with_the_shared_reason_and_the_study_goes_on():
+    from experiments.tune.best import load_study
+    from experiments.tune.options import TuneOptions
+    from experiments.tune.space import SearchSpace
+    from experiments.tune.study import run_study
+    from modules.registry import Param
+
+    space = SearchSpace.build("digits", archs=["mlp"], frameworks=["keras"], epochs=(2, 2))
+    space.shared = {"lr": Param("float", 1e12, 1e13, log=True), "batch_size": Param("categorical", choices=(128,)),
+                    "optimizer": Param("categorical", choices=("sgd",))}
+    options = TuneOptions(study="nan-keras", data="digits", trials=2, pruner="none", quiet=True)
+    run_study(options, space, say=lambda *a: None)
+    trials = load_study("nan-keras", None).trials
+    assert [t.state.name for t in trials] == ["FAIL", "FAIL"]  # both ran: the first did not stop the study
+    assert all(t.user_attrs["fail_reason"].startswith("TrainingDiverged: training diverged at epoch 1: loss ")
+               for t in trials)
+    trial_runs = [r for r in mlflow_runs() if r.data.tags.get("optuna.trial")]
+    assert sorted(r.info.status for r in trial_runs) == ["FAILED", "FAILED"]
