@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,17 +181,24 @@ class ArrayDataModule(pl.LightningDataModule):
         raw = self.load_arrays()
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.stem}.tmp.npz")
-        np.savez(tmp, **{f"{k}_{part}": getattr(s, part) for k, s in raw.items() for part in ("x", "y")})
-        tmp.replace(path)  # readers never see a half-written file
+        try:
+            np.savez(tmp, **{f"{k}_{part}": getattr(s, part) for k, s in raw.items() for part in ("x", "y")})
+            tmp.replace(path)  # readers never see a half-written file
+        except OSError as err:  # e.g. a full disk: one line, no half-written temporary left
+            raise DataError(f"cannot write {path}: {err.strerror}; free space in {path.parent}/ "
+                            f"and run `nnlab prepare --data {self.name}` again") from None
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def _read_prepared(self, path: Path) -> dict[str, Split]:
         try:
             with np.load(path) as f:
                 names = {key.rsplit("_", 1)[0] for key in f.files}
                 return {k: Split(f[f"{k}_x"], f[f"{k}_y"]) for k in names}
-        except (OSError, KeyError, ValueError, EOFError) as err:
-            raise DataError(f"{path}: corrupt prepared file ({type(err).__name__}); "
-                            f"delete it, or run `nnlab prepare --data {self.name} --force`") from None
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+            # e.g. truncated by a full disk or a killed copy (np.savez writes a zip)
+            raise DataError(f"{path}: corrupt prepared file ({type(err).__name__}); delete it, or run "
+                            f"`nnlab prepare --data {self.name} --force` (or `dvc repro`)") from None
 
     # --- shape ----------------------------------------------------------------
     @property

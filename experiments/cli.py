@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import pkgutil
 import sys
 
@@ -34,14 +35,25 @@ def positive_int(text: str) -> int:
 
 
 def positive_float(text: str) -> float:
-    """argparse type: a number > 0."""
+    """argparse type: a finite number > 0 (`inf` and `nan` parse as floats, and would train on)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be positive and finite, got {value}")
     return value
+
+
+def seed(text: str) -> int:
+    """argparse type: a seed NumPy accepts, an integer in [0, 2**32 - 1]."""
+    from experiments.config import check_seed
+
+    try:
+        return check_seed(int(text))
+    except ValueError as err:
+        message = str(err) if str(err).startswith("seed") else f"expected an integer, got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
 
 
 def key_value(text: str) -> tuple[str, str]:

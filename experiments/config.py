@@ -11,6 +11,16 @@ import dataclasses
 from dataclasses import dataclass, field
 
 FRAMEWORKS = ("torch", "keras", "numpy")  # numpy: the from-scratch twins, modules/<family>/numpy_net.py
+MAX_SEED = 2**32 - 1  # NumPy's `RandomState`/`seed_everything` take seeds in [0, 2**32 - 1]
+
+
+def check_seed(value, name: str = "seed") -> int:
+    """`value` if it is a seed NumPy accepts; else a UserError naming the range."""
+    from modules.errors import UserError
+
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        raise UserError(f"{name} must be an integer in [0, {MAX_SEED}], got {value!r}")
+    return value
 
 
 @dataclass

@@ -11,10 +11,11 @@ dataset description and task.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from experiments.config import FRAMEWORKS, TrainConfig
+from experiments.config import FRAMEWORKS, TrainConfig, check_seed
 from modules.errors import UserError
 
 PARAMS_FILE = Path("params.yaml")
@@ -113,8 +114,10 @@ def plan_for(config: TrainConfig, arch=None) -> RunPlan:
     info = datamodules.get_info(data)
     for name, value, kind in (("epochs", config.epochs, int), ("batch size", config.batch_size, int),
                               ("learning rate", config.lr, float)):
-        if not isinstance(value, (int, float)) or value <= 0:
-            raise UserError(f"{name} must be a positive {kind.__name__}, got {value}")
+        if not isinstance(value, (int, float)) or not (value > 0 and math.isfinite(value)):
+            raise UserError(f"{name} must be a finite positive {kind.__name__}, got {value}")
+    check_seed(config.seed)
+    check_seed(config.split_seed, "split seed")
     optimizer_settings(config.optimizer)
     check_lr_schedule(config.lr_schedule)
     if image_size is not None:
@@ -122,6 +125,7 @@ def plan_for(config: TrainConfig, arch=None) -> RunPlan:
             raise UserError(f"--image-size applies to image data; {data} is {info.kind} data")
         if image_size <= 0:
             raise UserError(f"image size must be a positive integer, got {image_size}")
+        check_image_memory(info, image_size)
     side = image_size or (info.shape[-1] if info.kind == "image" else None)
     if arch.min_input_size and side is not None and side < arch.min_input_size:
         raise UserError(f"{arch.name} needs images of at least {arch.min_input_size}x"
@@ -142,6 +146,26 @@ def plan_for(config: TrainConfig, arch=None) -> RunPlan:
     resolved = dataclasses.replace(config, data=data, image_size=image_size, hparams=hparams,
                                    data_options=data_options, preset=preset, **debug)
     return RunPlan(resolved, arch, info, task, input_shape(info, image_size, data_options))
+
+
+def check_image_memory(info, image_size: int) -> None:
+    """Before resizing: the dataset at `image_size` (float32, every split) fits in this machine's
+    memory; else a UserError naming the largest size that does."""
+    channels, samples = info.shape[0], sum(info.splits)
+    needed = samples * channels * image_size**2 * 4
+    limit = physical_memory()
+    if needed > limit:
+        largest = math.isqrt(limit // (samples * channels * 4))
+        raise UserError(f"--image-size {image_size} needs {needed / 2**30:,.0f} GiB for {info.name} "
+                        f"({samples} images of {channels}x{image_size}x{image_size} float32); this machine "
+                        f"has {limit / 2**30:,.0f} GiB: the limit here is --image-size {largest}")
+
+
+def physical_memory() -> int:
+    """Bytes of RAM on this machine."""
+    import os
+
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def input_shape(info, image_size: int | None, data_options: dict) -> tuple:

@@ -1,9 +1,9 @@
 """Checkpoints that survive interruption, and `nnlab train --resume RUN_ID`.
 
-Every run writes a checkpoint at the end of each epoch under
-`mlruns/checkpoints/<run_id>/` (next to the local store, also when the runs
-themselves go to a tracking server). A run stopped by Ctrl-C, SIGTERM or even
-`kill -9` is resumed from its last finished epoch, in the same MLflow run.
+Every run writes a checkpoint at the end of each epoch under `mlruns/checkpoints/<run_id>/`
+(beside the SQLite store, wherever `MLFLOW_TRACKING_URI` puts it; under `mlruns/` when the runs
+go to a tracking server). A run stopped by Ctrl-C, SIGTERM or even `kill -9` is resumed from its
+last finished epoch, in the same MLflow run.
 """
 from __future__ import annotations
 
@@ -31,10 +31,11 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 
 def checkpoint_dir(run_id: str) -> Path:
-    """Where run `run_id` keeps its per-epoch checkpoint."""
-    from experiments.tracking import MLRUNS
+    """Where run `run_id` keeps its per-epoch checkpoint: beside a SQLite store, else (a tracking
+    server) under `mlruns/`."""
+    from experiments.tracking import MLRUNS, store_folder
 
-    return MLRUNS / "checkpoints" / run_id
+    return (store_folder() or MLRUNS) / "checkpoints" / run_id
 
 
 def discard_checkpoint(run_id: str) -> None:

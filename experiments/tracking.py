@@ -3,6 +3,7 @@ and artifacts. Both frameworks log through here, so their runs compare key for k
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import platform
@@ -44,8 +45,19 @@ def check_server(uri: str, timeout_s: float = 5.0) -> None:
                         "(see README: team tracking) or unset/fix MLFLOW_TRACKING_URI") from None
 
 
+def store_folder(uri: str | None = None) -> Path | None:
+    """The folder of a SQLite store's file (`sqlite:////abs/mlflow.db`, `sqlite:///rel.db`);
+    None for a server or an in-memory store."""
+    uri = uri or tracking_uri()
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri[len("sqlite:///"):].split("?", 1)[0]
+    return Path(path).parent if path and path != ":memory:" else None
+
+
 def client():
-    """An MlflowClient on `tracking_uri()`, the store created safely and a server checked."""
+    """An MlflowClient on `tracking_uri()`, the store created safely and a server checked;
+    runs whose owner is gone are marked KILLED (`mark_ghost_runs`), once per process and store."""
     return _client()
 
 
@@ -57,20 +69,176 @@ def _client():
     mlflow.set_tracking_uri(uri)
     if uri.startswith(("http://", "https://")):
         check_server(uri)
-    if not uri.startswith("sqlite:"):
-        return mlflow.MlflowClient(uri)
+    folder = store_folder(uri)
+    if folder is None:
+        mlflow_client = mlflow.MlflowClient(uri)
+    else:
+        mlflow_client = _open_sqlite_store(mlflow, uri, folder)
+    if uri not in _GHOSTS_CHECKED:
+        _GHOSTS_CHECKED.add(uri)
+        mark_ghost_runs(mlflow_client)
+    return mlflow_client
+
+
+_GHOSTS_CHECKED: set[str] = set()  # the stores this process has looked for ghost runs in
+
+
+def _open_sqlite_store(mlflow, uri: str, folder: Path):
+    if not folder.is_dir():
+        raise UserError(f"MLFLOW_TRACKING_URI names a SQLite file in {folder}/, which does not exist; "
+                        "create the folder or fix MLFLOW_TRACKING_URI")
     # The first access creates (migrates) the SQLite schema; concurrent processes racing
-    # through that fail ("duplicate column"), so one at a time holds a file lock for it.
+    # through that fail ("duplicate column"), so one at a time holds a file lock for it,
+    # beside the store it guards (the store need not be under the current folder).
     import fcntl
 
-    with open(MLRUNS / ".store.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        with open(folder / ".store.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                mlflow_client = mlflow.MlflowClient(uri)
+                mlflow_client.search_experiments(max_results=1)  # creates the store now, under the lock
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+    except Exception as err:  # noqa: BLE001  (a full disk while the store is created)
+        full = disk_full_error(err)
+        if full is None:
+            raise
+        raise full from None
+    return mlflow_client
+
+
+# --- ownership: no run is left RUNNING by a process that is gone --------------------------
+OWNER_HOST, OWNER_PID, HEARTBEAT = "nnlab.owner.host", "nnlab.owner.pid", "nnlab.heartbeat"
+HEARTBEAT_S = 60.0  # a running run's heartbeat tag is rewritten this often (one small write)
+STALE_AFTER_S = 10 * HEARTBEAT_S  # a run whose heartbeat is older than this has lost its owner
+
+
+def owner_tags() -> dict:
+    """Tags naming this process as a run's owner, with a fresh heartbeat."""
+    import socket
+    import time
+
+    return {OWNER_HOST: socket.gethostname(), OWNER_PID: os.getpid(), HEARTBEAT: f"{time.time():.0f}"}
+
+
+def owner_gone(tags: dict, now: float | None = None) -> str | None:
+    """Why the owner of a RUNNING run with `tags` is gone (None: it is alive, or the run has no
+    owner tags). The same host: its pid is dead; any host: its heartbeat is older than `STALE_AFTER_S`
+    (another host's pid cannot be checked; on this one a pid may have been reused)."""
+    import socket
+    import time
+
+    host = tags.get(OWNER_HOST)
+    try:
+        pid, beat = int(tags[OWNER_PID]), float(tags.get(HEARTBEAT) or 0)
+    except (KeyError, ValueError):  # not a run of this lab's, or tags edited by hand: left alone
+        return None
+    if host is None:
+        return None
+    if host == socket.gethostname() and pid != os.getpid():
         try:
-            client = mlflow.MlflowClient(uri)
-            client.search_experiments(max_results=1)  # creates the store now, under the lock
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return client
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return f"pid {pid} on {host} is gone"
+        except PermissionError:  # alive, another user's
+            pass
+    age = (now or time.time()) - beat
+    if age > STALE_AFTER_S:
+        return f"pid {pid} on {host} sent no heartbeat for {age / 60:.0f} min"
+    return None
+
+
+def mark_ghost_runs(mlflow_client, say=None) -> list[str]:
+    """Mark KILLED every RUNNING run whose owner is gone (as Optuna fails trials whose heartbeat
+    stopped), with one line each on stderr saying how to resume it; return their ids."""
+    import sys
+
+    say = say or (lambda line: print(line, file=sys.stderr))
+    try:
+        experiments = [e.experiment_id for e in mlflow_client.search_experiments(max_results=1000)]
+        running = mlflow_client.search_runs(experiments, filter_string="attributes.status = 'RUNNING'",
+                                            max_results=1000) if experiments else []
+    except Exception:  # noqa: BLE001  (a store this client cannot search: nothing to do)
+        return []
+    marked = []
+    for run in running:
+        reason = owner_gone(run.data.tags)
+        if reason is None:
+            continue
+        run_id = run.info.run_id
+        try:
+            mlflow_client.set_tag(run_id, "error", f"owner lost: {reason}")
+            mlflow_client.set_terminated(run_id, "KILLED")
+        except Exception:  # noqa: BLE001  (a full or read-only store: a later command tries again)
+            continue
+        hint, study = "", run.data.tags.get("optuna.study")
+        if study:  # a study's run, or one of its trials' (Optuna runs a lost trial again)
+            hint = f"; resume with the same nnlab tune --study {study} command"
+        elif all(k in run.data.params for k in ("framework", "arch", "data", "epochs")):
+            hint = f"; resume with nnlab train --resume {run_id}"
+        say(f"nnlab: run {run_id} ({run.info.run_name}) was left RUNNING ({reason}): marked KILLED{hint}")
+        marked.append(run_id)
+    return marked
+
+
+class Heartbeat:
+    """A daemon thread that rewrites a run's heartbeat tag every `HEARTBEAT_S` seconds (or less
+    often, should a write ever cost more than `experiments.pacing.DEFAULT_SHARE` of that time),
+    so that `mark_ghost_runs` can tell a live run from one whose process was killed."""
+
+    def __init__(self, mlflow_client, run_id: str, interval_s: float = HEARTBEAT_S) -> None:
+        self.client, self.run_id, self.interval_s = mlflow_client, run_id, interval_s
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
+
+    def start(self) -> "Heartbeat":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=10)
+
+    def _beat(self) -> None:
+        import time
+
+        from experiments.pacing import DEFAULT_SHARE
+
+        wait = self.interval_s
+        while not self.stopped.wait(wait):
+            start = time.perf_counter()
+            try:
+                self.client.set_tag(self.run_id, HEARTBEAT, f"{time.time():.0f}")
+            except Exception:  # noqa: BLE001  (a busy or full store: the next beat tries again)
+                pass
+            wait = max(self.interval_s, (time.perf_counter() - start) / DEFAULT_SHARE)
+
+
+# --- a full disk ---------------------------------------------------------------------------
+DISK_FULL_TEXTS = ("database or disk is full", "no space left on device", "disk quota exceeded")
+
+
+def disk_full_error(err: BaseException, run_id: str | None = None, resumable: bool = False) -> UserError | None:
+    """A one-line UserError if `err` (or an error it was raised from) is a full disk, naming the
+    folder it could not write and what to do once space is free; else None."""
+    import errno
+
+    seen, folder = set(), None
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        full = isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)
+        if full or any(text in str(err).lower() for text in DISK_FULL_TEXTS):
+            # a copy's OSError names its source first and the file it could not write second
+            filename = getattr(err, "filename2", None) or getattr(err, "filename", None)
+            folder = Path(filename).parent if filename else store_folder() or MLRUNS
+            break
+        err = err.__cause__ or err.__context__
+    if folder is None:
+        return None
+    what = f" while writing run {run_id}" if run_id else ""
+    then = f"resume with nnlab train --resume {run_id}" if resumable and run_id else "run it again"
+    return UserError(f"no space left on the disk of {folder}/{what}; free space there, then {then}")
 
 
 def experiment_id(client, name: str) -> str:
@@ -82,9 +250,9 @@ def experiment_id(client, name: str) -> str:
                         f"({type(err).__name__}); start the server or fix MLFLOW_TRACKING_URI") from None
     if found is not None:
         return found.experiment_id
-    location = None
-    if tracking_uri().startswith("sqlite:"):
-        location = (MLRUNS / "artifacts" / name).resolve().as_uri()
+    location, folder = None, store_folder()
+    if folder is not None:  # artifacts beside the SQLite store
+        location = (folder / "artifacts" / name).resolve().as_uri()
     try:
         return client.create_experiment(name, artifact_location=location)
     except Exception:  # noqa: BLE001  (created meanwhile by a concurrent run)
@@ -204,21 +372,36 @@ def tracked_run(experiment: str, run_name: str, params: dict, tags: dict,
     """Start an MLflow run; it ends FINISHED, FAILED (an error) or KILLED (Ctrl-C, SIGTERM).
 
     With `resume_run_id`, reopen that run instead (status RUNNING again; params already logged).
+    The run names this process its owner and keeps a heartbeat (`Heartbeat`) while it is open,
+    so that a `kill -9` leaves a run the next command marks KILLED (`mark_ghost_runs`). A full
+    disk is one line naming the folder (`disk_full_error`), the run FAILED if the store still
+    takes that write.
     """
     client = _client()
-    if resume_run_id:
-        client.update_run(resume_run_id, status="RUNNING")
-        tracked = TrackedRun(client, resume_run_id, skip_epochs_before=logged_epochs(client, resume_run_id),
-                             paced=True)
-    else:
-        exp_id = experiment_id(client, experiment)
-        all_tags = {"mlflow.runName": run_name, "mlflow.source.git.commit": git_commit(),
-                    **library_versions(), **tags}
-        if parent_run_id:
-            all_tags["mlflow.parentRunId"] = parent_run_id
-        # str values: a tracking server's REST store refuses others (SQLite converts them)
-        run = client.create_run(exp_id, tags={k: str(v) for k, v in all_tags.items()}, run_name=run_name)
-        tracked = TrackedRun(client, run.info.run_id, paced=True)
+    resumable = "epochs" in params  # an `nnlab train` run (`experiments.resume` reads its params)
+    try:
+        if resume_run_id:
+            tracked = TrackedRun(client, resume_run_id, skip_epochs_before=logged_epochs(client, resume_run_id),
+                                 paced=True)
+            tracked.set_tags(owner_tags())  # the new owner, then RUNNING
+            if "error" in client.get_run(resume_run_id).data.tags:  # why it stopped: no longer so
+                client.delete_tag(resume_run_id, "error")
+            client.update_run(resume_run_id, status="RUNNING")
+        else:
+            exp_id = experiment_id(client, experiment)
+            all_tags = {"mlflow.runName": run_name, "mlflow.source.git.commit": git_commit(),
+                        **library_versions(), **owner_tags(), **tags}
+            if parent_run_id:
+                all_tags["mlflow.parentRunId"] = parent_run_id
+            # str values: a tracking server's REST store refuses others (SQLite converts them)
+            run = client.create_run(exp_id, tags={k: str(v) for k, v in all_tags.items()}, run_name=run_name)
+            tracked = TrackedRun(client, run.info.run_id, paced=True)
+    except Exception as err:  # noqa: BLE001  (no run to end yet)
+        full = disk_full_error(err)
+        if full is None:
+            raise
+        raise full from None
+    heartbeat = Heartbeat(client, tracked.run_id).start()
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt) if in_main_thread else None
     status = "FAILED"
@@ -226,18 +409,40 @@ def tracked_run(experiment: str, run_name: str, params: dict, tags: dict,
         if not resume_run_id:
             tracked.log_params(params)
         yield tracked
+        tracked.flush()
         status = "FINISHED"
     except BaseException as err:
         # KILLED for Ctrl-C and SIGTERM, or what a caller registered in STATUS_FOR_EXCEPTION
         # (a pruned Optuna trial); anything else FAILED, with the reason as the `error` tag
         status = next((s for kind, s in STATUS_FOR_EXCEPTION.items() if isinstance(err, kind)), "FAILED")
+        full = disk_full_error(err, tracked.run_id, resumable)
+        with contextlib.suppress(Exception):  # what was measured, if the store still takes it
+            tracked.flush()
         if isinstance(err, Exception):
-            tracked.set_tags({"error": f"{type(err).__name__}: {err}"[:500]})
+            with contextlib.suppress(Exception):
+                tracked.set_tags({"error": str(full) if full else f"{type(err).__name__}: {err}"[:500]})
+        if full is not None:
+            raise full from None
         raise
     finally:
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
-        try:
-            tracked.flush()
-        finally:
-            client.set_terminated(tracked.run_id, status)
+        heartbeat.stop()
+        _end_run(client, tracked.run_id, status, resumable)
+
+
+def _end_run(client, run_id: str, status: str, resumable: bool) -> None:
+    """Set the run's end status; on a full disk say that it stays RUNNING until a later command
+    marks it KILLED (its owner, this process, will be gone)."""
+    import sys
+
+    try:
+        client.set_terminated(run_id, status)
+    except Exception as err:  # noqa: BLE001
+        full = disk_full_error(err, run_id, resumable)
+        if full is None:
+            raise
+        print(f"nnlab: the MLflow store is full too: run {run_id} could not be marked {status}; "
+              "the next nnlab command marks it KILLED", file=sys.stderr)
+        if status == "FINISHED":
+            raise full from None

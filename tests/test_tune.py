@@ -127,7 +127,8 @@ def test_a_diverging_trial_fails_with_the_reason_recorded(monkeypatch):
     run_study(options, space, say=lambda *a: None)
     trial = load("nan").trials[0]
     assert trial.state.name == "FAIL"
-    assert trial.user_attrs["fail_reason"].startswith("Diverged: diverged: train/loss is nan")
+    assert trial.user_attrs["fail_reason"].startswith(
+        "TrainingDiverged: training diverged at epoch 1: loss nan; lower --lr")
     _, children = study_and_trial_runs("nan")
     assert children[0].info.status == "FAILED" and children[0].data.tags["trial.state"] == "FAIL"
 

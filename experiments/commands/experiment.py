@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from experiments.cli import Parser, positive_float, positive_int
+from experiments.cli import Parser, positive_float, positive_int, seed
 
 ORDER = 65
 
@@ -30,7 +30,7 @@ def add_parser(subparsers) -> None:
     v.add_argument("--lr", type=positive_float, default=1e-3)
     v.add_argument("--init", default="xavier", help="initial weights: xavier (default, Glorot & Bengio "
                    "2010), he, or default (each framework's own; the same after transfer)")
-    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--seed", type=seed, default=0)
     _common(v)
 
     c = lessons.add_parser("linear-collapse", help="deep linear network vs logistic regression vs relu")
@@ -39,7 +39,7 @@ def add_parser(subparsers) -> None:
     c.add_argument("--width", type=positive_int, default=64)
     c.add_argument("--steps", type=positive_int, default=300, help="full-batch Adam steps (default 300)")
     c.add_argument("--lr", type=positive_float, default=1e-2)
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--seed", type=seed, default=0)
     _common(c)
 
 

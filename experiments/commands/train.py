@@ -8,6 +8,7 @@ from experiments.cli import (
     control_settings,
     positive_float,
     positive_int,
+    seed,
 )
 
 ORDER = 20
@@ -25,7 +26,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--lr", type=positive_float, help="learning rate")
     p.add_argument("--optimizer", help="adam, adamw, sgd or rmsprop")
     p.add_argument("--lr-schedule", help="constant, or cosine (to 0 over the run, per step)")
-    p.add_argument("--seed", type=int)
+    p.add_argument("--seed", type=seed)
     p.add_argument("--image-size", type=positive_int, help="resize image data to N x N")
     p.add_argument("--data-dir", help="folder holding the dataset's files (e.g. MNIST IDX files)")
     add_network_options(p)

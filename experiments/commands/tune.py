@@ -1,7 +1,7 @@
 """`nnlab tune`: an Optuna study over architectures, frameworks and their settings."""
 from __future__ import annotations
 
-from experiments.cli import positive_float, positive_int
+from experiments.cli import positive_float, positive_int, seed
 
 ORDER = 30
 
@@ -31,7 +31,7 @@ def add_parser(subparsers) -> None:
                    help="stop a trial after PATIENCE epochs without a lower val/loss (pruning still applies)")
     p.add_argument("--min-delta", type=float, metavar="X",
                    help="with --early-stop: the least change that counts as an improvement (default 0)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the sampler and of every trial")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the sampler and of every trial")
     p.add_argument("--experiment", help="MLflow experiment (default: the dataset's name)")
     p.add_argument("--show-space", action="store_true", help="print the search space and exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-trial lines")

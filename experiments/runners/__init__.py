@@ -12,6 +12,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from modules.errors import UserError
+
 EpochCallback = Callable[[int, dict], None]  # (epoch, {"train/loss": ..., "val/acc": ...})
 # (epoch, what the task's `epoch_outputs()` returned), e.g. a GAN's samples of that epoch
 EpochOutputsCallback = Callable[[int, Any], None]
@@ -29,6 +31,28 @@ class FitResult:
     history: list[dict] = field(default_factory=list)
     # what the training controls decided (`experiments.controls`): `best_epoch`, `stopped_epoch`
     controls: dict = field(default_factory=dict)
+
+
+class TrainingDiverged(UserError):
+    """A loss went NaN, infinite or past `EXPLODED_LOSS`: the run stops at that epoch (its last
+    good checkpoint kept)."""
+
+
+# A loss this large is a diverged run that float32 has not yet overflowed (Adam at --lr 1e6 grows
+# the weights by about lr per step, so the loss stays finite): no task of the lab comes near it
+# (a classifier starts at ln(classes), forecasters and autoencoders work on data in [0, 1] or
+# standardised, a VAE's summed reconstruction loss is some hundreds).
+EXPLODED_LOSS = 1e12
+
+
+def check_finite(epoch: int, metrics: dict) -> None:
+    """Raise `TrainingDiverged` if a loss of epoch `epoch` (0-based; said 1-based, as the progress
+    lines show it) is NaN, infinite or past `EXPLODED_LOSS`. Every runner calls it before the epoch
+    is logged or checkpointed."""
+    for key, value in metrics.items():
+        if "loss" in key and not abs(value) <= EXPLODED_LOSS:  # NaN compares False
+            what = "loss" if key == "train/loss" else key
+            raise TrainingDiverged(f"training diverged at epoch {epoch + 1}: {what} {value:.3g}; lower --lr")
 
 
 def runner(framework: str):

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.pacing import Pacer
-from experiments.runners import EpochCallback, FitResult
+from experiments.runners import EpochCallback, FitResult, check_finite
 from modules import backend
 
 keras = backend.keras()
@@ -47,6 +47,7 @@ class ReportEpochs(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         metrics = {lab_metric_name(k): float(v) for k, v in (logs or {}).items()
                    if k != "learning_rate"}
+        check_finite(epoch, metrics)  # before the epoch is logged or checkpointed
         metrics.update(self.learning_rates)
         self.history.append(metrics)
         self.on_epoch(epoch, metrics)

@@ -15,8 +15,7 @@ import numpy as np
 
 from datamodules.core import epoch_order
 from experiments.controls import make_watch
-from experiments.runners import EpochCallback, FitResult
-from modules.errors import UserError
+from experiments.runners import EpochCallback, FitResult, check_finite
 from modules.toolkit.numpy_layers import count_parameters, softmax_cross_entropy
 from modules.toolkit.numpy_optim import SGD, check_training
 
@@ -67,11 +66,10 @@ def _fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list) -> 
             optimizer.step(grads)
             loss_sum += loss * len(idx)
             correct += float((logits.argmax(axis=1) == y_train[idx]).sum())
-        if not np.isfinite(loss_sum):
-            raise UserError(f"training diverged (loss is {loss_sum}) at epoch {epoch + 1}: lower --lr")
         val_loss, val_acc, _ = evaluate(network, x_val, y_val, batch)
         metrics = {"train/loss": loss_sum / len(order), "train/acc": correct / len(order),
                    "val/loss": val_loss, "val/acc": val_acc, "train/lr": config.lr}  # plain SGD: constant
+        check_finite(epoch, metrics)
         history.append(metrics)
         on_epoch(epoch, metrics)
         for callback in callbacks:

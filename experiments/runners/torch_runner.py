@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.pacing import Pacer
-from experiments.runners import EpochCallback, FitResult
+from experiments.runners import EpochCallback, FitResult, check_finite
 from modules import backend
 
 torch = backend.torch()
@@ -66,6 +66,7 @@ class ReportEpochs(Callback):
         if loop.world_size > 1:  # each rank saw its share: the epoch's value is their mean
             metrics = {k: float(loop.fabric.all_reduce(torch.tensor(float(v)), reduce_op="mean"))
                        for k, v in sorted(metrics.items())}
+        check_finite(loop.current_epoch, metrics)  # before the epoch is logged or checkpointed
         self.history.append(metrics)
         if loop.is_global_zero:
             self.on_epoch(loop.current_epoch, metrics)

@@ -1,8 +1,8 @@
 """Framework callbacks a trial passes to `experiments.train.train`.
 
-Each epoch, after the runner has logged that epoch's metrics, they count the
-epoch, stop a run whose training loss is no longer finite (it diverged), and,
-when the study prunes, report the validation metric to the trial and raise
+Each epoch, after the runner has logged that epoch's metrics (a diverged epoch, its
+loss NaN or infinite, has already stopped the run: `experiments.runners.check_finite`),
+they count the epoch and, when the study prunes, report the validation metric to the trial and raise
 `optuna.TrialPruned` when the pruner says so (Keras: optuna-integration's
 `KerasPruningCallback`; torch: the same few lines for the lab's loop). They check
 after the lab's reporter has logged the epoch, so a pruned run's last epoch is in
@@ -10,12 +10,7 @@ MLflow too.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-
-
-class Diverged(RuntimeError):
-    """The training loss became NaN or infinite."""
 
 
 @dataclass
@@ -30,11 +25,6 @@ def keras_metric_name(lab_key: str) -> str:
     """The lab's `val/acc` -> Keras's log name `val_acc`."""
     stage, _, name = lab_key.partition("/")
     return f"val_{name}" if stage == "val" else name
-
-
-def _check_finite(loss, epoch: int) -> None:
-    if loss is not None and not math.isfinite(float(loss)):
-        raise Diverged(f"diverged: train/loss is {float(loss)} at epoch {epoch}")
 
 
 def trial_callbacks(framework: str, trial, monitor: str | None, log: EpochLog) -> list:
@@ -52,7 +42,6 @@ def _lightning_callbacks(trial, monitor, log: EpochLog) -> list:
     class EpochGuard(Callback):
         def on_train_epoch_end(self, loop, task) -> None:
             log.epochs = loop.current_epoch + 1
-            _check_finite(task.epoch_metrics().get("train/loss"), loop.current_epoch)
 
     class EpochEndPruning(Callback):
         """What optuna-integration's Lightning callback does in one process (trials run in one):
@@ -79,7 +68,6 @@ def _keras_callbacks(trial, monitor, log: EpochLog) -> list:
     class EpochGuard(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None) -> None:
             log.epochs = epoch + 1
-            _check_finite((logs or {}).get("loss"), epoch)
 
     class Pruning(KerasPruningCallback):
         def on_epoch_end(self, epoch, logs=None) -> None:

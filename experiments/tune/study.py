@@ -205,6 +205,7 @@ def run_study(options: TuneOptions, space: SearchSpace, say=print) -> dict:
         say(f"trial(s) {', '.join(map(str, lost))} had lost their worker: marked FAIL, to be run again")
     status = "FINISHED"
     start = time.perf_counter()
+    heartbeat = tracking.Heartbeat(tune_tracking.client(), parent_run_id).start()  # no ghost study run
     try:
         if used + running >= options.trials:
             say(f"the study already has {used} of {options.trials} trials; pass a larger --trials to run more")
@@ -221,6 +222,7 @@ def run_study(options: TuneOptions, space: SearchSpace, say=print) -> dict:
         status = "KILLED"
         raise
     finally:
+        heartbeat.stop()
         tune_tracking.finish_study_run(parent_run_id, study, options.keys, status=status)
     elapsed = time.perf_counter() - start
     summary = study_summary(study, options)

@@ -29,7 +29,8 @@ def create_study_run(experiment: str, study_name: str, params: dict, space: dict
     mlflow_client = client()
     exp_id = tracking.experiment_id(mlflow_client, experiment)
     tags = {"mlflow.runName": f"study-{study_name}", "optuna.study": study_name, "role": "study",
-            "mlflow.source.git.commit": tracking.git_commit(), **tracking.library_versions()}
+            "mlflow.source.git.commit": tracking.git_commit(), **tracking.library_versions(),
+            **{k: str(v) for k, v in tracking.owner_tags().items()}}  # with `run_study`'s heartbeat
     run_id = mlflow_client.create_run(exp_id, tags=tags, run_name=f"study-{study_name}").info.run_id
     run = tracking.TrackedRun(mlflow_client, run_id)
     run.log_params(params)
@@ -41,8 +42,10 @@ def create_study_run(experiment: str, study_name: str, params: dict, space: dict
 
 
 def reopen_study_run(run_id: str) -> None:
-    """Mark a resumed study's parent run RUNNING again."""
-    client().update_run(run_id, status="RUNNING")
+    """Mark a resumed study's parent run RUNNING again, owned by this process."""
+    mlflow_client = client()
+    tracking.TrackedRun(mlflow_client, run_id).set_tags(tracking.owner_tags())
+    mlflow_client.update_run(run_id, status="RUNNING")
 
 
 def find_trial_run(parent_run_id: str, trial_number: int) -> str | None:
