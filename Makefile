@@ -18,11 +18,12 @@ run: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
 	@cat reports/leaderboard.md
 
+# two pytest workers (pytest-xdist): tests wait on subprocesses and imports as much as they compute
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 test-all: setup
-	$(BIN)/python -m pytest -m ''
+	$(BIN)/python -m pytest -n 2 -m ''
 
 clean:
 	rm -rf $(VENV) mlruns/mlflow.db mlruns/artifacts data metrics

@@ -21,6 +21,16 @@ backend.torch()
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 
 
+SLOW_TIMEOUT_S = 3600  # a slow test trains a network to its target: up to an hour on 2 cores
+
+
+def pytest_collection_modifyitems(items):
+    """Slow tests get an hour before pytest-timeout stops them (the default is 10 minutes)."""
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
+
+
 @pytest.fixture(scope="session")
 def data_cache(tmp_path_factory) -> Path:
     """One data folder for the session, so generated datasets are made once."""
