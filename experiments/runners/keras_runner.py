@@ -41,7 +41,8 @@ class ReportEpochs(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch: int, logs=None) -> None:
         # each optimizer's rate as the epoch starts (its schedule at the optimizer's step count)
         if self.task is not None:
-            self.learning_rates = {key: float(optimizer.learning_rate)
+            # convert_to_numpy: under a distribution strategy the rate is a MirroredVariable
+            self.learning_rates = {key: float(keras.ops.convert_to_numpy(optimizer.learning_rate))
                                    for key, optimizer in zip(self.task.LR_KEYS, self.task.optimizers())}
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
