@@ -1,0 +1,1 @@
+"""Entry points and the run engine: plans, runners, tasks, tuning, tracking, commands."""

@@ -1,0 +1,1 @@
+"""Networks: the registry, one folder per architecture family (spec and twins), the toolkit, weight transfer."""
