@@ -45,7 +45,9 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
 
     # One BLAS thread: these matrices are small, and a multi-threaded BLAS on a busy
     # machine is many times slower per step (threads waiting on each other; docs/benchmarks.md).
-    with threadpool_limits(limits=1, user_api="blas"):
+    # A diverging run overflows to inf/nan: `check_finite` stops it at that epoch with one line,
+    # so NumPy's own overflow warnings would only repeat it as noise on the terminal.
+    with threadpool_limits(limits=1, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
         return _fit(arch, datamodule, config, on_epoch, callbacks)
 
 
