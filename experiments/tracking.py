@@ -58,10 +58,6 @@ def store_folder(uri: str | None = None) -> Path | None:
 def client():
     """An MlflowClient on `tracking_uri()`, the store created safely and a server checked;
     runs whose owner is gone are marked KILLED (`mark_ghost_runs`), once per process and store."""
-    return _client()
-
-
-def _client():
     backend.quiet_environment()
     import mlflow
 
@@ -377,31 +373,32 @@ def tracked_run(experiment: str, run_name: str, params: dict, tags: dict,
     disk is one line naming the folder (`disk_full_error`), the run FAILED if the store still
     takes that write.
     """
-    client = _client()
+    mlflow_client = client()
     resumable = "epochs" in params  # an `nnlab train` run (`experiments.resume` reads its params)
     try:
         if resume_run_id:
-            tracked = TrackedRun(client, resume_run_id, skip_epochs_before=logged_epochs(client, resume_run_id),
-                                 paced=True)
+            tracked = TrackedRun(mlflow_client, resume_run_id, paced=True,
+                                 skip_epochs_before=logged_epochs(mlflow_client, resume_run_id))
             tracked.set_tags(owner_tags())  # the new owner, then RUNNING
-            if "error" in client.get_run(resume_run_id).data.tags:  # why it stopped: no longer so
-                client.delete_tag(resume_run_id, "error")
-            client.update_run(resume_run_id, status="RUNNING")
+            if "error" in mlflow_client.get_run(resume_run_id).data.tags:  # why it stopped: no longer so
+                mlflow_client.delete_tag(resume_run_id, "error")
+            mlflow_client.update_run(resume_run_id, status="RUNNING")
         else:
-            exp_id = experiment_id(client, experiment)
+            exp_id = experiment_id(mlflow_client, experiment)
             all_tags = {"mlflow.runName": run_name, "mlflow.source.git.commit": git_commit(),
                         **library_versions(), **owner_tags(), **tags}
             if parent_run_id:
                 all_tags["mlflow.parentRunId"] = parent_run_id
             # str values: a tracking server's REST store refuses others (SQLite converts them)
-            run = client.create_run(exp_id, tags={k: str(v) for k, v in all_tags.items()}, run_name=run_name)
-            tracked = TrackedRun(client, run.info.run_id, paced=True)
+            run = mlflow_client.create_run(exp_id, tags={k: str(v) for k, v in all_tags.items()},
+                                           run_name=run_name)
+            tracked = TrackedRun(mlflow_client, run.info.run_id, paced=True)
     except Exception as err:  # noqa: BLE001  (no run to end yet)
         full = disk_full_error(err)
         if full is None:
             raise
         raise full from None
-    heartbeat = Heartbeat(client, tracked.run_id).start()
+    heartbeat = Heartbeat(mlflow_client, tracked.run_id).start()
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt) if in_main_thread else None
     status = "FAILED"
@@ -428,7 +425,7 @@ def tracked_run(experiment: str, run_name: str, params: dict, tags: dict,
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
         heartbeat.stop()
-        _end_run(client, tracked.run_id, status, resumable)
+        _end_run(mlflow_client, tracked.run_id, status, resumable)
 
 
 def _end_run(client, run_id: str, status: str, resumable: bool) -> None:

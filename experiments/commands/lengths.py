@@ -16,11 +16,11 @@ def run(args) -> int:
     import tempfile
     from pathlib import Path
 
+    from experiments import tracking
     from experiments.tasks.translate.scorer import plot_accuracy_by_length
-    from experiments.tracking import _client
     from modules.errors import UserError
 
-    client = _client()
+    client = tracking.client()
     curves = {}
     with tempfile.TemporaryDirectory() as tmp:
         for run_id in args.run_ids:

@@ -21,7 +21,8 @@ TRIAL_RUN_ATTR = "mlflow_run_id"  # trial user attr: the trial's MLflow run
 
 
 def client():
-    return tracking._client()
+    """The lab's MLflow client (`experiments.tracking.client`)."""
+    return tracking.client()
 
 
 def create_study_run(experiment: str, study_name: str, params: dict, space: dict) -> str:
