@@ -113,7 +113,7 @@ def refit(study, trial, quiet: bool = False) -> dict:
     if study_run_id:
         from experiments import tracking
 
-        run = tracking.TrackedRun(tune_tracking.client(), study_run_id)
+        run = tracking.TrackedRun(tracking.client(), study_run_id)
         run.set_tags({"refit.run_id": summary["run_id"], "refit.trial": trial.number})
         run.log_metrics({f"refit/{k}": v for k, v in summary.items() if k.startswith("test/")})
     return summary

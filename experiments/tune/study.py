@@ -205,7 +205,7 @@ def run_study(options: TuneOptions, space: SearchSpace, say=print) -> dict:
         say(f"trial(s) {', '.join(map(str, lost))} had lost their worker: marked FAIL, to be run again")
     status = "FINISHED"
     start = time.perf_counter()
-    heartbeat = tracking.Heartbeat(tune_tracking.client(), parent_run_id).start()  # no ghost study run
+    heartbeat = tracking.Heartbeat(tracking.client(), parent_run_id).start()  # no ghost study run
     try:
         if used + running >= options.trials:
             say(f"the study already has {used} of {options.trials} trials; pass a larger --trials to run more")

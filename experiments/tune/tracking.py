@@ -20,14 +20,9 @@ STUDY_RUN_ATTR = "mlflow_run_id"  # study user attr: the study's parent MLflow r
 TRIAL_RUN_ATTR = "mlflow_run_id"  # trial user attr: the trial's MLflow run
 
 
-def client():
-    """The lab's MLflow client (`experiments.tracking.client`)."""
-    return tracking.client()
-
-
 def create_study_run(experiment: str, study_name: str, params: dict, space: dict) -> str:
     """Start the study's parent run; return its id. It stays RUNNING until `finish_study_run`."""
-    mlflow_client = client()
+    mlflow_client = tracking.client()
     exp_id = tracking.experiment_id(mlflow_client, experiment)
     tags = {"mlflow.runName": f"study-{study_name}", "optuna.study": study_name, "role": "study",
             "mlflow.source.git.commit": tracking.git_commit(), **tracking.library_versions(),
@@ -44,14 +39,14 @@ def create_study_run(experiment: str, study_name: str, params: dict, space: dict
 
 def reopen_study_run(run_id: str) -> None:
     """Mark a resumed study's parent run RUNNING again, owned by this process."""
-    mlflow_client = client()
+    mlflow_client = tracking.client()
     tracking.TrackedRun(mlflow_client, run_id).set_tags(tracking.owner_tags())
     mlflow_client.update_run(run_id, status="RUNNING")
 
 
 def find_trial_run(parent_run_id: str, trial_number: int) -> str | None:
     """The MLflow run of trial `trial_number` under `parent_run_id`, if it was created."""
-    mlflow_client = client()
+    mlflow_client = tracking.client()
     parent = mlflow_client.get_run(parent_run_id)
     runs = mlflow_client.search_runs(
         [parent.info.experiment_id],
@@ -63,7 +58,7 @@ def find_trial_run(parent_run_id: str, trial_number: int) -> str | None:
 def record_trial_without_run(parent_run_id: str, study_name: str, trial, reason: str) -> str:
     """A FAILED nested run for a trial that ended before `nnlab train` opened one (an invalid
     combination, a worker killed while starting), so that every trial has its MLflow run."""
-    mlflow_client = client()
+    mlflow_client = tracking.client()
     parent = mlflow_client.get_run(parent_run_id)
     tags = {"mlflow.runName": f"trial-{trial.number}", "mlflow.parentRunId": parent_run_id,
             "optuna.study": study_name, "optuna.trial": str(trial.number)}
@@ -83,7 +78,7 @@ def tag_trial_run(run_id: str, state: str, reason: str | None = None, pruned_epo
         tags["trial.reason"] = reason[:500]
     if pruned_epoch is not None:
         tags["trial.pruned_epoch"] = pruned_epoch
-    run = tracking.TrackedRun(client(), run_id)
+    run = tracking.TrackedRun(tracking.client(), run_id)
     run.set_tags(tags)
     if end_status:
         run.client.set_terminated(run_id, end_status)
@@ -91,7 +86,7 @@ def tag_trial_run(run_id: str, state: str, reason: str | None = None, pruned_epo
 
 def trial_values(run_id: str, keys: list[str]) -> list[float]:
     """The objective values of a finished trial run: metrics, or params such as n_params."""
-    data = client().get_run(run_id).data
+    data = tracking.client().get_run(run_id).data
     values = []
     for key in keys:
         if key in data.metrics:
@@ -112,7 +107,7 @@ def finish_study_run(run_id: str, study, objective_keys: list[str], status: str 
     """Log the best trial(s), the plots and the trials CSV to the study's run, then end it."""
     from optuna.trial import TrialState
 
-    run = tracking.TrackedRun(client(), run_id)
+    run = tracking.TrackedRun(tracking.client(), run_id)
     trials = study.get_trials(deepcopy=False)
     counts = {state.name: sum(t.state == state for t in trials) for state in TrialState}
     run.log_metrics({f"trials/{k.lower()}": v for k, v in counts.items() if k != "WAITING"}
