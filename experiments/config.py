@@ -57,6 +57,7 @@ class TrainConfig:
     early_stop: int | None = None  # patience in epochs on select_best's metric, else val/loss
     min_delta: float = 0.0  # the least change that counts as an improvement for early_stop
     grad_clip: float | None = None  # clip the global gradient norm of each step to this
+    init_weights: str | None = None  # a torchvision state-dict file to start from (experiments.init_weights)
     # debug runs: at most N batches per split (every epoch); one batch of each and nothing logged
     limit_batches: int | None = None
     fast_dev_run: bool = False

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 from modules.errors import UserError
 
@@ -124,3 +125,9 @@ def check_controls(config, task: str) -> None:
             raise UserError("a GAN trains without gradient clipping; drop --grad-clip")
     if config.limit_batches is not None and (not isinstance(config.limit_batches, int) or config.limit_batches <= 0):
         raise UserError(f"--limit-batches must be a positive integer, got {config.limit_batches}")
+    if config.init_weights:
+        if config.framework == "numpy":
+            raise UserError("--init-weights loads a torch state dict: use --framework torch or keras")
+        if not Path(config.init_weights).is_file():
+            raise UserError(f"--init-weights {config.init_weights}: no such file; pass a torchvision "
+                            "state-dict file (torch.save(model.state_dict(), path))")

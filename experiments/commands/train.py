@@ -29,6 +29,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seed", type=seed)
     p.add_argument("--image-size", type=positive_int, help="resize image data to N x N")
     p.add_argument("--data-dir", help="folder holding the dataset's files (e.g. MNIST IDX files)")
+    p.add_argument("--init-weights", metavar="FILE",
+                   help="start from a torchvision state-dict file (both frameworks; docs/architecture.md)")
     add_network_options(p)
     add_data_options(p)
     p.add_argument("--experiment", help="MLflow experiment (default: the dataset's name)")
@@ -52,7 +54,7 @@ def plan_from_args(args):
              "data_dir": args.data_dir, "experiment": args.experiment, "devices": args.devices,
              "num_nodes": args.num_nodes, "strategy": args.strategy, "distribute": args.distribute,
              "preset": args.preset, "hparams": dict(args.hparams), "data_options": dict(args.data_options),
-             "quiet": args.quiet, **control_settings(args)}
+             "quiet": args.quiet, "init_weights": args.init_weights, **control_settings(args)}
     return resolve(given)
 
 

@@ -159,6 +159,11 @@ def build_task(arch, datamodule, config):
     """The network of `arch` for `datamodule`'s shape, wrapped in its Keras task,
     its `fit` fed from Python (`feed_steps_from_python`)."""
     network = arch.build("keras", datamodule.input_shape, datamodule.num_classes, **config.hparams)
+    if config.init_weights:
+        from experiments.init_weights import load_into_keras
+
+        load_into_keras(arch, network, datamodule.input_shape, datamodule.num_classes, config.hparams,
+                        config.init_weights)
     task_name = effective_task(arch.task, datamodule.info.task, arch.name, datamodule.info.name)
     task = task_class(task_name, "keras")(network, lr=config.lr, optimizer=config.optimizer,
                                           lr_schedule=config.lr_schedule,

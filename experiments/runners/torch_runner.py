@@ -284,6 +284,10 @@ def make_fabric(config) -> Fabric:
 def build_task(arch, datamodule, config):
     """The network of `arch` for `datamodule`'s shape, inside its task's LightningModule."""
     network = arch.build("torch", datamodule.input_shape, datamodule.num_classes, **config.hparams)
+    if config.init_weights:
+        from experiments.init_weights import load_into_torch
+
+        load_into_torch(network, config.init_weights, datamodule.num_classes)
     if len(datamodule.input_shape) == 3:
         # images: channels-last convolutions (oneDNN's native layout) train faster on CPU
         # (docs/benchmarks.md); the first convolution converts each NCHW batch

@@ -5,7 +5,7 @@ import keras
 
 from modules.alexnet.spec import check_alexnet_input, feature_layers
 from modules.toolkit.keras_layers import channels_last_shape
-from modules.toolkit.keras_plans import apply_plan
+from modules.toolkit.keras_plans import apply_plan, flatten_channels_first
 from modules.toolkit.plans import classifier_layers
 
 
@@ -15,5 +15,7 @@ def alexnet(input_shape: tuple, num_classes: int, *, channels: str, width: float
     check_alexnet_input(input_shape, small_input)
     inputs = keras.Input(channels_last_shape(input_shape), name="input")  # (H, W, C)
     x = apply_plan(inputs, feature_layers(channels, width, lrn, small_input), "features", activation)
-    outputs = apply_plan(x, classifier_layers(classifier_width, dropout, num_classes), "classifier", activation)
+    x = flatten_channels_first(x)
+    outputs = apply_plan(x, classifier_layers(classifier_width, dropout, num_classes, dropout_first=True),
+                         "classifier", activation)
     return keras.Model(inputs, outputs, name="alexnet")

@@ -6,8 +6,9 @@ Choices stated where the paper leaves room:
   reimplementation does (62.4M parameters at ImageNet size, vs the paper's ~60M).
 - `channels="2014"` gives the widths of Krizhevsky's "One weird trick" (torchvision's
   `alexnet`); with `lrn=False` the parameter count then equals torchvision's.
-- Dropout sits on the outputs of the first two fully connected layers (section 4.2);
-  torchvision puts it on their inputs (same parameters).
+- Dropout on the first two fully connected layers (section 4.2) sits on their inputs, as
+  torchvision's `alexnet` has it (the paper does not say which side), so torchvision's
+  module names (`classifier.1/4/6`) and state dicts hold here.
 - `lrn=True` adds the paper's response normalisation after conv1 and conv2; torch's
   `nn.LocalResponseNorm` on one side, `modules/toolkit/keras_local_response_norm.py` on the other.
 - Small images: `small_input=True` swaps the 11x11 stride-4 first convolution for a
@@ -100,7 +101,10 @@ register(Architecture(name="alexnet", task="classify", family="cnn", module="ale
         "activation": Param("categorical", choices=ACTIVATIONS),
     },
     presets={"paper": {"channels": "2012", "width": 1.0, "classifier_width": 4096, "dropout": 0.5,
-                       "lrn": True, "small_input": False}},
+                       "lrn": True, "small_input": False},
+             # torchvision.models.alexnet ("One weird trick" widths): its state dicts load into this one
+             "torchvision": {"channels": "2014", "width": 1.0, "classifier_width": 4096, "dropout": 0.5,
+                             "lrn": False, "small_input": False}},
     min_input_size=min_input_size(small_input=True),
     default_image_size=32,
     train_defaults={"epochs": 10},

@@ -20,12 +20,12 @@ class AlexNet(nn.Module):
                                    activation=activation)
         side = feature_side(height, small_input)
         out_channels = conv_specs(channels, width, small_input)[-1][0]
-        self.classifier = build_plan(classifier_layers(classifier_width, dropout, num_classes),
+        self.classifier = build_plan(classifier_layers(classifier_width, dropout, num_classes, dropout_first=True),
                                      in_channels=out_channels, in_features=out_channels * side * side,
                                      activation=activation)
 
     def forward(self, x):  # (B, C, H, W)
-        return self.classifier(self.features(x))  # (B, num_classes) logits
+        return self.classifier(self.features(x).flatten(1))  # (B, num_classes) logits, torchvision's order
 
 
 def alexnet(input_shape: tuple, num_classes: int, *, channels: str, width: float, classifier_width: int,

@@ -41,10 +41,10 @@ class AuxiliaryOutputsModel(keras.Model):
         return {**super().get_config(), "aux_loss_weight": self.aux_loss_weight}
 
 
-def inception(x, spec: tuple, width: float, batch_norm: bool):
+def inception(x, spec: tuple, width: float, batch_norm: bool, branch3_kernel: int):
     """Four branches named `<name>.branch<i>.<j>` like torch's, concatenated on channels."""
     branches = [apply_plan(x, plan, f"{spec[0]}.branch{i}")
-                for i, plan in enumerate(branch_layers(spec, width, batch_norm), 1)]
+                for i, plan in enumerate(branch_layers(spec, width, batch_norm, branch3_kernel), 1)]
     return layers.Concatenate(axis=-1, name=f"{spec[0]}.concat")(branches)
 
 
@@ -59,14 +59,14 @@ def aux_classifier(x, name: str, num_classes: int, width: float, batch_norm: boo
 
 
 def googlenet(input_shape: tuple, num_classes: int, *, width: float, dropout: float, aux_logits: bool, lrn: bool,
-              batch_norm: bool, small_input: bool) -> keras.Model:
+              batch_norm: bool, small_input: bool, branch3_kernel: int) -> keras.Model:
     """GoogLeNet (Szegedy et al. 2014, https://arxiv.org/abs/1409.4842)."""
     check_googlenet_input(input_shape, small_input, aux_logits)
     inputs = keras.Input(channels_last_shape(input_shape), name="input")  # (H, W, C)
     x = apply_plan(inputs, stem_layers(width, lrn, small_input, batch_norm), "stem")
     aux_outputs = []
     for spec in INCEPTIONS:
-        x = apply_plan(x, [MAX_POOL], spec) if is_pool(spec) else inception(x, spec, width, batch_norm)
+        x = apply_plan(x, [MAX_POOL], spec) if is_pool(spec) else inception(x, spec, width, batch_norm, branch3_kernel)
         if aux_logits and not is_pool(spec) and spec[0] in AUX_AFTER:
             aux_outputs.append(aux_classifier(x, f"aux{AUX_AFTER.index(spec[0]) + 1}", num_classes, width,
                                               batch_norm))

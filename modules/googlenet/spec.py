@@ -16,7 +16,8 @@ Choices stated where the paper leaves room:
 - `batch_norm=True` (not in the paper: an Inception v2 ingredient) gives every
   convolution batch norm instead of a bias, as torchvision's `googlenet`, which then
   differs only by its 3x3 instead of 5x5 convolutions in the third branch (a bug kept
-  for its weights, pytorch/vision#906) and by having no LRN. On for small images:
+  for its weights, pytorch/vision#906; `branch3_kernel=3`) and by having no LRN: the preset
+  `torchvision` is that network, whose state dicts load (`TORCHVISION_NAMES` in `torch_net.py`). On for small images:
   trained from scratch with Adam, the plain network stays at chance.
 - Small images: `small_input=True` swaps the 7x7 stride-2 convolution and its max
   pooling for one 3x3 stride-1 convolution, so a 32x32 digit reaches inception 3a at
@@ -87,12 +88,14 @@ def stem_layers(width: float, lrn: bool, small_input: bool, batch_norm: bool) ->
             *conv_relu(c2, 1, batch_norm), *conv_relu(c3, 3, batch_norm, padding=1), *norm, MAX_POOL]
 
 
-def branch_layers(spec: tuple, width: float, batch_norm: bool) -> list[list[tuple]]:
-    """The four branches of one inception module as layer plans."""
+def branch_layers(spec: tuple, width: float, batch_norm: bool, branch3_kernel: int) -> list[list[tuple]]:
+    """The four branches of one inception module as layer plans; `branch3_kernel` is the third
+    branch's kernel (the paper's 5, torchvision's 3)."""
     c1, c3_reduce, c3, c5_reduce, c5, pool_proj = inception_channels(spec, width)
     return [conv_relu(c1, 1, batch_norm),
             conv_relu(c3_reduce, 1, batch_norm) + conv_relu(c3, 3, batch_norm, padding=1),
-            conv_relu(c5_reduce, 1, batch_norm) + conv_relu(c5, 5, batch_norm, padding=2),
+            conv_relu(c5_reduce, 1, batch_norm) + conv_relu(c5, branch3_kernel, batch_norm,
+                                                            padding=branch3_kernel // 2),
             [("maxpool", 3, 1, 1), *conv_relu(pool_proj, 1, batch_norm)]]
 
 
@@ -160,7 +163,7 @@ register(Architecture(name="googlenet", task="classify", family="cnn", module="g
                           default_data="digits",
     # small-image settings
     defaults={"width": 0.125, "dropout": 0.4, "aux_logits": True, "lrn": False, "batch_norm": True,
-              "small_input": True},
+              "small_input": True, "branch3_kernel": 5},
     space={
         "width": Param("float", 0.125, 1.0, log=True, bounds=(0.01, 8.0)),
         "dropout": Param("float", 0.0, 0.7, bounds=(0.0, 0.99)),
@@ -168,9 +171,13 @@ register(Architecture(name="googlenet", task="classify", family="cnn", module="g
         "lrn": Param("bool", choices=(True, False)),
         "batch_norm": Param("bool", choices=(True, False)),
         "small_input": Param("bool", choices=(True, False)),
+        "branch3_kernel": Param("categorical", choices=(5, 3)),
     },
     presets={"paper": {"width": 1.0, "dropout": 0.4, "aux_logits": True, "lrn": True, "batch_norm": False,
-                       "small_input": False}},
+                       "small_input": False, "branch3_kernel": 5},
+             # torchvision.models.googlenet(weights=None): its state dicts load into this one
+             "torchvision": {"width": 1.0, "dropout": 0.2, "aux_logits": True, "lrn": False, "batch_norm": True,
+                             "small_input": False, "branch3_kernel": 3}},
     min_input_size=min_input_size(small_input=True, aux_logits=True),
     default_image_size=32,
     train_defaults={"epochs": 8},

@@ -37,6 +37,13 @@ def max_pool2d(x, kernel: int, stride: int, padding: int = 0, ceil_mode: bool = 
                      f"{tuple(sides)} has no exact Keras equivalent here")
 
 
+def flatten_channels_first(x, name: str = "flatten"):
+    """Flatten an NHWC tensor in torch's (C, H, W) order, so the next Dense takes a torch Linear's
+    weights as they are."""
+    x = layers.Permute((3, 1, 2), name=f"{name}.permute")(x)
+    return layers.Flatten(name=name)(x)
+
+
 def apply_plan(x, plan: list[tuple], prefix: str, activation: str = "relu"):
     """`x` through the layers of `plan`, named like torch's `<prefix>.<index>`; each
     ("activation",) entry is the network's hidden activation, `activation`."""
@@ -57,8 +64,7 @@ def apply_plan(x, plan: list[tuple], prefix: str, activation: str = "relu"):
         elif kind == "dropout":
             x = layers.Dropout(args[0], name=name)(x)
         elif kind == "flatten":
-            x = layers.Permute((3, 1, 2), name=f"{name}.permute")(x)  # flatten in torch's (C, H, W) order
-            x = layers.Flatten(name=name)(x)
+            x = flatten_channels_first(x, name)
         elif kind == "linear":
             x = layers.Dense(args[0], name=name)(x)
         else:

@@ -35,11 +35,18 @@ def scaled(channels: int, width: float) -> int:
     return max(1, round(channels * width))
 
 
-def classifier_layers(classifier_width: int, dropout: float, num_classes: int) -> list[tuple]:
-    """AlexNet's and VGG's classifier: flatten, (linear, activation, dropout) twice, then the
-    output layer."""
-    hidden = [("linear", classifier_width), ("activation",), ("dropout", dropout)]
-    return [("flatten",), *hidden, *hidden, ("linear", num_classes)]
+def classifier_layers(classifier_width: int, dropout: float, num_classes: int,
+                      dropout_first: bool = False) -> list[tuple]:
+    """AlexNet's and VGG's classifier on the flattened features: (linear, activation, dropout) twice,
+    then the output layer; `dropout_first` puts each dropout before its linear layer (torchvision's
+    AlexNet). No flatten inside: the networks flatten between `features` and `classifier`, as
+    torchvision does, so the indices are torchvision's (`classifier.0/3/6` for VGG, `1/4/6` for
+    AlexNet) and its state dicts load by name."""
+    if dropout_first:
+        hidden = [("dropout", dropout), ("linear", classifier_width), ("activation",)]
+    else:
+        hidden = [("linear", classifier_width), ("activation",), ("dropout", dropout)]
+    return [*hidden, *hidden, ("linear", num_classes)]
 
 
 def check_input_size(name: str, input_shape: tuple, minimum: int, setting: str = "") -> None:

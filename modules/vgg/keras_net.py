@@ -4,7 +4,7 @@ from __future__ import annotations
 import keras
 
 from modules.toolkit.keras_layers import channels_last_shape
-from modules.toolkit.keras_plans import apply_plan
+from modules.toolkit.keras_plans import apply_plan, flatten_channels_first
 from modules.toolkit.plans import classifier_layers
 from modules.vgg.spec import VGG_CONFIGS, check_vgg_input, feature_layers, vgg_builder
 
@@ -15,6 +15,7 @@ def create_vgg(config: str, input_shape: tuple, num_classes: int, width: float, 
     check_vgg_input(config, input_shape)
     inputs = keras.Input(channels_last_shape(input_shape), name="input")  # (H, W, C)
     x = apply_plan(inputs, feature_layers(config, width, batch_norm), "features", activation)
+    x = flatten_channels_first(x)
     outputs = apply_plan(x, classifier_layers(classifier_width, dropout, num_classes), "classifier", activation)
     return keras.Model(inputs, outputs, name=config)
 

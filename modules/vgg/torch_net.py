@@ -23,7 +23,7 @@ class VGG(nn.Module):
                                      activation=activation)
 
     def forward(self, x):  # (B, C, H, W)
-        return self.classifier(self.features(x))  # (B, num_classes) logits
+        return self.classifier(self.features(x).flatten(1))  # (B, num_classes) logits, torchvision's order
 
 
 def create_vgg(config: str, input_shape: tuple, num_classes: int, width: float, classifier_width: int,
