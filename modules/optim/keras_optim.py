@@ -4,6 +4,7 @@ from __future__ import annotations
 import keras
 
 from modules.optim import optimizer_settings
+from modules.optim.keras_torch_adam import TorchAdam, TorchAdamW
 
 
 def make_optimizer(name: str, lr: float, global_clipnorm: float | None = None) -> keras.optimizers.Optimizer:
@@ -12,9 +13,9 @@ def make_optimizer(name: str, lr: float, global_clipnorm: float | None = None) -
     s = optimizer_settings(name)
     clip = {"global_clipnorm": global_clipnorm} if global_clipnorm else {}
     if name == "adam":
-        return keras.optimizers.Adam(lr, beta_1=s["beta_1"], beta_2=s["beta_2"], epsilon=s["epsilon"], **clip)
+        return TorchAdam(lr, beta_1=s["beta_1"], beta_2=s["beta_2"], epsilon=s["epsilon"], **clip)
     if name == "adamw":
-        return keras.optimizers.AdamW(lr, weight_decay=s["weight_decay"], beta_1=s["beta_1"],
+        return TorchAdamW(lr, weight_decay=s["weight_decay"], beta_1=s["beta_1"],
                                       beta_2=s["beta_2"], epsilon=s["epsilon"], **clip)
     if name == "sgd":
         return keras.optimizers.SGD(lr, momentum=s["momentum"], **clip)
