@@ -95,6 +95,7 @@ def free_port() -> int:
 
 
 @pytest.mark.integration
+@pytest.mark.slow  # about a minute here: a study, its refit and a server importing torch
 def test_the_champion_served_over_rest_answers_what_nnlab_evaluate_scores(capsys, lab_dir):
     import mlflow
 
@@ -116,8 +117,10 @@ def test_the_champion_served_over_rest_answers_what_nnlab_evaluate_scores(capsys
     datamodule = make_datamodule(plan)
     x = datamodule.splits["test"].x
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "MLFLOW_TRACKING_URI": tracking.tracking_uri()}
-    server = subprocess.Popen([str(Path(sys.executable).parent / "mlflow"), "models", "serve", "-m",
+    venv_bin = Path(sys.executable).parent  # `mlflow models serve` runs uvicorn from the PATH
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MLFLOW_TRACKING_URI": tracking.tracking_uri(),
+           "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
+    server = subprocess.Popen([str(venv_bin / "mlflow"), "models", "serve", "-m",
                                "models:/digits-mlp@champion", "--env-manager", "local", "--host", "127.0.0.1",
                                "--port", str(port), "--workers", "1"], env=env, cwd=lab_dir,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
@@ -137,8 +140,11 @@ def test_the_champion_served_over_rest_answers_what_nnlab_evaluate_scores(capsys
         with urllib.request.urlopen(request, timeout=60) as response:
             served = np.asarray(json.loads(response.read())["predictions"], dtype=np.float32)
     finally:
-        os.killpg(server.pid, 15)
+        if server.poll() is None:
+            os.killpg(server.pid, 15)
         server.wait(timeout=30)
+        log = server.stderr.read().decode()
+    assert "Traceback" not in log, log[-3000:]
     in_process = mlflow.pyfunc.load_model("models:/digits-mlp@champion").predict(x)
     np.testing.assert_allclose(served, in_process, rtol=0, atol=1e-6)
     evaluated, _ = evaluate_run(refit.info.run_id)
