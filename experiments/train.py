@@ -106,8 +106,8 @@ def log_mlflow_model(run, plan: RunPlan, datamodule, result, weights: Path, regi
 
 def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress=print,
           parent_run_id: str | None = None, callbacks: list = (), tags: dict | None = None,
-          resume_run_id: str | None = None, plots: bool = True, register: str | None = None,
-          alias: str | None = None) -> dict:
+          resume_run_id: str | None = None, plots: bool = True, log_model: bool = True,
+          register: str | None = None, alias: str | None = None) -> dict:
     """Train `plan` (a TrainConfig is validated into one), log it to MLflow and return
     the final metrics.
 
@@ -116,8 +116,10 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
     of a short trial; the study's own plots and `nnlab best`'s refit run have them).
     Each epoch ends with a checkpoint (`experiments.resume`); `resume_run_id` continues that
     unfinished run from its last checkpoint. Ctrl-C/SIGTERM raise `TrainingInterrupted`.
-    The network is logged as an MLflow Model (`experiments.mlflow_model`); `register` names the
-    registered model to add it to as a new version, with `alias` (default `challenger`) pointing at it.
+    The network is logged as an MLflow Model (`experiments.mlflow_model`) unless `log_model=False`
+    (an Optuna trial: it would cost more than the rest of a trial's overhead; the refit logs one);
+    `register` names the registered model to add it to as a new version, with `alias` (default
+    `challenger`) pointing at it.
     """
     from experiments import resume, runners, tracking
 
@@ -176,7 +178,8 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
             folder = Path(tmp)
             weights = runners.save_model(config.framework, result.model, folder)
             run.log_artifact(weights, "model")
-            registered = log_mlflow_model(run, plan, datamodule, result, weights, register, alias, tags)
+            registered = log_mlflow_model(run, plan, datamodule, result, weights, register, alias,
+                                          tags) if log_model else {}
             if plots:
                 for path in task_scorer.artifacts(result.test_outputs, datamodule, result.history, folder, title):
                     run.log_artifact(path, "plots")
