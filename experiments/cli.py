@@ -75,6 +75,16 @@ def shape(text: str) -> tuple[int, ...]:
     return dims
 
 
+def registered_model_name(text: str) -> str:
+    """argparse type: a name for the MLflow Model Registry (`experiments.mlflow_model`)."""
+    from experiments.mlflow_model import check_model_name
+
+    try:
+        return check_model_name(text)
+    except UserError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def add_network_options(parser: argparse.ArgumentParser, what: str = "an architecture") -> None:
     """`--preset NAME` and `--set KEY=VALUE`, for every command that builds a network.
 
@@ -110,13 +120,15 @@ def add_control_options(parser: argparse.ArgumentParser) -> None:
                         help="debug: at most N batches of each split per epoch")
     parser.add_argument("--fast-dev-run", action="store_true", default=None,
                         help="debug: one epoch of one batch of train, val and test; no MLflow run, no metrics file")
+    parser.add_argument("--system-metrics", action="store_true", default=None,
+                        help="log MLflow's system metrics (CPU, memory; GPU where present) while training")
 
 
 def control_settings(args) -> dict:
     """The TrainConfig settings of `add_control_options`' flags (None: not given)."""
     return {"select_best": args.select_best, "early_stop": args.early_stop, "min_delta": args.min_delta,
             "grad_clip": args.grad_clip, "limit_batches": args.limit_batches,
-            "fast_dev_run": args.fast_dev_run}
+            "fast_dev_run": args.fast_dev_run, "system_metrics": args.system_metrics}
 
 
 def _command_modules() -> dict:

@@ -61,6 +61,8 @@ class TrainConfig:
     # debug runs: at most N batches per split (every epoch); one batch of each and nothing logged
     limit_batches: int | None = None
     fast_dev_run: bool = False
+    # MLflow's system metrics (CPU, memory, GPU where pynvml finds one) while the run trains
+    system_metrics: bool = False
 
     def validate(self) -> "TrainConfig":
         """This config checked and completed (a new object; `self` is left as it is): see
@@ -75,7 +77,8 @@ class TrainConfig:
         flat.update(self.hparams)
         flat.update({f"data.{k}": v for k, v in self.data_options.items()})
         for key, single in (("devices", 1), ("num_nodes", 1), ("strategy", None), ("distribute", False),
-                            ("limit_batches", None), ("fast_dev_run", False)):
+                            ("limit_batches", None), ("fast_dev_run", False),
+                            ("system_metrics", False)):
             if flat[key] == single:  # one-process (and whole-data) runs log what they always did
                 del flat[key]
         return flat

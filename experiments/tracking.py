@@ -358,6 +358,24 @@ def logged_epochs(client, run_id: str) -> int:
     return max(steps) + 1 if steps else 0
 
 
+@contextmanager
+def system_metrics(run_id: str, enabled: bool, resumed: bool = False) -> Iterator[None]:
+    """While open, MLflow's own `SystemMetricsMonitor` logs `system/cpu_utilization_percentage`,
+    `system/system_memory_usage_megabytes`, ... (GPU ones where pynvml finds a GPU) to run `run_id`
+    every 10 s (MLflow's default; `MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL` changes it)."""
+    if not enabled:
+        yield
+        return
+    from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+
+    monitor = SystemMetricsMonitor(run_id, resume_logging=resumed, tracking_uri=tracking_uri())
+    monitor.start()
+    try:
+        yield
+    finally:
+        monitor.finish()
+
+
 def _raise_keyboard_interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 

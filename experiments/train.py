@@ -83,9 +83,31 @@ def fast_dev_run(plan: RunPlan, progress=print, callbacks: list = ()) -> dict:
             "data": config.data, "epochs": len(result.history), "fast_dev_run": True}
 
 
+def log_mlflow_model(run, plan: RunPlan, datamodule, result, weights: Path, register: str | None,
+                     alias: str | None, tags: dict | None) -> dict:
+    """Log the run's network as an MLflow Model and, with `register`, register it under `alias`;
+    the summary's `registered_model`, `model_version` and `model_alias` when registered."""
+    from experiments import mlflow_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        info = mlflow_model.log_model(run.run_id, plan, datamodule, result, weights, Path(tmp))
+    if register is None:
+        return {}
+    if info is None:
+        mlflow_model.check_registrable(plan)
+    config, alias = plan.config, alias or mlflow_model.CHALLENGER
+    version = mlflow_model.register(info.model_uri, register, alias, {
+        "framework": config.framework, "arch": config.arch, "data": config.data,
+        "dataset.digest": datamodule.digest, "run_id": run.run_id,
+        "optuna.study": (tags or {}).get("optuna.study", "")})
+    run.set_tags({"registered_model": f"{register}/{version}@{alias}"})
+    return {"registered_model": register, "model_version": version, "model_alias": alias}
+
+
 def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress=print,
           parent_run_id: str | None = None, callbacks: list = (), tags: dict | None = None,
-          resume_run_id: str | None = None, plots: bool = True) -> dict:
+          resume_run_id: str | None = None, plots: bool = True, log_model: bool = True,
+          register: str | None = None, alias: str | None = None) -> dict:
     """Train `plan` (a TrainConfig is validated into one), log it to MLflow and return
     the final metrics.
 
@@ -94,6 +116,10 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
     of a short trial; the study's own plots and `nnlab best`'s refit run have them).
     Each epoch ends with a checkpoint (`experiments.resume`); `resume_run_id` continues that
     unfinished run from its last checkpoint. Ctrl-C/SIGTERM raise `TrainingInterrupted`.
+    The network is logged as an MLflow Model (`experiments.mlflow_model`) unless `log_model=False`
+    (an Optuna trial: it would cost more than the rest of a trial's overhead; the refit logs one);
+    `register` names the registered model to add it to as a new version, with `alias` (default
+    `challenger`) pointing at it.
     """
     from experiments import resume, runners, tracking
 
@@ -102,6 +128,10 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
         return train_as_ddp_worker(plan, callbacks)
     if plan.config.fast_dev_run:
         return fast_dev_run(plan, progress, callbacks)
+    if register is not None:
+        from experiments import mlflow_model
+
+        mlflow_model.check_registrable(plan)  # before training, not after
     from experiments.tasks import scorer
 
     config, arch, task = plan.config, plan.arch, plan.task
@@ -128,11 +158,12 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
 
         os.environ[RUN_ID_FOR_WORKERS] = run.run_id  # DDP re-launches this command per rank
         try:
-            result = runners.fit(config.framework, arch, datamodule, config,
-                                 on_epoch=lambda epoch, m: run.log_metrics(m, step=epoch),
-                                 callbacks=list(callbacks),
-                                 on_epoch_outputs=log_epoch_outputs if hasattr(epoch_scorer, "epoch_artifacts")
-                                 else None, checkpoint_dir=resume.checkpoint_dir(run.run_id))
+            with tracking.system_metrics(run.run_id, config.system_metrics, resumed=bool(resume_run_id)):
+                result = runners.fit(config.framework, arch, datamodule, config,
+                                     on_epoch=lambda epoch, m: run.log_metrics(m, step=epoch),
+                                     callbacks=list(callbacks),
+                                     on_epoch_outputs=log_epoch_outputs if hasattr(epoch_scorer, "epoch_artifacts")
+                                     else None, checkpoint_dir=resume.checkpoint_dir(run.run_id))
         except (KeyboardInterrupt, SystemExit) as err:  # Ctrl-C, SIGTERM (or a DDP rank's exit)
             raise resume.TrainingInterrupted(run.run_id) from err
         task_scorer = scorer(task)
@@ -145,7 +176,10 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
 
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            run.log_artifact(runners.save_model(config.framework, result.model, folder), "model")
+            weights = runners.save_model(config.framework, result.model, folder)
+            run.log_artifact(weights, "model")
+            registered = log_mlflow_model(run, plan, datamodule, result, weights, register, alias,
+                                          tags) if log_model else {}
             if plots:
                 for path in task_scorer.artifacts(result.test_outputs, datamodule, result.history, folder, title):
                     run.log_artifact(path, "plots")
@@ -154,7 +188,7 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
 
         summary = {**metrics, "n_params": result.n_params, "run_id": run.run_id,
                    "framework": config.framework, "arch": config.arch, "data": config.data,
-                   "epochs": len(result.history), "dataset_digest": datamodule.digest}
+                   "epochs": len(result.history), "dataset_digest": datamodule.digest, **registered}
     resume.discard_checkpoint(summary["run_id"])
     if metrics_out:
         write_json_atomic(metrics_out, summary)

@@ -1,5 +1,6 @@
 """Reloading models: logged runs reproduce their scores; crafted files never run code."""
 import pickle
+from pathlib import Path
 
 import pytest
 from conftest import run_cli
@@ -74,3 +75,46 @@ def test_evaluate_with_an_unknown_run_id_is_one_line(lab_dir):
     assert done.returncode == 2
     [line] = done.stderr.strip().splitlines()
     assert "no MLflow run '0123456789abcdef'" in line
+
+
+def craft_torch_weights(path, marker):
+    with open(path, "wb") as f:
+        pickle.dump({"hidden.1.weight": _WritesMarker(str(marker))}, f)
+
+
+def craft_keras_file(path, marker):
+    from modules import backend
+
+    keras, name = backend.keras(), str(marker)
+    inputs = keras.Input((1, 8, 8))
+    keras.Model(inputs, keras.layers.Lambda(lambda x: x + len(open(name, "w").name) * 0)(inputs)).save(path)
+    marker.unlink(missing_ok=True)  # tracing at save time may have touched it: start clean
+
+
+@pytest.mark.parametrize("framework, weights_name, craft", [("torch", "model.pt", craft_torch_weights),
+                                                             ("keras", "model.keras", craft_keras_file)])
+def test_the_mlflow_model_holds_no_pickle_and_refuses_crafted_weights(lab_dir, framework, weights_name, craft):
+    """The run's MLflow Model is code (a models-from-code file) plus plain weights: nothing in it is
+    unpickled, and weights whose loading would run code are refused when it loads."""
+    import shutil
+
+    import mlflow
+    import yaml
+
+    from experiments import tracking
+
+    summary = train(quick(framework), progress=lambda *a: None)
+    (output,) = tracking.client().get_run(summary["run_id"]).outputs.model_outputs
+    folder = Path(mlflow.artifacts.download_artifacts(f"models:/{output.model_id}", dst_path=str(lab_dir / "m")))
+    files = {p.name for p in folder.rglob("*") if p.is_file()}
+    assert not any(name.endswith((".pkl", ".pickle", ".cloudpickle")) for name in files), files
+    flavor = yaml.safe_load((folder / "MLmodel").read_text())["flavors"]["python_function"]
+    assert flavor["model_code_path"].endswith("mlflow_pyfunc.py") and "python_model" not in flavor
+    mlflow.pyfunc.load_model(str(folder))  # loads as logged
+    marker = lab_dir / "marker"
+    (weights,) = [p for p in folder.rglob(weights_name)]
+    craft(weights, marker)
+    with pytest.raises(Exception, match=f"refusing to load .*{weights_name}"):
+        mlflow.pyfunc.load_model(str(folder))
+    assert not marker.exists()
+    shutil.rmtree(folder)

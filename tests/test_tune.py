@@ -214,8 +214,8 @@ def test_merging_validation_into_train_keeps_a_small_validation_split():
 
 def test_best_prints_the_best_trial_and_retrains_it_on_train_plus_val(capsys):
     nnlab(capsys, "tune", "--study", "b", "--trials", "2", *TINY)
-    code, out, _ = nnlab(capsys, "best", "--study", "b", "--quiet")
-    assert code == 0
+    code, out, _ = nnlab(capsys, "best", "--study", "b", "--quiet", "--register", "digits-mlp")
+    assert code == 0 and "registered models:/digits-mlp@champion (version 1)" in out
     study = load("b")
     assert f"trial {study.best_trial.number}: val/acc {study.best_value:.4f}" in out
     refit = [r for r in mlflow_runs("digits") if r.data.tags.get("refit") == "train+val"]
@@ -226,6 +226,10 @@ def test_best_prints_the_best_trial_and_retrains_it_on_train_plus_val(capsys):
     assert "mlflow.parentRunId" not in tags and "test/acc" in refit[0].data.metrics
     parent, _ = study_and_trial_runs("b")
     assert parent.data.tags["refit.run_id"] == refit[0].info.run_id
+    from experiments import tracking
+
+    champion = tracking.client().get_model_version_by_alias("digits-mlp", "champion")
+    assert champion.tags["optuna.study"] == "b" and champion.tags["run_id"] == refit[0].info.run_id
 
 
 def test_train_a_trial_and_the_refit_all_split_with_params_yaml_split_seed(capsys, lab_dir):

@@ -1,7 +1,7 @@
 """`nnlab best`: a study's best trial(s), retrained on train+val and scored on test."""
 from __future__ import annotations
 
-from experiments.cli import positive_int
+from experiments.cli import positive_int, registered_model_name
 
 ORDER = 31
 
@@ -15,6 +15,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--compare", metavar="STUDY",
                    help="print this study next to another (trials, epochs trained, best value)")
     p.add_argument("--quiet", action="store_true", help="no training progress")
+    p.add_argument("--register", metavar="MODEL", type=registered_model_name,
+                   help="register the retrained model as a new version of MODEL, alias champion")
     p.add_argument("--top", type=positive_int, default=5, help="Pareto-front trials to print (default 5)")
 
 
@@ -38,9 +40,12 @@ def run(args) -> int:
         chosen = next((t for t in study.get_trials(deepcopy=False) if t.number == args.trial), None)
         if chosen is None or chosen.state.name != "COMPLETE":
             raise UserError(f"study {args.study!r} has no complete trial {args.trial}")
-    summary = tune_best.refit(study, chosen, quiet=args.quiet)
+    summary = tune_best.refit(study, chosen, quiet=args.quiet, register=args.register)
     shown = "  ".join(f"{k} {v:.4f}" for k, v in summary.items() if k.startswith("test/"))
     print(f"trial {chosen.number} retrained on train+val ({summary['framework']} {summary['arch']}, "
           f"{summary['epochs']} epochs): {shown}")
     print(f"MLflow run {summary['run_id']} (tag optuna.study={study.study_name})")
+    if "registered_model" in summary:
+        print(f"registered models:/{summary['registered_model']}@{summary['model_alias']} "
+              f"(version {summary['model_version']})")
     return 0

@@ -8,6 +8,7 @@ from experiments.cli import (
     control_settings,
     positive_float,
     positive_int,
+    registered_model_name,
     seed,
 )
 
@@ -41,6 +42,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--distribute", action="store_true", default=None,
                    help="Keras: train under tf.distribute.MirroredStrategy over this machine's devices")
     add_control_options(p)
+    p.add_argument("--register", metavar="MODEL", type=registered_model_name,
+                   help="register the run's MLflow Model as a new version of MODEL, alias challenger")
     p.add_argument("--quiet", action="store_true", help="no progress bars or progress lines")
 
 
@@ -74,7 +77,7 @@ def run(args) -> int:
     check_output_path(args.metrics_out)  # before training, not after
 
     try:
-        summary = train(plan, metrics_out=args.metrics_out, resume_run_id=args.resume,
+        summary = train(plan, metrics_out=args.metrics_out, resume_run_id=args.resume, register=args.register,
                         progress=(lambda *a: None) if args.quiet else print)
     except TrainingInterrupted as stop:
         import sys
@@ -94,4 +97,7 @@ def run(args) -> int:
           f"train {summary['train_time_s']:.1f}s ({summary['samples_per_s']:.0f} samples/s)"
           + (f"  {controls}" if controls else ""))
     print(f"MLflow run {summary['run_id']}")
+    if "registered_model" in summary:
+        print(f"registered models:/{summary['registered_model']}@{summary['model_alias']} "
+              f"(version {summary['model_version']})")
     return 0

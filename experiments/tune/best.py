@@ -101,15 +101,18 @@ def plan_of(study, trial, quiet: bool = False):
                       experiment=study.user_attrs.get("experiment"), train_on_val=True, quiet=quiet)
 
 
-def refit(study, trial, quiet: bool = False) -> dict:
-    """Retrain `trial`'s configuration on train+val; a normal train run tagged with the study."""
+def refit(study, trial, quiet: bool = False, register: str | None = None) -> dict:
+    """Retrain `trial`'s configuration on train+val; a normal train run tagged with the study.
+    `register`: add its MLflow Model to that registered model, alias `champion`."""
+    from experiments.mlflow_model import CHAMPION
     from experiments.train import train
 
     plan = plan_of(study, trial, quiet)
     study_run_id = study.user_attrs.get(tune_tracking.STUDY_RUN_ATTR, "")
     tags = {"optuna.study": study.study_name, "optuna.best_trial": trial.number, "study_run_id": study_run_id,
             "refit": "train+val"}
-    summary = train(plan, progress=(lambda *a: None) if quiet else print, tags=tags)
+    summary = train(plan, progress=(lambda *a: None) if quiet else print, tags=tags, register=register,
+                    alias=CHAMPION)
     if study_run_id:
         from experiments import tracking
 

@@ -75,7 +75,7 @@ class TrialObjective:
         try:
             summary = train(plan, progress=lambda *a: None, parent_run_id=self.parent_run_id,
                             callbacks=trial_callbacks(config.framework, trial, self.monitor, log), tags=tags,
-                            plots=False)
+                            plots=False, log_model=False)
         except optuna.TrialPruned:
             epoch = log.pruned_epoch if log.pruned_epoch is not None else max(log.epochs - 1, 0)
             trial.set_user_attr("epochs_trained", epoch + 1)

@@ -1,0 +1,131 @@
+"""A run's network as an MLflow Model: a pyfunc model logged from code, so loading it unpickles nothing.
+
+What the model's folder holds: `network.json` (framework, architecture, every hyperparameter,
+input shape, classes: the registry rebuilds the network from it), the weights (`model.pt`, a
+plain state dict loaded with `torch.load(weights_only=True)`; `model.keras`, checked with
+`safe_mode=True`) and `experiments/mlflow_pyfunc.py`, the models-from-code file
+(https://mlflow.org/docs/latest/ml/model/models-from-code/) that MLflow runs to get the lab's
+`PythonModel`, instead of a cloudpickle of an object. The model takes the test split's inputs
+as the datamodule serves them (standardised, channels-first, float32) and returns the network's
+outputs (a classifier's logits): the very arrays `nnlab evaluate` scores. Loading it needs the
+lab installed (`mlflow models serve --env-manager local` in the lab's environment).
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from modules.errors import UserError
+
+MODEL_NAME = "model"  # the LoggedModel's name in the run (its Models column)
+SPEC_FILE = "network.json"
+ENTRY_FILE = Path(__file__).with_name("mlflow_pyfunc.py")  # models from code: the file, not a pickle
+# tasks whose network maps the test split's inputs to the outputs the scorer scores
+MODEL_TASKS = ("classify",)
+EXAMPLE_ROWS = 2  # the input example's rows (the first of the test split)
+# Aliases: `nnlab best --register` promotes the study's refit; a hand-trained model is a candidate
+# beside it (MLflow's champion/challenger pattern), never silently replacing the champion.
+CHAMPION, CHALLENGER = "champion", "challenger"
+MODEL_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+
+
+def check_model_name(name: str) -> str:
+    """A registered model's name as the Registry and `models:/NAME@alias` URIs take it."""
+    if not MODEL_NAME_PATTERN.fullmatch(name or ""):
+        raise UserError(f"bad registered model name {name!r}: use letters, digits, '_', '.' and '-' "
+                        "(up to 128 characters, starting with a letter or digit), e.g. digits-mlp")
+    return name
+
+
+def load_network(spec: dict, weights: Path):
+    """The network `spec` describes, built by the registry, with `weights` loaded without running code."""
+    from experiments.evaluate import load_keras_weights, load_torch_weights
+    from modules import registry
+
+    arch = registry.get(spec["arch"])
+    network = arch.build(spec["framework"], tuple(spec["input_shape"]), spec["num_classes"], **spec["hparams"])
+    if spec["framework"] == "torch":
+        load_torch_weights(weights, network)
+        if len(spec["input_shape"]) == 3:  # as training and `nnlab evaluate` run it (torch_runner.build_task)
+            from modules import backend
+
+            network = network.to(memory_format=backend.torch().channels_last)
+        network.eval()
+    else:
+        load_keras_weights(weights, network)
+    return network
+
+
+def predict(framework: str, network, x: np.ndarray, batch_size: int) -> np.ndarray:
+    """The network's outputs on `x` (channels-first), in evaluation mode, as the tasks' `predict_split`."""
+    from modules import backend
+
+    if framework == "torch":
+        torch = backend.torch()
+        with torch.inference_mode():
+            return torch.cat([network(torch.from_numpy(x[i:i + batch_size]))
+                              for i in range(0, len(x), batch_size)]).numpy()
+    from datamodules.core import channels_last
+    from experiments.tasks.keras_base import to_channels_first
+
+    return to_channels_first(np.asarray(network.predict(channels_last(x), batch_size=batch_size, verbose=0)))
+
+
+def requirements(framework: str) -> list[str]:
+    """Pinned pip requirements (written, not inferred: inference imports the model in a subprocess)."""
+    from importlib.metadata import version
+
+    libraries = ("torch",) if framework == "torch" else ("keras", "tensorflow")
+    return [f"{name}=={version(name)}" for name in ("mlflow", "numpy", *libraries)]
+
+
+def check_registrable(plan) -> None:
+    """Refuse, before training, a `--register` for a run that logs no MLflow Model."""
+    if plan.config.framework not in ("torch", "keras") or plan.task not in MODEL_TASKS:
+        raise UserError(f"--register: {plan.config.framework} {plan.task} runs log no MLflow Model yet "
+                        f"(torch and Keras runs of the {', '.join(MODEL_TASKS)} task do)")
+
+
+def log_model(run_id: str, plan, datamodule, result, weights: Path, folder: Path):
+    """Log `result`'s network (its weights already saved to `weights`) as run `run_id`'s MLflow
+    Model; the ModelInfo, or None for a framework or task it does not cover."""
+    import mlflow
+    from mlflow.models import ModelSignature
+    from mlflow.types import Schema, TensorSpec
+
+    config = plan.config
+    outputs = result.test_outputs
+    if config.framework not in ("torch", "keras") or plan.task not in MODEL_TASKS \
+            or not isinstance(outputs, np.ndarray):
+        return None
+    x = datamodule.splits["test"].x
+    spec = {"framework": config.framework, "arch": config.arch, "task": plan.task,
+            "input_shape": list(datamodule.input_shape), "num_classes": datamodule.num_classes,
+            "hparams": config.hparams, "batch_size": config.batch_size, "data": config.data,
+            "dataset_digest": datamodule.digest}
+    spec_path = folder / SPEC_FILE
+    spec_path.write_text(json.dumps(spec, indent=1))
+    signature = ModelSignature(inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, *x.shape[1:]))]),
+                               outputs=Schema([TensorSpec(np.dtype(outputs.dtype), (-1, *outputs.shape[1:]))]))
+    return mlflow.models.Model.log(
+        artifact_path=None, name=MODEL_NAME, flavor=mlflow.pyfunc, run_id=run_id, python_model=str(ENTRY_FILE),
+        artifacts={"weights": str(weights), "network": str(spec_path)}, signature=signature,
+        input_example=np.ascontiguousarray(x[:EXAMPLE_ROWS], np.float32),
+        pip_requirements=requirements(config.framework),
+        tags={"framework": config.framework, "arch": config.arch, "data": config.data})
+
+
+def register(model_uri: str, name: str, alias: str, tags: dict) -> str:
+    """Register `model_uri` as a new version of `name`, point `alias` at it; the version."""
+    import mlflow
+
+    from experiments import tracking
+
+    client = tracking.client()
+    version = mlflow.register_model(model_uri, check_model_name(name),
+                                    tags={k: str(v) for k, v in tags.items()}).version
+    client.set_registered_model_alias(name, alias, version)
+    return str(version)
