@@ -80,13 +80,17 @@ def resolve(overrides: dict, *, params_file: Path | None = PARAMS_FILE, source: 
         raise UserError(f"{source}: unknown settings {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
     settings = load_params(params_file)
     arch = registry.get(given.get("arch") or settings.get("arch") or TrainConfig.arch)
-    settings.update(arch.train_defaults)
+    train_defaults = dict(arch.train_defaults)
+    data_defaults = train_defaults.pop("data_options", {})  # for the architecture's own dataset only
+    settings.update(train_defaults)
     if given.get("framework", settings.get("framework")) == "numpy":  # plain SGD needs its own lr
         from modules.toolkit.numpy_optim import TRAIN_DEFAULTS
 
         settings.update(TRAIN_DEFAULTS)
     settings.update(given)
     settings["arch"] = arch.name
+    if data_defaults and settings.get("data") in (None, arch.default_data):  # key by key: --data-option adds
+        settings["data_options"] = {**data_defaults, **settings.get("data_options", {})}
     return plan_for(TrainConfig(**settings), arch)
 
 
@@ -136,6 +140,10 @@ def plan_for(config: TrainConfig, arch=None) -> RunPlan:
     data_options = info.with_options(config.data_options)
     if info.options:  # the datamodule checks its settings against the data (cheap: nothing loads)
         datamodules.create(data, **data_options)
+    if data_options.get("val_size") == 0 and (config.select_best or config.early_stop or config.train_on_val):
+        # mnist1d's paper setting: the validation split is the test split, for watching only
+        raise UserError("with --data-option val_size=0 the validation split is the test split: choosing on it "
+                        "(--select-best, --early-stop, a refit) would be choosing on test; pass val_size=400")
     task = effective_task(arch.task, info.task, arch.name, data)  # e.g. a forecaster on image data
     if config.lr_schedule != "constant" and (task == "generate" or config.framework == "numpy"):
         what = "a GAN" if task == "generate" else "--framework numpy"
