@@ -9,7 +9,8 @@ tanh(x - 1) as Jaeger does) drives the reservoir in one long teacher-forced run;
 the network runs free and continuously from the teacher-forced state there, its own
 prediction fed back as the next input (never restarted from zero). NRMSE84 is
 sqrt(mean over trials of (prediction - truth)^2 at the 84th free-running step / var(series)),
-Jaeger's measure. All three read the same matrices (`modules.reservoir.spec.reservoir_matrices`).
+in the series' own units (arctanh(y) + 1), Jaeger's measure (GMD Report 148, eq. 25).
+All three read the same matrices (`modules.reservoir.spec.reservoir_matrices`).
 """
 from __future__ import annotations
 
@@ -39,6 +40,12 @@ class Protocol:
         return self.train_length + self.stride * np.arange(self.trials)
 
 
+def to_original(values: np.ndarray) -> np.ndarray:
+    """Squashed values back in Mackey-Glass units, arctanh(y) + 1: Jaeger scores NRMSE84 there
+    (GMD Report 148, section 6.3.1)."""
+    return np.arctanh(np.clip(np.asarray(values, np.float64), -1 + 1e-7, 1 - 1e-7)) + 1.0
+
+
 def benchmark_series(protocol: Protocol) -> np.ndarray:
     """The lab's Mackey-Glass series (tau 17), squashed into (-1, 1) by tanh(x - 1) as Jaeger's setup."""
     from datamodules.timeseries import mackey_glass
@@ -49,7 +56,8 @@ def benchmark_series(protocol: Protocol) -> np.ndarray:
 def evaluate(step, initial_state: np.ndarray, series: np.ndarray, protocol: Protocol, fit_readout) -> dict:
     """Run the protocol with `step(states (B, units), inputs (B, 1)) -> states` and
     `fit_readout(states, targets) -> predict(states) -> (B,)`: the NRMSE at the horizon's step
-    (`nrmse_horizon`, NRMSE84 at Jaeger's 84), the readout's on its training states, and the times."""
+    (`nrmse_horizon`, NRMSE84 at Jaeger's 84, in Mackey-Glass units), the readout's on its
+    training states (squashed units), and the times."""
     start = time.perf_counter()
     state, states = initial_state[None, :], []
     for value in series[:protocol.length - protocol.horizon]:  # one long teacher-forced run
@@ -68,8 +76,8 @@ def evaluate(step, initial_state: np.ndarray, series: np.ndarray, protocol: Prot
     for _ in range(protocol.horizon - 1):
         state = step(state, prediction[:, None].astype(np.float32))
         prediction = predict(state)
-    error = prediction - series[starts + protocol.horizon - 1]
-    return {"nrmse_horizon": float(np.sqrt(np.mean(error ** 2) / series.var())),
+    error = to_original(prediction) - to_original(series[starts + protocol.horizon - 1])
+    return {"nrmse_horizon": float(np.sqrt(np.mean(error ** 2) / to_original(series).var())),
             "teacher_forced_s": teacher_forced_s, "fit_s": fit_s,
             "free_run_s": time.perf_counter() - start,
             "train_nrmse": float(np.sqrt(np.mean((predict(states[protocol.washout:protocol.train_length])
