@@ -65,11 +65,14 @@ def load_params(path: Path | None = PARAMS_FILE) -> dict:
     return settings
 
 
-def resolve(overrides: dict, *, params_file: Path | None = PARAMS_FILE, source: str = "the command line") -> RunPlan:
+def resolve(overrides: dict, *, params_file: Path | None = PARAMS_FILE, source: str = "the command line",
+            arch_data_options: bool = True) -> RunPlan:
     """params.yaml < the architecture's `train_defaults` (< NumPy's for `framework="numpy"`) <
     `overrides` (TrainConfig field names; a None value means not given) -> the validated plan.
 
     `source` names where the overrides come from, for the error an unknown key raises.
+    `arch_data_options=False` leaves out the data options of `train_defaults` (a study chooses on
+    the validation split, so it keeps the dataset's own, e.g. mnist1d's held-out 400).
     """
     from modules import registry
 
@@ -89,7 +92,8 @@ def resolve(overrides: dict, *, params_file: Path | None = PARAMS_FILE, source: 
         settings.update(TRAIN_DEFAULTS)
     settings.update(given)
     settings["arch"] = arch.name
-    if data_defaults and settings.get("data") in (None, arch.default_data):  # key by key: --data-option adds
+    # the architecture's data options, on its own dataset only, key by key (a --data-option adds to them)
+    if arch_data_options and data_defaults and settings.get("data") in (None, arch.default_data):
         settings["data_options"] = {**data_defaults, **settings.get("data_options", {})}
     return plan_for(TrainConfig(**settings), arch)
 

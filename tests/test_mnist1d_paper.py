@@ -40,6 +40,8 @@ def test_paper_networks_train_with_the_papers_settings_on_all_4000():
     assert shuffled.config.data_options == {"val_size": 0, "shuffle_positions": True}  # added, not replaced
     other = resolve({"arch": "mnist1d_mlp", "data": "digits"}, params_file=None)  # another dataset: its own options
     assert other.config.data_options == {}
+    study = resolve({"arch": "mnist1d_mlp"}, params_file=None, arch_data_options=False)  # a study chooses on val
+    assert study.config.data_options["val_size"] == 400
 
 
 def test_val_size_0_trains_on_all_4000_and_watches_the_test_split():
