@@ -36,11 +36,20 @@ class DatasetInfo:
                 valid = ", ".join(sorted(self.options)) or "(none)"
                 raise UserError(f"dataset {self.name} has no option {key!r}; valid: {valid}")
             try:
-                merged[key] = type(self.options[key])(value)
+                merged[key] = _coerce_option(value, self.options[key])
             except (TypeError, ValueError):
                 raise UserError(f"dataset {self.name}: option {key}={value!r} must be of type "
                                 f"{type(self.options[key]).__name__}") from None
         return merged
+
+
+def _coerce_option(value, default):
+    """A `--data-option` value in the type of its default ("false" is False for a flag)."""
+    if isinstance(default, bool) and isinstance(value, str):
+        if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(value)
+        return value.lower() in ("true", "1", "yes")
+    return type(default)(value)
 
 
 DATASETS: dict[str, DatasetInfo] = {d.name: d for d in (
@@ -53,7 +62,8 @@ DATASETS: dict[str, DatasetInfo] = {d.name: d for d in (
     DatasetInfo("cifar10", "image", (3, 32, 32), 10, (45000, 5000, 10000), "download",
                 "images:CIFAR10DataModule", "32x32 colour images, python batches into data/raw/cifar-10-batches-py"),
     DatasetInfo("mnist1d", "sequence", (40,), 10, (3600, 400, 1000), "generated",
-                "sequences:MNIST1DDataModule", "mnist1d's procedural 1-D digits (make_dataset defaults), embedded"),
+                "sequences:MNIST1DDataModule", "mnist1d's procedural 1-D digits (make_dataset defaults), embedded",
+                options={"val_size": 400, "shuffle_positions": False}),
     DatasetInfo("dates", "sequence", (32,), 69, (8000, 1000, 2000), "generated", "text:DatesDataModule",
                 "human-written dates in 16 formats -> ISO YYYY-MM-DD, 69 characters", task="translate"),
     DatasetInfo("documents", "sequence", (10, 12), 4, (4000, 500, 1000), "generated",

@@ -65,11 +65,14 @@ def load_params(path: Path | None = PARAMS_FILE) -> dict:
     return settings
 
 
-def resolve(overrides: dict, *, params_file: Path | None = PARAMS_FILE, source: str = "the command line") -> RunPlan:
+def resolve(overrides: dict, *, params_file: Path | None = PARAMS_FILE, source: str = "the command line",
+            arch_data_options: bool = True) -> RunPlan:
     """params.yaml < the architecture's `train_defaults` (< NumPy's for `framework="numpy"`) <
     `overrides` (TrainConfig field names; a None value means not given) -> the validated plan.
 
     `source` names where the overrides come from, for the error an unknown key raises.
+    `arch_data_options=False` leaves out the data options of `train_defaults` (a study chooses on
+    the validation split, so it keeps the dataset's own, e.g. mnist1d's held-out 400).
     """
     from modules import registry
 
@@ -80,13 +83,18 @@ def resolve(overrides: dict, *, params_file: Path | None = PARAMS_FILE, source: 
         raise UserError(f"{source}: unknown settings {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
     settings = load_params(params_file)
     arch = registry.get(given.get("arch") or settings.get("arch") or TrainConfig.arch)
-    settings.update(arch.train_defaults)
+    train_defaults = dict(arch.train_defaults)
+    data_defaults = train_defaults.pop("data_options", {})  # for the architecture's own dataset only
+    settings.update(train_defaults)
     if given.get("framework", settings.get("framework")) == "numpy":  # plain SGD needs its own lr
         from modules.toolkit.numpy_optim import TRAIN_DEFAULTS
 
         settings.update(TRAIN_DEFAULTS)
     settings.update(given)
     settings["arch"] = arch.name
+    # the architecture's data options, on its own dataset only, key by key (a --data-option adds to them)
+    if arch_data_options and data_defaults and settings.get("data") in (None, arch.default_data):
+        settings["data_options"] = {**data_defaults, **settings.get("data_options", {})}
     return plan_for(TrainConfig(**settings), arch)
 
 
@@ -136,6 +144,10 @@ def plan_for(config: TrainConfig, arch=None) -> RunPlan:
     data_options = info.with_options(config.data_options)
     if info.options:  # the datamodule checks its settings against the data (cheap: nothing loads)
         datamodules.create(data, **data_options)
+    if data_options.get("val_size") == 0 and (config.select_best or config.early_stop or config.train_on_val):
+        # mnist1d's paper setting: the validation split is the test split, for watching only
+        raise UserError("with --data-option val_size=0 the validation split is the test split: choosing on it "
+                        "(--select-best, --early-stop, a refit) would be choosing on test; pass val_size=400")
     task = effective_task(arch.task, info.task, arch.name, data)  # e.g. a forecaster on image data
     if config.lr_schedule != "constant" and (task == "generate" or config.framework == "numpy"):
         what = "a GAN" if task == "generate" else "--framework numpy"

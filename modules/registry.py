@@ -77,6 +77,9 @@ class Architecture:
     # named hyperparameter sets over `defaults`, e.g. {"paper": {"width": 1.0, ...}}; `nnlab list`
     # shows them and `--preset NAME` selects one (the command line's `--set` still wins)
     presets: dict[str, dict] = field(default_factory=dict)
+    # the paper's own test accuracy of this network on `default_data`, by the `--data-option`s it was
+    # trained with ("" for none, else "key=value,..." sorted): `nnlab zoo` prints it beside the runs
+    published: dict[str, float] = field(default_factory=dict)
 
     @property
     def builder_name(self) -> str:

@@ -10,12 +10,14 @@ free-run `horizon` steps from the start of the test split.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
 from experiments.cli import add_data_options, add_network_options
 
 ORDER = 60
+PROTOCOLS = ("windows", "jaeger")
 
 
 def add_parser(subparsers) -> None:
@@ -25,6 +27,10 @@ def add_parser(subparsers) -> None:
     add_network_options(p, "an esn")
     add_data_options(p)
     p.add_argument("--frameworks", default="torch,keras", help="lab frameworks to run (default: torch,keras)")
+    p.add_argument("--protocol", choices=PROTOCOLS, default="windows",
+                   help="windows: the lab's runs (each window from a zero state); jaeger: Jaeger's benchmark, "
+                   "one long teacher-forced run, washout, ridge readout, continuous free run, NRMSE84 "
+                   "(with --preset jaeger unless --preset is given)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -83,6 +89,8 @@ def run(args) -> int:
         if framework not in registry.FRAMEWORKS:
             raise UserError(f"unknown framework {framework!r} in --frameworks; valid: "
                             f"{', '.join(registry.FRAMEWORKS)}")
+    if args.protocol == "jaeger":
+        return run_jaeger(args, frameworks)
     settings = {"arch": "esn", "data": args.data, "quiet": True, "preset": args.preset,
                 "hparams": dict(args.hparams), "data_options": dict(args.data_options)}
     plans = {framework: resolve({**settings, "framework": framework}) for framework in frameworks}
@@ -112,4 +120,34 @@ def run(args) -> int:
         print(f"  {row['implementation']:<20} {row['fit_time_s']:>12.2f} {row['test/nrmse']:>15.5f} "
               f"{row['test/free_run_nrmse']:>15.5f}")
     print("  (nnlab runs each training window from a zero state; reservoirpy runs the training stretch once)")
+    return 0
+
+
+def run_jaeger(args, frameworks: list[str]) -> int:
+    """Jaeger's Mackey-Glass benchmark (`experiments.esn_benchmark`) on one reservoir."""
+    from experiments.esn_benchmark import Protocol, compare
+    from modules import registry
+    from modules.errors import UserError
+
+    if args.data != "mackey_glass" or args.data_options:
+        raise UserError("--protocol jaeger makes its own Mackey-Glass series; drop --data and --data-option")
+    preset = args.preset or "jaeger"
+    hparams = registry.get("esn").hyperparameters(dict(args.hparams), preset)
+    protocol = Protocol()
+    rows = compare(hparams, frameworks, protocol)
+    if args.json:
+        print(json.dumps({"protocol": dataclasses.asdict(protocol),
+                          "preset": preset, "hyperparameters": hparams, "results": rows}, indent=2))
+        return 0
+    h, p = hparams, protocol
+    print(f"Jaeger's Mackey-Glass benchmark (tau 17, tanh(x - 1)): esn preset {preset}: units {h['units']}, "
+          f"density {h['density']}, spectral radius {h['spectral_radius']}, leak rate {h['leak_rate']}, "
+          f"input scaling {h['input_scaling']}, ridge {h['ridge']}, seed {h['seed']}; the same reservoir matrices")
+    print(f"  teacher-forced run of {p.train_length} steps, washout {p.washout}; {p.trials} continuous free "
+          f"runs of {p.horizon} steps, {p.stride} steps apart")
+    print(f"  {'implementation':<20} {'NRMSE' + str(p.horizon):>10} {'train NRMSE':>12} {'run (s)':>8} "
+          f"{'fit (s)':>8} {'free (s)':>8}")
+    for row in rows:
+        print(f"  {row['implementation']:<20} {row['nrmse_horizon']:>10.2e} {row['train_nrmse']:>12.2e} "
+              f"{row['teacher_forced_s']:>8.2f} {row['fit_s']:>8.2f} {row['free_run_s']:>8.2f}")
     return 0

@@ -218,7 +218,7 @@ class SearchSpace:
 
         return resolve({"framework": framework, "arch": arch.name, "data": self.data, "epochs": epochs,
                         "image_size": self.image_size_for(arch), "seed": self.seed, "hparams": hparams,
-                        **settings}, source="a trial")
+                        **settings}, source="a trial", arch_data_options=False)
 
     # --- what a user reads ------------------------------------------------------------
     def describe(self) -> str:

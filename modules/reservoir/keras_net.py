@@ -46,9 +46,16 @@ class Reservoir(layers.Layer):
         drive = ops.matmul(x, self.input_kernel) + self.bias  # (B, T, units)
         state = ops.zeros_like(drive[:, 0])  # (B, units)
         for t in range(x.shape[1]):
-            update = ops.tanh(drive[:, t] + ops.matmul(state, self.kernel))
-            state = (1 - self.leak_rate) * state + self.leak_rate * update
+            state = self.update(state, drive[:, t])
         return state
+
+    def update(self, state, drive):
+        """The next state from `state` (B, units) and the input's drive u w_in + bias (B, units)."""
+        return (1 - self.leak_rate) * state + self.leak_rate * ops.tanh(drive + ops.matmul(state, self.kernel))
+
+    def step(self, state, inputs):
+        """One step from `state` (B, units) reading `inputs` (B, inputs): a run that goes on."""
+        return self.update(state, ops.matmul(inputs, self.input_kernel) + self.bias)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.units)

@@ -106,6 +106,12 @@ register(Architecture(name="esn", task="forecast", family="reservoir", module="r
         "seed": Param("int", 0, 1000, bounds=(0, 2**32 - 1)),
         "readout": Param("categorical", choices=READOUTS),
     },
+    # `jaeger`: the reservoir of `nnlab esn-compare --protocol jaeger` (one long teacher-forced run,
+    # washout, ridge readout, continuous free run; Jaeger 2001, Jaeger & Haas 2004): 1,000 units, 1%
+    # of the recurrent weights, plain tanh units (no leak); radius, input scale and ridge chosen on
+    # that protocol (docs/benchmarks.md)
+    presets={"jaeger": {"units": 1000, "density": 0.01, "leak_rate": 1.0, "spectral_radius": 1.25,
+                        "input_scaling": 0.5, "ridge": 1e-10}},
     # one pass collects the states and solves the readout; the gradient readout needs more
     train_defaults={"epochs": 1, "batch_size": 256},
     paper="Jaeger 2001, https://www.ai.rug.nl/minds/uploads/EchoStatesTechRep.pdf",

@@ -32,9 +32,16 @@ class Reservoir(nn.Module):
         drive = x @ self.input_weight.T + self.bias  # (B, T, units)
         state = drive.new_zeros(drive.shape[0], drive.shape[2])  # (B, units)
         for t in range(drive.shape[1]):
-            update = torch.tanh(drive[:, t] + state @ self.weight.T)
-            state = (1 - self.leak_rate) * state + self.leak_rate * update
+            state = self.update(state, drive[:, t])
         return state
+
+    def update(self, state: torch.Tensor, drive: torch.Tensor) -> torch.Tensor:
+        """The next state from `state` (B, units) and the input's drive w_in u + bias (B, units)."""
+        return (1 - self.leak_rate) * state + self.leak_rate * torch.tanh(drive + state @ self.weight.T)
+
+    def step(self, state: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        """One step from `state` (B, units) reading `inputs` (B, inputs): a run that goes on."""
+        return self.update(state, inputs @ self.input_weight.T + self.bias)
 
 
 class ESN(nn.Module):

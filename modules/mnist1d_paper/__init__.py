@@ -1,0 +1,1 @@
+"""The four networks of the mnist1d paper (Greydanus 2020), in both frameworks."""
