@@ -68,7 +68,10 @@ def run(args) -> int:
         plan = plan_from_args(args)
     from experiments.files import check_output_path
     from experiments.train import train
+    from modules import backend
 
+    if plan.config.framework == "keras":  # this process trains Keras alone: no torch side to load
+        backend.keras_alone()
     check_output_path(args.metrics_out)  # before training, not after
 
     try:
