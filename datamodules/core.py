@@ -286,8 +286,13 @@ class ArrayDataModule:
         self.digest = self._digest()
 
     def steps_per_epoch(self, split: str = "train") -> int:
+        """Batches per epoch; under distributed training the train split's count is a rank's share
+        (the smallest, so that every rank takes the same number of steps)."""
         self.setup()
-        return math.ceil(len(self.splits[split]) / self.batch_size)
+        n = len(self.splits[split])
+        if split == "train" and self.world_size > 1:
+            n = len(range(self.world_size - 1, n, self.world_size))
+        return math.ceil(n / self.batch_size)
 
     def batch_arrays(self, split: str, layout: str = "channels_first"):
         """What a batch of `split` holds, as arrays indexed by sample: `(x, y)` by default."""

@@ -21,8 +21,12 @@ def dataset(datamodule, split: str, epochs: int = 1, first_epoch: int = 0):
     arrays = datamodule.batch_arrays(split, layout="channels_last")
     n, batch = len(datamodule.splits[split]), datamodule.batch_size
     steps = math.ceil(n / batch)
-    if split == "train":
-        orders = np.stack([epoch_order(n, datamodule.seed, first_epoch + e) for e in range(epochs)])
+    if split == "train":  # under distributed training: this rank's strided share of each order
+        rank, ranks = datamodule.rank, datamodule.world_size
+        steps = datamodule.steps_per_epoch("train")
+        orders = np.stack([epoch_order(n, datamodule.seed, first_epoch + e)[rank::ranks][:steps * batch]
+                           for e in range(epochs)])
+        n = orders.shape[1]
     else:
         orders, epochs = np.arange(n)[None, :], 1
     tensors = tf.nest.map_structure(tf.constant, arrays)
@@ -37,5 +41,7 @@ def dataset(datamodule, split: str, epochs: int = 1, first_epoch: int = 0):
     options = tf.data.Options()
     options.autotune.enabled = False
     options.deterministic = True
+    if datamodule.world_size > 1:  # each worker reads its own share (above), every val/test batch
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
     return (tf.data.Dataset.range(epochs * steps).map(gather).prefetch(2)
             .with_options(options))

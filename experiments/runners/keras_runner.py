@@ -201,6 +201,11 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
     scope = contextlib.nullcontext()
     if getattr(config, "distribute", False):  # variables mirrored over the local devices
         scope = backend.tensorflow().distribute.MirroredStrategy().scope()
+    if getattr(config, "workers", None):  # ... and over the workers on other machines
+        from experiments.runners import keras_multiworker
+
+        scope = keras_multiworker.strategy(config.workers, config.worker_index, config.worker_timeout).scope()
+        keras_multiworker.share_batches(datamodule, config.workers, config.worker_index)
     with scope:
         task = build_task(arch, datamodule, config)
     after_epoch = None
@@ -226,6 +231,8 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
     train_time = time.perf_counter() - start
     if best is not None:
         best.restore()
+    if getattr(config, "workers", None):
+        keras_multiworker.predict_locally(task.model, task.network)
     return FitResult(model=task.network, n_params=count_parameters(task.network),
                      train_time_s=train_time,
                      samples_seen=len(datamodule.splits["train"]) * len(reporter.history),
