@@ -153,7 +153,8 @@ def keras():
             import keras as _keras  # noqa: F401
             import tensorflow as tf
 
-            tf.constant(0)  # the first op loads the remaining native libraries (more notices)
+            if "TF_CONFIG" not in os.environ:  # a multi-worker strategy must precede the first op
+                tf.constant(0)  # the first op loads the remaining native libraries (more notices)
 
         tf.get_logger().setLevel(logging.ERROR)
         try:

@@ -30,6 +30,7 @@ from modules.errors import UserError
 # the Keras releases whose trainer was read and patched here (the defect is on Keras master too)
 PATCHED_KERAS = ((3, 5), (3, 15))
 _PATCHED = False
+_STRATEGY = None  # one per process: TensorFlow's collectives are configured once
 
 
 def parse_workers(text: str) -> list[str]:
@@ -137,20 +138,28 @@ def wait_for_peers(workers: list[str], index: int, timeout_s: float) -> None:
         listener.close()
 
 
-def strategy(workers: str, index: int, timeout_s: float):
-    """A MultiWorkerMirroredStrategy over `workers` (this process is worker `index`), Keras
-    patched for it; peers that never come up end in a UserError after `timeout_s`."""
+def join_cluster(workers: str, index: int, timeout_s: float) -> None:
+    """Set TF_CONFIG for worker `index` of `workers` and wait for the others (`wait_for_peers`);
+    call before TensorFlow loads: its strategy must then come before any other op."""
     addresses = parse_workers(workers)
     os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": addresses},
                                           "task": {"type": "worker", "index": index}})
     wait_for_peers(addresses, index, timeout_s)
-    tf = backend.tensorflow()
-    if not patch_keras():
-        low, high = PATCHED_KERAS
-        raise UserError(f"--workers: Keras {'.'.join(map(str, keras_version()))} is outside the versions "
-                        f"whose multi-worker fit the lab patches ({low[0]}.{low[1]}-{high[0]}.{high[1]}, "
-                        "keras-team/keras#20585); install one of those")
-    return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def strategy():
+    """The MultiWorkerMirroredStrategy of the cluster `join_cluster` set up, Keras patched for it
+    (create it before TensorFlow runs any op)."""
+    global _STRATEGY
+    if _STRATEGY is None:
+        tf = backend.tensorflow()
+        if not patch_keras():
+            low, high = PATCHED_KERAS
+            raise UserError(f"--workers: Keras {'.'.join(map(str, keras_version()))} is outside the versions "
+                            f"whose multi-worker fit the lab patches ({low[0]}.{low[1]}-{high[0]}.{high[1]}, "
+                            "keras-team/keras#20585); install one of those")
+        _STRATEGY = tf.distribute.MultiWorkerMirroredStrategy()
+    return _STRATEGY
 
 
 def share_batches(datamodule, workers: str, index: int) -> None:

@@ -197,15 +197,15 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
     """Train `arch` on `datamodule` with Keras `fit`, fed the datamodule's batches
     (see `experiments.runners.fit`); checkpoint into `checkpoint_dir` each epoch,
     resuming from a checkpoint found there."""
-    seed_everything(config.seed)
     scope = contextlib.nullcontext()
-    if getattr(config, "distribute", False):  # variables mirrored over the local devices
-        scope = backend.tensorflow().distribute.MirroredStrategy().scope()
-    if getattr(config, "workers", None):  # ... and over the workers on other machines
+    if getattr(config, "workers", None):  # variables mirrored over the workers (before any op)
         from experiments.runners import keras_multiworker
 
-        scope = keras_multiworker.strategy(config.workers, config.worker_index, config.worker_timeout).scope()
+        scope = keras_multiworker.strategy().scope()
         keras_multiworker.share_batches(datamodule, config.workers, config.worker_index)
+    seed_everything(config.seed)
+    if getattr(config, "distribute", False):  # variables mirrored over the local devices
+        scope = backend.tensorflow().distribute.MirroredStrategy().scope()
     with scope:
         task = build_task(arch, datamodule, config)
     after_epoch = None
