@@ -155,3 +155,25 @@ def test_a_worker_whose_peers_never_come_up_is_one_line_after_the_timeout_and_it
     assert "did not come up within 2 s" in alone.stderr
     [run] = mlflow_runs()
     assert run.info.status == "FAILED"
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--workers", "127.0.0.1:1,nohost", "--worker-index", "0"), "'nohost' is not HOST:PORT"),
+    (("--workers", "127.0.0.1:1,127.0.0.1:2", "--worker-index", "2"), "--worker-index 2 but --workers lists 2"),
+    (("--workers", "127.0.0.1:1", "--worker-index", "0"), "--workers needs at least two HOST:PORT"),
+    (("--worker-index", "1"), "--worker-index goes with --workers"),
+])
+def test_a_bad_worker_option_is_one_line_and_exit_2(args, message):
+    from tests.conftest import run_cli
+
+    result = run_cli("train", "--framework", "keras", "--arch", "mlp", "--data", "digits", *args)
+    assert result.returncode == 2 and result.stderr.strip().count("\n") == 0, result.stderr
+    assert message in result.stderr
+
+
+def test_workers_with_torch_is_one_line_and_exit_2():
+    from tests.conftest import run_cli
+
+    result = run_cli("train", "--framework", "torch", "--arch", "mlp", "--data", "digits",
+                     "--workers", "127.0.0.1:1,127.0.0.1:2")
+    assert result.returncode == 2 and "--workers is for --framework keras" in result.stderr
