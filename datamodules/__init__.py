@@ -2,7 +2,7 @@
 
 This package's top level is framework-free: `DATASETS` describes every dataset
 (shapes, classes, splits, where it comes from) so `nnlab list` can answer at
-once; `create(name, ...)` imports the LightningDataModule that serves it.
+once; `create(name, ...)` builds the datamodule that serves it.
 """
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def get_info(name: str) -> DatasetInfo:
 
 
 def create(name: str, **kwargs):
-    """Build the LightningDataModule of dataset `name` (imports torch and lightning)."""
+    """Build the datamodule of dataset `name` (NumPy only: the framework adapters load on use)."""
     info = get_info(name)
     module_name, class_name = info.datamodule.split(":")
     module = importlib.import_module(f"datamodules.{module_name}")

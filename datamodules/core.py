@@ -1,6 +1,9 @@
-"""The common core every dataset stands on: seeded splits over arrays, served
-to PyTorch as a DataLoader and to Keras as a tf.data pipeline, batch for batch
-the same.
+"""The common core every dataset stands on: seeded splits over arrays, NumPy only.
+
+The adapters serve them to PyTorch as a DataLoader (`datamodules.torch_batches`)
+and to Keras as a tf.data pipeline (`datamodules.keras_batches`), batch for batch
+the same; each is imported only by a run of its framework, so a Keras run loads
+no torch and a torch run no TensorFlow.
 
 Arrays are kept channels-first, as torch takes them; `channels_last` is the
 one place images are turned into Keras's (N, H, W, C).
@@ -18,11 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from datamodules import get_info
-from modules import backend
 from modules.errors import DataError, UserError
-
-torch = backend.torch()
-pl = backend.lightning()
 
 SPLITS = ("train", "val", "test")
 
@@ -51,14 +50,26 @@ def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 
+def resize_weights(n_in: int, n_out: int) -> np.ndarray:
+    """The (n_out, n_in) matrix of antialiased bilinear resampling, the triangle filter widened
+    by the scale when shrinking: torch's `interpolate(mode="bilinear", antialias=True)` (PIL's)."""
+    scale = n_in / n_out
+    support, inverse = (scale, 1 / scale) if scale >= 1 else (1.0, 1.0)
+    weights = np.zeros((n_out, n_in))
+    for i in range(n_out):
+        center = scale * (i + 0.5)
+        lo, hi = max(int(center - support + 0.5), 0), min(int(center + support + 0.5), n_in)
+        taps = np.clip(1 - np.abs((np.arange(lo, hi) - center + 0.5) * inverse), 0, None)
+        weights[i, lo:hi] = taps / taps.sum()
+    return weights
+
+
 def resize_images(x: np.ndarray, size: int) -> np.ndarray:
-    """Resize (N, C, H, W) images to `size` x `size` (bilinear, antialiased)."""
+    """Resize (N, C, H, W) images to `size` x `size` (bilinear, antialiased), in NumPy."""
     if x.shape[-1] == size and x.shape[-2] == size:
         return x
-    with torch.no_grad():
-        out = torch.nn.functional.interpolate(torch.from_numpy(x), size=(size, size), mode="bilinear",
-                                              align_corners=False, antialias=True)
-    return out.numpy()
+    rows, cols = resize_weights(x.shape[-2], size), resize_weights(x.shape[-1], size)
+    return np.einsum("oh,nchw,pw->ncop", rows, x, cols, optimize=True).astype(x.dtype)
 
 
 @dataclass
@@ -72,29 +83,8 @@ class Split:
         return len(self.x)
 
 
-class _BatchTensors(torch.utils.data.Dataset):
-    """Serves whole batches by fancy indexing, not sample by sample."""
-
-    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
-        self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def __getitem__(self, i):
-        return self.x[i], self.y[i]
-
-    def __getitems__(self, indices):
-        index = torch.as_tensor(indices)
-        return self.x[index], self.y[index]
-
-
-def _keep_batch(batch):
-    return batch
-
-
-class EpochBatchSampler(torch.utils.data.Sampler):
-    """Batches of indices in `epoch_order`; Lightning calls `set_epoch` each epoch.
+class EpochBatches:
+    """Batches of indices in `epoch_order` (set `epoch` before each epoch).
 
     Under distributed training every rank takes its own strided share of the
     same order, so together the ranks see each sample once per epoch.
@@ -106,15 +96,12 @@ class EpochBatchSampler(torch.utils.data.Sampler):
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def _indices(self) -> np.ndarray:
+    def indices(self) -> np.ndarray:
         order = epoch_order(self.n, self.seed, self.epoch) if self.shuffle else np.arange(self.n)
         return order[self.rank::self.world_size]
 
     def __iter__(self):
-        indices = self._indices()
+        indices = self.indices()
         for start in range(0, len(indices), self.batch_size):
             yield indices[start:start + self.batch_size].tolist()
 
@@ -122,7 +109,7 @@ class EpochBatchSampler(torch.utils.data.Sampler):
         return math.ceil(len(range(self.rank, self.n, self.world_size)) / self.batch_size)
 
 
-class ArrayDataModule(pl.LightningDataModule):
+class ArrayDataModule:
     """A dataset held as arrays, split with a seed and normalised on its train split.
 
     Subclasses set `name` and implement `load_arrays`; `prepare_data` fetches or
@@ -134,7 +121,6 @@ class ArrayDataModule(pl.LightningDataModule):
     def __init__(self, batch_size: int = 64, seed: int = 0, split_seed: int = 0,
                  image_size: int | None = None, data_dir: str | os.PathLike | None = None,
                  normalize: bool = True) -> None:
-        super().__init__()
         if batch_size <= 0:
             raise UserError(f"batch size must be a positive integer, got {batch_size}")
         self.info = get_info(self.name)
@@ -152,8 +138,6 @@ class ArrayDataModule(pl.LightningDataModule):
     # Save the raw arrays under data/prepared/<name>.npz in `prepare_data` and read them
     # from there in `setup`: the versioned file the DVC pipeline's `prepare` stage writes.
     cache_prepared: bool = False
-    # the torch Dataset that serves whole batches of (x, y) for the DataLoader
-    batch_dataset: type = _BatchTensors
     # what targets are served as: class indices by default; forecasting data serves floats
     target_dtype: type = np.int64
 
@@ -212,7 +196,7 @@ class ArrayDataModule(pl.LightningDataModule):
     def num_classes(self) -> int:
         return self.info.num_classes
 
-    # --- Lightning hooks --------------------------------------------------------
+    # --- the datamodule hooks --------------------------------------------------------
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
@@ -271,26 +255,23 @@ class ArrayDataModule(pl.LightningDataModule):
                 h.update(np.ascontiguousarray(array).tobytes())
         return h.hexdigest()[:16]
 
-    # --- PyTorch ----------------------------------------------------------------
-    def _loader(self, split: str, shuffle: bool):
-        self.setup()
-        data = self.splits[split]
-        sampler = EpochBatchSampler(len(data), self.batch_size, self.seed, shuffle,
-                                    rank=self.rank if shuffle else 0,
-                                    world_size=self.world_size if shuffle else 1)
-        return torch.utils.data.DataLoader(self.batch_dataset(data.x, data.y), batch_sampler=sampler,
-                                           collate_fn=_keep_batch)
-
+    # --- PyTorch (the adapter imports torch) ----------------------------------------
     def train_dataloader(self):
-        return self._loader("train", shuffle=True)
+        from datamodules.torch_batches import loader
+
+        return loader(self, "train", shuffle=True)
 
     def val_dataloader(self):
-        return self._loader("val", shuffle=False)
+        from datamodules.torch_batches import loader
+
+        return loader(self, "val", shuffle=False)
 
     def test_dataloader(self):
-        return self._loader("test", shuffle=False)
+        from datamodules.torch_batches import loader
 
-    # --- Keras ------------------------------------------------------------------
+        return loader(self, "test", shuffle=False)
+
+    # --- both frameworks ------------------------------------------------------------------
     def arrays(self, split: str, layout: str = "channels_first") -> tuple[np.ndarray, np.ndarray]:
         """(x, y) of `split`; `layout="channels_last"` for Keras."""
         self.setup()
@@ -305,39 +286,21 @@ class ArrayDataModule(pl.LightningDataModule):
         self.digest = self._digest()
 
     def steps_per_epoch(self, split: str = "train") -> int:
+        """Batches per epoch; under distributed training the train split's count is a rank's share
+        (the smallest, so that every rank takes the same number of steps)."""
         self.setup()
-        return math.ceil(len(self.splits[split]) / self.batch_size)
+        n = len(self.splits[split])
+        if split == "train" and self.world_size > 1:
+            n = len(range(self.world_size - 1, n, self.world_size))
+        return math.ceil(n / self.batch_size)
 
-    def keras_arrays(self, split: str):
-        """What a Keras batch of `split` holds, as arrays indexed by sample: `(x, y)`, channels-last."""
-        return self.arrays(split, layout="channels_last")
+    def batch_arrays(self, split: str, layout: str = "channels_first"):
+        """What a batch of `split` holds, as arrays indexed by sample: `(x, y)` by default."""
+        return self.arrays(split, layout=layout)
 
     def keras_dataset(self, split: str, epochs: int = 1, first_epoch: int = 0):
-        """A tf.data pipeline of `split` yielding the same batches as the DataLoader.
+        """A tf.data pipeline of `split` yielding the same batches as the DataLoader
+        (`datamodules.keras_batches.dataset`, which imports TensorFlow)."""
+        from datamodules.keras_batches import dataset
 
-        The train split runs `epochs` epochs through one iterator (Keras's
-        per-epoch iterator teardown stalls epochs here); pass `steps_per_epoch`
-        to `fit`. Other splits yield one pass in order.
-        """
-        tf = backend.tensorflow()
-        arrays = self.keras_arrays(split)
-        n, batch = len(self.splits[split]), self.batch_size
-        steps = math.ceil(n / batch)
-        if split == "train":
-            orders = np.stack([epoch_order(n, self.seed, first_epoch + e) for e in range(epochs)])
-        else:
-            orders, epochs = np.arange(n)[None, :], 1
-        tensors = tf.nest.map_structure(tf.constant, arrays)
-        order_all = tf.constant(orders.astype(np.int32))
-
-        def gather(k):
-            epoch, step = k // steps, k % steps
-            start = step * batch
-            idx = order_all[epoch, start:tf.minimum(start + batch, n)]
-            return tf.nest.map_structure(lambda t: tf.gather(t, idx), tensors)
-
-        options = tf.data.Options()
-        options.autotune.enabled = False
-        options.deterministic = True
-        return (tf.data.Dataset.range(epochs * steps).map(gather).prefetch(2)
-                .with_options(options))
+        return dataset(self, split, epochs=epochs, first_epoch=first_epoch)

@@ -8,6 +8,7 @@ import numpy as np
 
 from datamodules.core import ArrayDataModule, Split, data_root
 from datamodules.formats import find_file, read_cifar_batch, read_idx_pair
+from modules import backend
 from modules.errors import DataError
 
 _DOWNLOAD_TIMEOUT_S = 20
@@ -15,8 +16,7 @@ _DOWNLOAD_TIMEOUT_S = 20
 
 def download(torchvision_class: str, missing_message: str) -> None:
     """Fetch a dataset with torchvision's downloader into data/raw/; offline, one DataError line."""
-    import torchvision
-
+    torchvision = backend.torchvision()
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(_DOWNLOAD_TIMEOUT_S)
     try:

@@ -12,10 +12,7 @@ import numpy as np
 
 from datamodules import textgen
 from datamodules.core import ArrayDataModule, Split, seeded_split
-from modules import backend
 from modules.errors import DataError
-
-torch = backend.torch()
 
 DATES_SEED, DOCUMENTS_SEED = 20261125, 1606  # the generated sets are fixed; split_seed splits them
 
@@ -39,26 +36,10 @@ def decoder_inputs(y: np.ndarray) -> np.ndarray:
     return np.concatenate([np.full((len(y), 1), textgen.BOS, y.dtype), y[:, :-1]], axis=1)
 
 
-class _TranslationBatches(torch.utils.data.Dataset):
-    """Serves whole batches `((source, decoder_input), target)` by fancy indexing."""
-
-    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
-        self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
-        self.decoder_in = torch.from_numpy(decoder_inputs(y))
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def __getitems__(self, indices):
-        index = torch.as_tensor(indices)
-        return (self.x[index], self.decoder_in[index]), self.y[index]
-
-
 class DatesDataModule(TokenDataModule):
     """Human-written dates -> ISO dates, as character ids; the test set holds unseen strings."""
 
     name = "dates"
-    batch_dataset = _TranslationBatches
 
     def load_arrays(self) -> dict[str, Split]:
         n_train, n_val, n_test = self.info.splits
@@ -67,9 +48,9 @@ class DatesDataModule(TokenDataModule):
         return {"train": Split(*textgen.date_arrays(sources, targets)),
                 "test": Split(*textgen.date_arrays(test_sources, test_targets))}
 
-    def keras_arrays(self, split: str):
-        """Keras batches `((source, decoder_input), target)`, the same as the DataLoader's."""
-        x, y = self.arrays(split)
+    def batch_arrays(self, split: str, layout: str = "channels_first"):
+        """Batches `((source, decoder_input), target)` in both frameworks."""
+        x, y = self.arrays(split, layout=layout)
         return (x, decoder_inputs(y)), y
 
 

@@ -51,6 +51,11 @@ class TrainConfig:
     num_nodes: int = 1
     strategy: str | None = None
     distribute: bool = False  # Keras: tf.distribute.MirroredStrategy over this machine's devices
+    # Keras across machines: MultiWorkerMirroredStrategy over "host:port,host:port" (the same list on
+    # every worker), this process being worker `worker_index` (0 logs the run); peers awaited this long
+    workers: str | None = None
+    worker_index: int = 0
+    worker_timeout: float = 120.0
     # training controls (experiments.controls); all off by default, so a run trains and is
     # scored as it always was: the last epoch's weights, every epoch, no clipping
     select_best: str | None = None  # e.g. "val/acc": score the test split with the best epoch's weights
@@ -77,10 +82,12 @@ class TrainConfig:
         flat.update(self.hparams)
         flat.update({f"data.{k}": v for k, v in self.data_options.items()})
         for key, single in (("devices", 1), ("num_nodes", 1), ("strategy", None), ("distribute", False),
-                            ("limit_batches", None), ("fast_dev_run", False),
+                            ("workers", None), ("worker_index", 0), ("limit_batches", None), ("fast_dev_run", False),
                             ("system_metrics", False)):
             if flat[key] == single:  # one-process (and whole-data) runs log what they always did
                 del flat[key]
+        if self.workers is None:
+            del flat["worker_timeout"]
         return flat
 
 

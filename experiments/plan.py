@@ -189,8 +189,28 @@ def input_shape(info, image_size: int | None, data_options: dict) -> tuple:
     return tuple(info.shape)
 
 
+def check_workers(config: TrainConfig) -> None:
+    """`--workers/--worker-index/--worker-timeout`: Keras across machines, checked before any import."""
+    if config.workers is None:
+        if config.worker_index != 0:
+            raise UserError("--worker-index goes with --workers HOST:PORT,HOST:PORT (the same list on every worker)")
+        return
+    if config.framework != "keras":
+        raise UserError("--workers is for --framework keras; for torch across machines use "
+                        "--devices N --num-nodes M --strategy ddp")
+    from experiments.runners.keras_multiworker import parse_workers
+
+    count = len(parse_workers(config.workers))
+    if not 0 <= config.worker_index < count:
+        raise UserError(f"--worker-index {config.worker_index} but --workers lists {count} workers; "
+                        f"pass 0 to {count - 1}")
+    if not config.worker_timeout > 0:
+        raise UserError(f"--worker-timeout must be a positive number of seconds, got {config.worker_timeout}")
+
+
 def check_distributed(config: TrainConfig) -> None:
     """Devices this machine has, and a strategy only where Lightning DDP runs."""
+    check_workers(config)
     if config.distribute and config.framework != "keras":
         raise UserError("--distribute is for --framework keras; for torch use --devices N --strategy ddp")
     if config.devices == 1 and config.num_nodes == 1 and config.strategy is None:

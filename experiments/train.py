@@ -124,7 +124,7 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
     from experiments import resume, runners, tracking
 
     plan = as_plan(plan)
-    if ddp_worker_rank():
+    if ddp_worker_rank() or plan.config.worker_index:  # a Keras worker past the first: worker 0 logs
         return train_as_ddp_worker(plan, callbacks)
     if plan.config.fast_dev_run:
         return fast_dev_run(plan, progress, callbacks)

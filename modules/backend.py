@@ -2,9 +2,13 @@
 
 Importing TensorFlow (or Keras on the TensorFlow backend) before torchvision,
 lightning or torchmetrics segfaults with the current wheels: triton's native
-library and TensorFlow's clash. Every other module asks this one for a
-framework instead of importing it, so the torch side always loads first and
-`nnlab --help` loads none of them.
+library and TensorFlow's clash (torch alone loads safely either way). Every
+other module asks this one for a framework instead of importing it, so the
+torch side loads first when both are used and `nnlab --help` loads none.
+
+A process that will use Keras alone (`nnlab train --framework keras`) says so
+with `keras_alone()`: `keras()` then loads no torch side; asking for Lightning or
+torchvision after TensorFlow is then one clear error instead of a segfault.
 """
 from __future__ import annotations
 
@@ -16,8 +20,9 @@ import sys
 import tempfile
 import warnings
 
-_TORCH_READY = False
+_TORCH_SIDE_READY = False
 _KERAS_READY = False
+_KERAS_ALONE = False
 
 # glibc returns freed arenas to the OS and faults them back in on the next
 # batch; raising these thresholds removes that page-fault overhead from torch
@@ -83,29 +88,45 @@ def _native_stderr_captured():
             os.close(saved)
 
 
+def keras_alone() -> None:
+    """Declare that this process uses Keras and no Lightning or torchvision: `keras()` then skips
+    loading the torch side first (a run of one framework imports only that one)."""
+    global _KERAS_ALONE
+    _KERAS_ALONE = True
+
+
 def torch():
-    """Import the torch side (torch, torchvision, lightning) and return `torch`."""
-    global _TORCH_READY
-    if not _TORCH_READY:
-        quiet_environment()
+    """Import `torch` alone (safe before or after TensorFlow) and return it."""
+    quiet_environment()
+    if "torch" not in sys.modules:
         tune_malloc()
-        import lightning  # noqa: F401
-        import lightning.pytorch  # noqa: F401
-        import torch as _torch
-        import torchvision  # noqa: F401  (must precede TensorFlow)
-        try:
-            import torchmetrics  # noqa: F401
-        except ImportError:
-            pass
-        _TORCH_READY = True
     import torch as _torch
 
     return _torch
 
 
-def lightning():
-    """Return the `lightning.pytorch` package, imported in the safe order."""
+def _torch_side() -> None:
+    """Import torch, lightning (which pulls torchmetrics) and torchvision: before TensorFlow."""
+    global _TORCH_SIDE_READY
+    if _TORCH_SIDE_READY:
+        return
+    if "tensorflow" in sys.modules:
+        raise RuntimeError("lightning/torchvision cannot load after TensorFlow (the process would "
+                           "segfault); call modules.backend.lightning() before backend.keras()")
     torch()
+    import lightning  # noqa: F401
+    import lightning.pytorch  # noqa: F401
+    import torchvision  # noqa: F401  (must precede TensorFlow)
+    try:
+        import torchmetrics  # noqa: F401
+    except ImportError:
+        pass
+    _TORCH_SIDE_READY = True
+
+
+def lightning():
+    """Return the `lightning.pytorch` package, the torch side imported in the safe order."""
+    _torch_side()
     import lightning.pytorch as pl
 
     pl_logger = logging.getLogger("lightning.pytorch")
@@ -113,16 +134,27 @@ def lightning():
     return pl
 
 
+def torchvision():
+    """Return `torchvision`, the torch side imported in the safe order."""
+    _torch_side()
+    import torchvision as _torchvision
+
+    return _torchvision
+
+
 def keras():
-    """Import Keras 3 on TensorFlow, after the torch side, and return `keras`."""
+    """Import Keras 3 on TensorFlow, after the torch side (unless `keras_alone()`), and return `keras`."""
     global _KERAS_READY
-    torch()  # the torch side must be loaded before TensorFlow
     if not _KERAS_READY:
+        quiet_environment()
+        if not _KERAS_ALONE:
+            _torch_side()  # the torch side must be loaded before TensorFlow
         with _native_stderr_captured():
             import keras as _keras  # noqa: F401
             import tensorflow as tf
 
-            tf.constant(0)  # the first op loads the remaining native libraries (more notices)
+            if "TF_CONFIG" not in os.environ:  # a multi-worker strategy must precede the first op
+                tf.constant(0)  # the first op loads the remaining native libraries (more notices)
 
         tf.get_logger().setLevel(logging.ERROR)
         try:

@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 from modules import backend  # noqa: E402
 
-backend.torch()
+backend.lightning()  # the whole torch side, before any test loads TensorFlow
 
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 

@@ -45,6 +45,18 @@ def test_image_size_resizes_digits():
     assert dm.input_shape == (1, 32, 32)
 
 
+@pytest.mark.parametrize("size", [4, 13, 32, 227])
+def test_numpy_resize_matches_torch_antialiased_bilinear(size):
+    from datamodules.core import resize_images
+    from modules import backend
+
+    torch = backend.torch()
+    x = np.random.default_rng(0).random((3, 2, 28, 20), dtype=np.float32)
+    expected = torch.nn.functional.interpolate(torch.from_numpy(x), size=(size, size), mode="bilinear",
+                                               align_corners=False, antialias=True).numpy()
+    np.testing.assert_allclose(resize_images(x, size), expected, atol=2e-6)
+
+
 def test_torch_and_keras_see_the_same_batches_in_the_same_order():
     dm = datamodules.create("digits", batch_size=100, seed=7)
     dm.setup()

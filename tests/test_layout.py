@@ -3,6 +3,7 @@ start-up paths import no framework."""
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +44,23 @@ def test_help_and_list_import_no_framework():
                             timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+# a framework's run loads its own package and never the other framework's
+OWN = {"keras": "tensorflow", "torch": "torch"}
+FOREIGN = {"keras": ("torch", "torchvision", "lightning", "torchmetrics"),
+           "torch": ("tensorflow", "keras")}
+
+
+@pytest.mark.parametrize("framework", ["keras", "torch"])
+def test_a_train_run_imports_only_its_own_framework(framework, lab_dir):
+    code = ("import sys\nfrom experiments.cli import main\n"
+            f"code = main(['train', '--framework', '{framework}', '--arch', 'mlp', '--data', 'digits', "
+            "'--epochs', '1', '--limit-batches', '2', '--quiet'])\n"
+            "print('LOADED', sorted({m.split('.')[0] for m in sys.modules}))\nsys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=lab_dir,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = ast.literal_eval(result.stdout.split("LOADED ")[-1].strip())
+    assert OWN[framework] in loaded
+    assert sorted(set(FOREIGN[framework]) & set(loaded)) == []

@@ -210,7 +210,7 @@ def test_more_devices_than_the_machine_has_is_one_line_and_exit_2():
 
 
 def test_ddp_ranks_split_each_global_batch_between_them():
-    from datamodules.core import EpochBatchSampler
+    from datamodules.torch_batches import EpochBatchSampler
 
     whole = list(EpochBatchSampler(100, 8, seed=0, shuffle=True))
     shares = [list(EpochBatchSampler(100, 4, seed=0, shuffle=True, rank=r, world_size=2)) for r in (0, 1)]

@@ -200,7 +200,7 @@ def keras_fit_results(feed_from_python: bool, native_data: bool = False) -> tupl
             batches[-1] += 1
 
     if native_data:  # no steps_per_epoch: each epoch ends where the data ends
-        train = tf.data.Dataset.from_tensor_slices(datamodule.keras_arrays("train")).batch(128)
+        train = tf.data.Dataset.from_tensor_slices(datamodule.batch_arrays("train", layout="channels_last")).batch(128)
         fit_args = {}
     else:
         train = datamodule.keras_dataset("train", epochs=2)

@@ -19,6 +19,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--json", help="write every figure to this JSON file")
     p.add_argument("--trial-overhead", action=argparse.BooleanOptionalAction, default=True,
                    help="also time an Optuna trial's cost beyond training (a 6-trial study)")
+    p.add_argument("--startup", action="store_true",
+                   help="measure start-up instead: `nnlab train` (mlp, digits, 1 epoch) wall time minus "
+                        "fit minus the framework's own import, per framework (--repeats times)")
 
 
 def run(args) -> int:
@@ -32,6 +35,14 @@ def run(args) -> int:
 
         raise UserError("--epochs must be at least 2: the first epoch is warm-up and not counted")
     check_output_path(args.json)
+    if args.startup:
+        from experiments.bench.startup import format_startup, startup
+
+        results = startup(repeats=args.repeats)
+        print(format_startup(results))
+        if args.json:
+            write_json_atomic(args.json, results)
+        return 0
     results = bench(models, args.repeats, args.epochs, args.batch_size, trials=args.trial_overhead)
     print(format_results(results))
     if args.json:

@@ -41,6 +41,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("--strategy", help="Lightning strategy for --devices > 1: ddp (gloo on CPU, NCCL on GPUs)")
     p.add_argument("--distribute", action="store_true", default=None,
                    help="Keras: train under tf.distribute.MirroredStrategy over this machine's devices")
+    p.add_argument("--workers", metavar="HOST:PORT,...",
+                   help="Keras across machines: every worker's address, the same list on each (docs/tracking.md)")
+    p.add_argument("--worker-index", type=int, help="with --workers: this worker's place in the list (0 logs the run)")
+    p.add_argument("--worker-timeout", type=positive_float, metavar="SECONDS",
+                   help="with --workers: how long to wait for the other workers (default 120)")
     add_control_options(p)
     p.add_argument("--register", metavar="MODEL", type=registered_model_name,
                    help="register the run's MLflow Model as a new version of MODEL, alias challenger")
@@ -56,6 +61,7 @@ def plan_from_args(args):
              "lr_schedule": args.lr_schedule, "seed": args.seed, "image_size": args.image_size,
              "data_dir": args.data_dir, "experiment": args.experiment, "devices": args.devices,
              "num_nodes": args.num_nodes, "strategy": args.strategy, "distribute": args.distribute,
+             "workers": args.workers, "worker_index": args.worker_index, "worker_timeout": args.worker_timeout,
              "preset": args.preset, "hparams": dict(args.hparams), "data_options": dict(args.data_options),
              "quiet": args.quiet, "init_weights": args.init_weights, **control_settings(args)}
     return resolve(given)
@@ -73,7 +79,10 @@ def run(args) -> int:
         plan = plan_from_args(args)
     from experiments.files import check_output_path
     from experiments.train import train
+    from modules import backend
 
+    if plan.config.framework == "keras":  # this process trains Keras alone: no torch side to load
+        backend.keras_alone()
     check_output_path(args.metrics_out)  # before training, not after
 
     try:

@@ -76,6 +76,10 @@ def fit(framework: str, arch, datamodule, config, on_epoch: EpochCallback,
     extra = {"on_epoch_outputs": on_epoch_outputs} if on_epoch_outputs is not None else {}
     if checkpoint_dir is not None and framework in ("torch", "keras"):
         extra["checkpoint_dir"] = Path(checkpoint_dir)
+    if getattr(config, "workers", None):  # the cluster is formed before TensorFlow loads
+        from experiments.runners.keras_multiworker import join_cluster
+
+        join_cluster(config.workers, config.worker_index, config.worker_timeout)
     return runner(framework).fit(arch, datamodule, config, on_epoch, callbacks=callbacks, **extra)
 
 

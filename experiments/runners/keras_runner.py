@@ -202,8 +202,13 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
     """Train `arch` on `datamodule` with Keras `fit`, fed the datamodule's batches
     (see `experiments.runners.fit`); checkpoint into `checkpoint_dir` each epoch,
     resuming from a checkpoint found there."""
-    seed_everything(config.seed)
     scope = contextlib.nullcontext()
+    if getattr(config, "workers", None):  # variables mirrored over the workers (before any op)
+        from experiments.runners import keras_multiworker
+
+        scope = keras_multiworker.strategy().scope()
+        keras_multiworker.share_batches(datamodule, config.workers, config.worker_index)
+    seed_everything(config.seed)
     if getattr(config, "distribute", False):  # variables mirrored over the local devices
         scope = backend.tensorflow().distribute.MirroredStrategy().scope()
     with scope:
@@ -231,6 +236,8 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
     train_time = time.perf_counter() - start
     if best is not None:
         best.restore()
+    if getattr(config, "workers", None):
+        keras_multiworker.predict_locally(task.model, task.network)
     return FitResult(model=task.network, n_params=count_parameters(task.network),
                      train_time_s=train_time,
                      samples_seen=len(datamodule.splits["train"]) * len(reporter.history),
