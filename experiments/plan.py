@@ -95,7 +95,7 @@ def plan_for(config: TrainConfig, arch=None) -> RunPlan:
     return the plan with a completed copy of it; `config` itself is not changed."""
     import datamodules
     from experiments.controls import check_controls
-    from experiments.tasks import effective_task
+    from experiments.tasks import check_forecast_fit, effective_task
     from modules import registry
     from modules.optim import check_lr_schedule, optimizer_settings
 
@@ -136,6 +136,7 @@ def plan_for(config: TrainConfig, arch=None) -> RunPlan:
     data_options = info.with_options(config.data_options)
     if info.options:  # the datamodule checks its settings against the data (cheap: nothing loads)
         datamodules.create(data, **data_options)
+    check_forecast_fit(arch, info)
     task = effective_task(arch.task, info.task, arch.name, data)  # e.g. a forecaster on image data
     if config.lr_schedule != "constant" and (task == "generate" or config.framework == "numpy"):
         what = "a GAN" if task == "generate" else "--framework numpy"
