@@ -61,11 +61,11 @@ PLAIN_CELLS = ("rnn", "jordan")
 # LSTM 0.86 at 13); 15 epochs leave a margin for the Keras twin's different initialisation.
 # The plain tanh cells learn mnist1d from `PLAIN_CELL_INIT` with the global gradient norm clipped
 # to 1 (Pascanu et al. 2013, https://arxiv.org/abs/1211.5063) and a cosine-decayed rate; Jordan's
-# deeper transition (two tanh layers per step) learns more slowly and gets 60 epochs. Learning
+# deeper transition (two tanh layers per step) learns more slowly: 60 epochs at half the rate. Learning
 # curves and gradient norms over time steps: docs/benchmarks.md, "Elman and Jordan".
 TRAIN_DEFAULTS = {
     "rnn": {"epochs": 40, "lr": 0.002, "batch_size": 32, "grad_clip": 1.0, "lr_schedule": "cosine"},
-    "jordan": {"epochs": 60, "lr": 0.001, "batch_size": 32, "grad_clip": 1.0, "lr_schedule": "cosine"},
+    "jordan": {"epochs": 60, "lr": 0.0005, "batch_size": 32, "grad_clip": 1.0, "lr_schedule": "cosine"},
     "lstm": {"epochs": 15, "lr": 0.005, "batch_size": 32},
     "gru": {"epochs": 15, "lr": 0.005, "batch_size": 32},
 }
