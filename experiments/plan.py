@@ -103,7 +103,7 @@ def plan_for(config: TrainConfig, arch=None) -> RunPlan:
     return the plan with a completed copy of it; `config` itself is not changed."""
     import datamodules
     from experiments.controls import check_controls
-    from experiments.tasks import effective_task
+    from experiments.tasks import check_forecast_fit, effective_task
     from modules import registry
     from modules.optim import check_lr_schedule, optimizer_settings
 
@@ -148,6 +148,7 @@ def plan_for(config: TrainConfig, arch=None) -> RunPlan:
         # mnist1d's paper setting: the validation split is the test split, for watching only
         raise UserError("with --data-option val_size=0 the validation split is the test split: choosing on it "
                         "(--select-best, --early-stop, a refit) would be choosing on test; pass val_size=400")
+    check_forecast_fit(arch, info)
     task = effective_task(arch.task, info.task, arch.name, data)  # e.g. a forecaster on image data
     if config.lr_schedule != "constant" and (task == "generate" or config.framework == "numpy"):
         what = "a GAN" if task == "generate" else "--framework numpy"

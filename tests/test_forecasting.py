@@ -71,6 +71,20 @@ def test_forecast_batches_are_float_windows_and_next_values():
     np.testing.assert_array_equal(xs[1:, -1, 0], ys[:-1, 0])
 
 
+def test_persistence_baseline_predicts_each_test_windows_last_value():
+    from statsmodels.datasets import sunspots
+
+    from experiments.tasks.forecast.scorer import persistence_nrmse
+
+    raw = sunspots.load_pandas().data["SUNACTIVITY"].to_numpy()
+    dm = setup_data("sunspots")
+    n_test = len(dm.splits["test"])
+    truth, last = raw[-n_test:], raw[-n_test - 1:-1]  # each test year and the year before it
+    expected = np.sqrt(np.mean((last - truth) ** 2)) / truth.std()
+    assert persistence_nrmse(dm) == pytest.approx(expected, rel=1e-6)
+    assert persistence_nrmse(dm) == pytest.approx(0.6174, abs=1e-4)  # the bar: a forecaster must beat it
+
+
 def test_classification_targets_stay_integers():
     dm = setup_data("digits")
     assert dm.splits["train"].y.dtype == np.int64
@@ -204,11 +218,17 @@ def test_a_classifier_on_forecast_data_becomes_a_one_output_forecaster():
     (["--data-option", "lag=3"], "has no option 'lag'; valid: horizon, length, window"),
     (["--data-option", "window=abc"], "window='abc' must be of type int"),
     (["--data", "digits"], "esn forecasts; digits is classify data"),
+    (["--arch", "lenet5", "--data", "sunspots"], "lenet5 cannot forecast sunspots: it takes image data such "
+                                                 "as its default digits; choose --data cifar10, digits, "
+                                                 "fashion_mnist, mnist (or, to forecast sunspots, --arch esn"),
+    (["--arch", "seq2seq", "--data", "mackey_glass"], "choose --data dates (or, to forecast mackey_glass"),
+    (["--arch", "han", "--data", "sunspots"], "choose --data documents (or"),
 ])
 def test_bad_forecast_input_is_one_line_and_exit_2(args, message, capsys, lab_dir):
     from experiments.cli import main
 
-    assert main(["train", "--arch", "esn", *args]) == 2
+    arch = [] if "--arch" in args else ["--arch", "esn"]
+    assert main(["train", *arch, *args]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (lab_dir / "mlruns").exists()  # rejected before any run starts

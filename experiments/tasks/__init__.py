@@ -70,3 +70,25 @@ def effective_task(arch_task: str, data_task: str, arch_name: str = "", data_nam
         raise UserError(f"{arch_name or 'this architecture'} forecasts; {data_name or 'this dataset'} "
                         f"is {data_task} data: choose --data {valid}")
     return arch_task
+
+
+# the families whose classifiers read a window (T, 1) as a sequence of values, and so forecast
+FORECASTING_FAMILIES = ("feedforward", "recurrent")
+
+
+def check_forecast_fit(arch, data) -> None:
+    """A series forecast needs a network that maps a window (T, 1) to one value: a forecaster or
+    a classifier of `FORECASTING_FAMILIES`. Any other network (an image network, one that reads
+    word ids, one of another task) on forecasting data is a UserError naming the datasets shaped
+    like its default one, which it takes."""
+    if data.task != "forecast" or arch.task == "forecast" or (
+            arch.task == "classify" and arch.family in FORECASTING_FAMILIES):
+        return
+    from datamodules import DATASETS
+
+    home = DATASETS[arch.default_data]
+    valid = sorted(n for n, d in DATASETS.items()
+                   if (d.task, d.kind, len(d.shape)) == (home.task, home.kind, len(home.shape)))
+    raise UserError(f"{arch.name} cannot forecast {data.name}: it takes {home.kind} data such as its default "
+                    f"{home.name}; choose --data {', '.join(valid)} (or, to forecast {data.name}, --arch esn, "
+                    f"mlp or a recurrent net)")

@@ -3,7 +3,9 @@
 The outputs of either framework's forecast task are {"one_step": (N, 1),
 "free_run": (H,)} in standardised units; both are scored in the series' own
 units. NRMSE is the RMSE divided by the standard deviation of the values it
-predicts, so 0 is perfect and 1 is no better than predicting their mean.
+predicts, so 0 is perfect and 1 is no better than predicting their mean. Beside the
+network's one-step NRMSE stands the persistence baseline's (`test/persistence_nrmse`:
+each window's last value predicts the next), the bar a forecaster must clear.
 """
 from __future__ import annotations
 
@@ -25,6 +27,12 @@ def nrmse(prediction: np.ndarray, truth: np.ndarray) -> float:
     return rmse(prediction, truth) / max(float(np.std(np.asarray(truth, np.float64))), 1e-12)
 
 
+def persistence_nrmse(datamodule) -> float:
+    """NRMSE on the test split of predicting each window's last value as the next one."""
+    test = datamodule.splits["test"]
+    return nrmse(datamodule.to_series_units(test.x[:, -1, 0]), datamodule.to_series_units(test.y[:, 0]))
+
+
 def _in_units(outputs: dict, datamodule) -> dict[str, np.ndarray]:
     """Predictions and truths, one step and free-running, in the series' own units."""
     y = datamodule.splits["test"].y[:, 0]
@@ -35,11 +43,12 @@ def _in_units(outputs: dict, datamodule) -> dict[str, np.ndarray]:
 
 
 def evaluate(outputs: dict, datamodule) -> dict[str, float]:
-    """`test/loss` (MSE, standardised), `test/rmse` (series units), `test/nrmse`, `test/free_run_nrmse`."""
+    """`test/loss` (MSE, standardised), `test/rmse` (series units), `test/nrmse` and beside it
+    `test/persistence_nrmse` (`persistence_nrmse`), `test/free_run_nrmse`."""
     v = _in_units(outputs, datamodule)
     standardised = (v["one_step"] - v["truth"]) / datamodule.std
     return {"test/loss": float(np.mean(standardised ** 2)), "test/rmse": rmse(v["one_step"], v["truth"]),
-            "test/nrmse": nrmse(v["one_step"], v["truth"]),
+            "test/nrmse": nrmse(v["one_step"], v["truth"]), "test/persistence_nrmse": persistence_nrmse(datamodule),
             "test/free_run_nrmse": nrmse(v["free_run"], v["free_truth"])}
 
 
