@@ -155,15 +155,65 @@ def verbosity(config) -> int:
     return 1 if sys.stdout.isatty() else 2
 
 
+# `--precision` -> the Keras dtype policy the network is built under: variables in float32,
+# computations in the policy's type (https://keras.io/api/mixed_precision/policy/); `compile`
+# wraps the optimizer in a LossScaleOptimizer under mixed_float16
+KERAS_POLICY = {"32": "float32", "bf16-mixed": "mixed_bfloat16", "16-mixed": "mixed_float16"}
+
+
+@contextlib.contextmanager
+def precision_policy(precision: str):
+    """Build under `precision`'s dtype policy; the previous global policy is back afterwards,
+    so a process that builds twice (a study, the tests) starts each build clean."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(KERAS_POLICY[str(precision)])
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def outputs_in_float32(network) -> None:
+    """Compute the layers that make a functional network's outputs in float32 (Keras's
+    mixed-precision guide: logits in bf16/fp16 lose the precision softmax and the loss need);
+    their inputs are cast on the way in. A subclassed network's outputs reach the loss, which
+    computes in float32, as they are."""
+    if not isinstance(network, keras.Model) or not hasattr(network, "outputs") or network.outputs is None:
+        return
+    for output in keras.tree.flatten(network.outputs):
+        layer = output._keras_history.operation
+        if isinstance(layer, keras.layers.Layer) and layer.compute_dtype != "float32":
+            layer.dtype_policy = "float32"
+
+
+def device_scope(config):
+    """Where a Keras run's model lives: MirroredStrategy over this machine's devices
+    (`--distribute`) or over `--devices N` GPUs; the CPU alone under `--accelerator cpu` on a
+    machine with GPUs; else TensorFlow's default placement (the first GPU, else the CPU)."""
+    from experiments.hardware import gpu_count
+
+    tf = backend.tensorflow()
+    devices = getattr(config, "devices", 1)
+    if getattr(config, "distribute", False):  # variables mirrored over the local devices
+        return tf.distribute.MirroredStrategy().scope()
+    if getattr(config, "accelerator", "auto") == "cpu":
+        return tf.distribute.OneDeviceStrategy("/cpu:0").scope() if gpu_count("keras") else contextlib.nullcontext()
+    if devices > 1:
+        return tf.distribute.MirroredStrategy([f"/gpu:{i}" for i in range(devices)]).scope()
+    return contextlib.nullcontext()
+
+
 def build_task(arch, datamodule, config):
-    """The network of `arch` for `datamodule`'s shape, wrapped in its Keras task,
-    its `fit` fed from Python (`feed_steps_from_python`)."""
-    network = arch.build("keras", datamodule.input_shape, datamodule.num_classes, **config.hparams)
-    task_name = effective_task(arch.task, datamodule.info.task, arch.name, datamodule.info.name)
-    task = task_class(task_name, "keras")(network, lr=config.lr, optimizer=config.optimizer,
-                                          lr_schedule=config.lr_schedule,
-                                          total_steps=config.epochs * datamodule.steps_per_epoch("train"),
-                                          grad_clip=config.grad_clip)
+    """The network of `arch` for `datamodule`'s shape, built under `--precision`'s policy and
+    wrapped in its Keras task, its `fit` fed from Python (`feed_steps_from_python`)."""
+    with precision_policy(getattr(config, "precision", "32")):
+        network = arch.build("keras", datamodule.input_shape, datamodule.num_classes, **config.hparams)
+        outputs_in_float32(network)
+        task_name = effective_task(arch.task, datamodule.info.task, arch.name, datamodule.info.name)
+        task = task_class(task_name, "keras")(network, lr=config.lr, optimizer=config.optimizer,
+                                              lr_schedule=config.lr_schedule,
+                                              total_steps=config.epochs * datamodule.steps_per_epoch("train"),
+                                              grad_clip=config.grad_clip)
     feed_steps_from_python(task.model)
     return task
 
@@ -198,10 +248,7 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
     (see `experiments.runners.fit`); checkpoint into `checkpoint_dir` each epoch,
     resuming from a checkpoint found there."""
     seed_everything(config.seed)
-    scope = contextlib.nullcontext()
-    if getattr(config, "distribute", False):  # variables mirrored over the local devices
-        scope = backend.tensorflow().distribute.MirroredStrategy().scope()
-    with scope:
+    with device_scope(config):
         task = build_task(arch, datamodule, config)
     after_epoch = None
     if on_epoch_outputs is not None and hasattr(task, "epoch_outputs"):

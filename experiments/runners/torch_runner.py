@@ -272,13 +272,29 @@ def _optimizers_and_schedulers(configured) -> tuple[list, list]:
     return list(configured), []
 
 
-def make_fabric(config) -> Fabric:
-    """Fabric for `--devices/--num-nodes/--strategy` (DDP: gloo on CPU, NCCL on GPUs), else one CPU."""
+# `--precision` -> Fabric's precision plugin: autocast for the mixed ones, a gradient scaler for
+# float16 (https://lightning.ai/docs/fabric/stable/fundamentals/precision.html)
+FABRIC_PRECISION = {"32": "32-true", "bf16-mixed": "bf16-mixed", "16-mixed": "16-mixed"}
+
+
+def fabric_settings(config) -> dict:
+    """Fabric's keyword arguments for `--accelerator/--devices/--num-nodes/--strategy/--precision`:
+    one device unless more are asked (then DDP: gloo on CPU, NCCL on GPUs); `auto` is the
+    GPUs when torch sees one (`experiments.hardware.resolve_accelerator`)."""
+    from experiments.hardware import resolve_accelerator
+
     devices, nodes = getattr(config, "devices", 1), getattr(config, "num_nodes", 1)
-    if devices == 1 and nodes == 1:
-        return Fabric(accelerator="cpu", devices=1)
-    accelerator = "gpu" if torch.cuda.is_available() else "cpu"
-    return Fabric(accelerator=accelerator, devices=devices, num_nodes=nodes, strategy=config.strategy or "ddp")
+    accelerator = resolve_accelerator("torch", getattr(config, "accelerator", "auto"))
+    settings = {"accelerator": "cuda" if accelerator == "gpu" else "cpu", "devices": devices,
+                "precision": FABRIC_PRECISION[str(getattr(config, "precision", "32"))]}
+    if devices > 1 or nodes > 1:
+        settings.update(num_nodes=nodes, strategy=config.strategy or "ddp")
+    return settings
+
+
+def make_fabric(config) -> Fabric:
+    """Fabric for the run's devices and precision (`fabric_settings`)."""
+    return Fabric(**fabric_settings(config))
 
 
 def build_task(arch, datamodule, config):
@@ -332,6 +348,8 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
     train_time = time.perf_counter() - start
     if best is not None:
         best.restore(task)
+    if fabric.device.type != "cpu":  # the tasks score and save on the CPU, in float32, as trained
+        task.cpu()
     return FitResult(model=task.network, n_params=count_parameters(task.network),
                      train_time_s=train_time,
                      samples_seen=len(datamodule.splits["train"]) * loop.epochs_run,
