@@ -96,18 +96,34 @@ def test_fabric_gets_the_accelerator_devices_and_precision_plugin():
 
 def test_keras_builds_under_the_mixed_policy_with_float32_outputs_and_restores_the_policy():
     keras = backend.keras()
-    from experiments.runners.keras_runner import outputs_in_float32, precision_policy
+    from experiments.runners.keras_runner import keep_float32, precision_policy
     from modules import registry
 
     with precision_policy("bf16-mixed"):
         network = registry.get("lenet5").build("keras", (1, 28, 28), 10, **registry.get("lenet5").defaults)
-        outputs_in_float32(network)
+        keep_float32(network)
     assert keras.config.dtype_policy().name == "float32"  # the next build is clean
     compute = {layer.name: layer.compute_dtype for layer in network.layers if layer.weights}
     last = network.layers[-1]
     assert last.compute_dtype == "float32" and last.variable_dtype == "float32"
     assert "bfloat16" in compute.values()  # the convolutions and hidden layers
     out = network(keras.ops.ones((2, 28, 28, 1)))
+    assert keras.backend.standardize_dtype(out.dtype) == "float32"
+
+
+def test_keras_recurrent_layers_stay_float32_under_the_mixed_policy():
+    keras = backend.keras()
+    from experiments.runners.keras_runner import keep_float32, precision_policy
+    from modules import registry
+
+    gru = registry.get("gru")
+    with precision_policy("bf16-mixed"):
+        network = gru.build("keras", (40, 1), 10, **{**gru.defaults, "bidirectional": True}
+                            if "bidirectional" in gru.defaults else gru.defaults)
+        keep_float32(network)
+    recurrent = [layer for layer in network.layers if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional))]
+    assert recurrent and all(layer.compute_dtype == "float32" for layer in recurrent)
+    out = network(keras.ops.ones((2, 40, 1)))
     assert keras.backend.standardize_dtype(out.dtype) == "float32"
 
 

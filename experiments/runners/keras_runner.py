@@ -173,15 +173,22 @@ def precision_policy(precision: str):
         keras.config.set_dtype_policy(previous)
 
 
-def outputs_in_float32(network) -> None:
-    """Compute the layers that make a functional network's outputs in float32 (Keras's
-    mixed-precision guide: logits in bf16/fp16 lose the precision softmax and the loss need);
-    their inputs are cast on the way in. A subclassed network's outputs reach the loss, which
-    computes in float32, as they are."""
-    if not isinstance(network, keras.Model) or not hasattr(network, "outputs") or network.outputs is None:
+def keep_float32(network) -> None:
+    """After a mixed-precision build: compute in float32 the layers that make a functional
+    network's outputs (Keras's mixed-precision guide: logits in bf16/fp16 lose the precision
+    softmax and the loss need) and every recurrent layer with its cells (bf16 made Keras's GRU
+    and LSTM steps slower on CPU, where torch's gained: docs/benchmarks.md). Their inputs are
+    cast on the way in; the variables are float32 under every policy. A subclassed network's
+    outputs reach the loss, which computes in float32, as they are."""
+    if not isinstance(network, keras.Model):
         return
-    for output in keras.tree.flatten(network.outputs):
-        layer = output._keras_history.operation
+    kept = [output._keras_history.operation for output in keras.tree.flatten(getattr(network, "outputs", None) or [])]
+    for layer in network._flatten_layers(include_self=False):  # nested ones too (Keras has no public walk)
+        if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional)):
+            kept += [layer, getattr(layer, "cell", None), getattr(layer, "forward_layer", None),
+                     getattr(layer, "backward_layer", None)]
+            kept += [getattr(sub, "cell", None) for sub in kept[-2:] if sub is not None]
+    for layer in kept:
         if isinstance(layer, keras.layers.Layer) and layer.compute_dtype != "float32":
             layer.dtype_policy = "float32"
 
@@ -208,7 +215,7 @@ def build_task(arch, datamodule, config):
     wrapped in its Keras task, its `fit` fed from Python (`feed_steps_from_python`)."""
     with precision_policy(getattr(config, "precision", "32")):
         network = arch.build("keras", datamodule.input_shape, datamodule.num_classes, **config.hparams)
-        outputs_in_float32(network)
+        keep_float32(network)
         task_name = effective_task(arch.task, datamodule.info.task, arch.name, datamodule.info.name)
         task = task_class(task_name, "keras")(network, lr=config.lr, optimizer=config.optimizer,
                                               lr_schedule=config.lr_schedule,

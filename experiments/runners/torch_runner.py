@@ -231,11 +231,16 @@ class FitLoop:
             for callback in self.callbacks:
                 callback.on_train_batch_start(self, task, batch, batch_idx)
             if not task.automatic_optimization:  # the task steps its optimizers itself
-                module.training_step(batch, batch_idx)
+                with self.fabric.autocast():
+                    module.training_step(batch, batch_idx)
                 continue
             optimizer = self.optimizers[0]
             optimizer.zero_grad(set_to_none=True)
-            self.fabric.backward(module.training_step(batch, batch_idx))
+            # `--precision`: the step under the precision plugin's autocast (Fabric applies it to
+            # `forward` only, and a task's step on one device does not pass through `forward`)
+            with self.fabric.autocast():
+                loss = module.training_step(batch, batch_idx)
+            self.fabric.backward(loss)
             if self.grad_clip:  # torch.nn.utils.clip_grad_norm_ over all parameters, as Keras's global_clipnorm
                 self.fabric.clip_gradients(module, optimizer, max_norm=self.grad_clip)
             optimizer.step()
@@ -248,7 +253,7 @@ class FitLoop:
         module, task = self.module, self.task
         module.eval()
         task.on_validation_epoch_start()
-        with torch.inference_mode():
+        with torch.inference_mode(), self.fabric.autocast():
             for batch_idx, batch in enumerate(loader):
                 module.validation_step(self.fabric.to_device(batch) if self.move_batches else batch, batch_idx)
         module.train()
