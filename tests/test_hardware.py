@@ -71,6 +71,28 @@ def test_accelerator_gpu_without_a_gpu_is_one_line_and_exit_2():
         "nnlab: error: --accelerator gpu but torch sees no GPU on this machine; pass --accelerator cpu (or auto)"]
 
 
+@pytest.mark.skipif(CUDA, reason="this machine has a GPU")
+def test_keras_devices_beyond_the_gpus_there_are_one_line_naming_the_fix():
+    with pytest.raises(UserError) as err:
+        config(framework="keras", devices=2).validate()
+    assert str(err.value) == ("--devices 2 for keras is that many GPUs (MirroredStrategy) but 0 are usable here; "
+                              "pass --devices 1, or --distribute")
+
+
+def test_evaluating_a_bf16_run_scores_in_float32_on_the_cpu(monkeypatch):
+    from experiments import evaluate, tracking
+
+    logged = {k: str(v) for k, v in config(precision="bf16-mixed", accelerator="gpu").params().items()}
+
+    class Run:  # what evaluate reads of an MLflow run
+        data = type("Data", (), {"params": logged, "metrics": {}})
+        info = type("Info", (), {"artifact_uri": "unused"})
+
+    monkeypatch.setattr(tracking, "lab_run", lambda run_id, hint: Run)
+    plan, _, _ = evaluate.plan_from_run("any")
+    assert (plan.config.precision, plan.config.accelerator) == ("32", "cpu")
+
+
 def test_precision_is_logged_as_a_param_and_read_back_from_a_logged_run():
     from experiments.config import config_from_logged
 
