@@ -46,7 +46,13 @@ class TrainConfig:
     quiet: bool = False
     # a final refit (`nnlab best`): train on train+val, keeping a small slice of val to monitor
     train_on_val: bool = False
-    # Lightning DDP (`--devices N --num-nodes M --strategy ddp`); one process by default
+    # what trains, in both frameworks (experiments.hardware, docs/hardware.md): auto is a GPU when
+    # the framework sees one; precision 32, bf16-mixed or 16-mixed (GPUs)
+    accelerator: str = "auto"
+    precision: str = "32"
+    force_precision: bool = False  # bf16-mixed on a CPU without native bf16 (slower), on purpose
+    # torch: Lightning DDP processes (`--devices N --num-nodes M --strategy ddp`); keras: GPUs
+    # under MirroredStrategy; one device by default
     devices: int = 1
     num_nodes: int = 1
     strategy: str | None = None
@@ -82,8 +88,8 @@ class TrainConfig:
         flat.update(self.hparams)
         flat.update({f"data.{k}": v for k, v in self.data_options.items()})
         for key, single in (("devices", 1), ("num_nodes", 1), ("strategy", None), ("distribute", False),
-                            ("workers", None), ("worker_index", 0), ("limit_batches", None), ("fast_dev_run", False),
-                            ("system_metrics", False)):
+                            ("workers", None), ("worker_index", 0), ("force_precision", False),
+                            ("limit_batches", None), ("fast_dev_run", False), ("system_metrics", False)):
             if flat[key] == single:  # one-process (and whole-data) runs log what they always did
                 del flat[key]
         if self.workers is None:

@@ -22,9 +22,10 @@ def plan_from_run(run_id: str) -> tuple[RunPlan, dict, str]:
     from experiments import tracking
 
     run = tracking.lab_run(run_id, "; list runs with `mlflow ui` or check MLFLOW_TRACKING_URI")
-    # scoring runs in this one process, whatever devices the training used
+    # scoring runs in this one process, in float32 on the CPU, whatever devices and precision the
+    # training used (the weights are float32 under every precision)
     config = dataclasses.replace(config_from_logged(run.data.params, quiet=True), devices=1, num_nodes=1,
-                                 strategy=None, distribute=False)
+                                 strategy=None, distribute=False, accelerator="cpu", precision="32")
     return plan_for(config), run.data.metrics, run.info.artifact_uri
 
 

@@ -103,6 +103,7 @@ def plan_for(config: TrainConfig, arch=None) -> RunPlan:
     return the plan with a completed copy of it; `config` itself is not changed."""
     import datamodules
     from experiments.controls import check_controls
+    from experiments.hardware import check_hardware
     from experiments.tasks import check_forecast_fit, effective_task
     from modules import registry
     from modules.optim import check_lr_schedule, optimizer_settings
@@ -153,11 +154,13 @@ def plan_for(config: TrainConfig, arch=None) -> RunPlan:
     if config.lr_schedule != "constant" and (task == "generate" or config.framework == "numpy"):
         what = "a GAN" if task == "generate" else "--framework numpy"
         raise UserError(f"{what} trains at a constant learning rate; drop --lr-schedule {config.lr_schedule}")
+    check_hardware(config)
     check_distributed(config)
     check_controls(config, task)
     debug = {"epochs": 1, "limit_batches": 1} if config.fast_dev_run else {}  # as Lightning's fast_dev_run
     resolved = dataclasses.replace(config, data=data, image_size=image_size, hparams=hparams,
-                                   data_options=data_options, preset=preset, **debug)
+                                   data_options=data_options, preset=preset,
+                                   precision=str(config.precision), **debug)
     return RunPlan(resolved, arch, info, task, input_shape(info, image_size, data_options))
 
 
@@ -210,15 +213,24 @@ def check_workers(config: TrainConfig) -> None:
 
 
 def check_distributed(config: TrainConfig) -> None:
-    """Devices this machine has, and a strategy only where Lightning DDP runs."""
+    """Devices this machine has, and a strategy only where Lightning DDP runs; Keras's
+    `--devices N` is N GPUs under MirroredStrategy."""
     check_workers(config)
     if config.distribute and config.framework != "keras":
         raise UserError("--distribute is for --framework keras; for torch use --devices N --strategy ddp")
     if config.devices == 1 and config.num_nodes == 1 and config.strategy is None:
         return
+    if config.framework == "keras" and config.num_nodes == 1 and config.strategy is None:
+        from experiments.hardware import gpu_count
+
+        gpus = gpu_count("keras") if config.accelerator != "cpu" else 0
+        if config.devices > gpus:
+            raise UserError(f"--devices {config.devices} for keras is that many GPUs (MirroredStrategy) but "
+                            f"{gpus} are usable here; pass --devices {max(gpus, 1)}, or --distribute")
+        return
     if config.framework != "torch":
-        raise UserError("--devices/--num-nodes/--strategy are Lightning's (--framework torch); "
-                        "for keras use --distribute")
+        raise UserError("--num-nodes/--strategy are Lightning's (--framework torch); "
+                        "for keras use --devices N (GPUs) or --distribute")
     if config.strategy not in (None, "ddp"):
         raise UserError(f"unknown strategy {config.strategy!r}; valid: ddp")
     import os
@@ -226,8 +238,8 @@ def check_distributed(config: TrainConfig) -> None:
     from modules import backend
 
     torch = backend.torch()
-    kind, available = (("GPUs", torch.cuda.device_count()) if torch.cuda.is_available()
-                       else ("CPU cores", os.cpu_count() or 1))
+    on_gpus = torch.cuda.is_available() and config.accelerator != "cpu"
+    kind, available = ("GPUs", torch.cuda.device_count()) if on_gpus else ("CPU cores", os.cpu_count() or 1)
     if config.devices > available:
         raise UserError(f"--devices {config.devices} but this machine has {available} {kind}; "
                         f"pass --devices {available} or fewer")

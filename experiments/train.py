@@ -122,6 +122,7 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
     `challenger`) pointing at it.
     """
     from experiments import resume, runners, tracking
+    from experiments.hardware import run_device_tags
 
     plan = as_plan(plan)
     if ddp_worker_rank() or plan.config.worker_index:  # a Keras worker past the first: worker 0 logs
@@ -144,6 +145,7 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
         run.set_tags({"dataset.digest": datamodule.digest, "dataset.source_digest": datamodule.source_digest,
                       "dataset.test_digest": datamodule.split_digest("test"),
                       "dataset.splits": "/".join(map(str, splits.values()))})
+        run.set_tags(run_device_tags(config))  # device.type, device.name, device.count
         progress(("resuming " if resume_run_id else "")
                  + f"{run_name} on {config.data} {datamodule.input_shape}: {splits['train']} train / "
                  f"{splits['val']} val / {splits['test']} test; MLflow run {run.run_id}")

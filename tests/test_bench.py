@@ -29,3 +29,20 @@ def test_an_unknown_benchmark_model_is_one_line_and_exit_2():
     result = run_cli("bench", "--models", "lenet7")
     assert result.returncode == 2
     assert result.stderr.strip() == "nnlab: error: unknown benchmark model lenet7; valid: lenet5, resnet20, gru, mlp"
+
+
+def test_bench_precision_ratios_divide_each_path_by_its_rate_at_32():
+    from experiments.bench.run import precision_ratios
+
+    rows = [{"model": "resnet20", "path": p, "precision": prec, "samples_per_s_median": rate}
+            for p, prec, rate in (("lightning", "32", 100.0), ("lightning", "bf16-mixed", 150.0),
+                                  ("keras_fit", "32", 80.0), ("keras_fit", "bf16-mixed", 60.0))]
+    assert precision_ratios(rows) == [
+        {"model": "resnet20", "path": "lightning", "precision": "bf16-mixed", "ratio_to_32": 1.5},
+        {"model": "resnet20", "path": "keras_fit", "precision": "bf16-mixed", "ratio_to_32": 0.75}]
+
+
+def test_a_bench_precision_this_machine_cannot_run_is_one_line_and_exit_2():
+    result = run_cli("bench", "--models", "mlp", "--precision", "32,fp8")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "nnlab: error: unknown precision 'fp8'; valid: 32, bf16-mixed, 16-mixed"

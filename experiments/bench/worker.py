@@ -1,6 +1,6 @@
 """One benchmark measurement in a fresh process: prints one JSON line.
 
-    python -m experiments.bench.worker MODEL PATH EPOCHS BATCH
+    python -m experiments.bench.worker MODEL PATH EPOCHS BATCH [PRECISION [ACCELERATOR]]
 
 PATH is one of: lightning (the lab's `nnlab train --framework torch` path, MLflow on),
 torch_loop (a hand-written PyTorch loop over the same nn.Module and batches),
@@ -8,7 +8,11 @@ keras_fit (the lab's `nnlab train --framework keras` path, MLflow on),
 tf_loop (a hand-written tf.function GradientTape loop over the same Keras model and batches),
 keras_datamodule / keras_tfdata (Keras `fit`, driven as the lab drives it, fed by the
 shared datamodule vs by a native tf.data pipeline over the same arrays, tracking off);
-trial (an Optuna study's per-trial cost beyond training).
+trial (an Optuna study's per-trial cost beyond training);
+peak (the matmul rate of PRECISION's compute type on ACCELERATOR: MODEL, EPOCHS, BATCH unused).
+PRECISION (32, bf16-mixed, 16-mixed) and ACCELERATOR (auto, cpu, gpu) mean what `nnlab train`'s
+options do; the hand-written loops train at the same precision (torch autocast; the same Keras
+model, built under the mixed policy).
 """
 from __future__ import annotations
 
@@ -51,13 +55,41 @@ def keras_clock_callback(clock: EpochClock):
     return Tick()
 
 
+# what this process measures at (the command line's PRECISION and ACCELERATOR)
+SETTINGS = {"precision": "32", "accelerator": "auto"}
+
+
 def run_plan(model, framework: str, epochs: int, batch: int):
     """The run plan of `model` as `nnlab train` resolves it, at `epochs` and `batch`."""
     from experiments.plan import resolve
 
     return resolve({"framework": framework, "arch": model.arch, "data": model.data, "epochs": epochs,
                     "batch_size": batch, "image_size": model.image_size, "hparams": dict(model.hparams),
-                    "quiet": True, "experiment": "bench"}, source="the benchmark")
+                    "quiet": True, "experiment": "bench", **SETTINGS}, source="the benchmark")
+
+
+# the compute type of each precision's matmuls and convolutions
+COMPUTE_DTYPE = {"32": "float32", "bf16-mixed": "bfloat16", "16-mixed": "float16"}
+
+
+def matmul_peak(precision: str, accelerator: str, size: int = 2048, repeats: int = 5) -> dict:
+    """The best of a few square matmuls in `precision`'s compute type, in GFLOP/s."""
+    from experiments.hardware import resolve_accelerator
+
+    torch = backend.torch()
+    device = "cuda" if resolve_accelerator("torch", accelerator) == "gpu" else "cpu"
+    dtype = getattr(torch, COMPUTE_DTYPE[precision])
+    a, b = (torch.randn(size, size, device=device).to(dtype) for _ in range(2))
+    best = float("inf")
+    for _ in range(repeats + 1):  # the first is warm-up (oneDNN picks its kernel)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        a @ b
+        if device == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - t)
+    return {"samples": 0, "epoch_seconds": [], "matmul_peak_gflops": 2 * size ** 3 / best / 1e9}
 
 
 def datamodule_of(plan):
@@ -115,21 +147,46 @@ def torch_loop(model, epochs: int, batch: int) -> dict:
     optimizer = make_optimizer(config.optimizer, network.parameters(), config.lr)
     loss_fn = torch.nn.CrossEntropyLoss()
     loader = dm.train_dataloader()
+    device, autocast, scaler = hand_written_precision(config)
+    network.to(device)
     clock = EpochClock()
     for epoch in range(epochs):
         network.train()
         loader.batch_sampler.set_epoch(epoch)
         for x, y in loader:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(network(x), y)
-            loss.backward()
-            optimizer.step()
+            with autocast():
+                loss = loss_fn(network(x), y)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
         network.eval()
-        with torch.no_grad():  # validation, as the lab's path does each epoch
+        with torch.no_grad(), autocast():  # validation, as the lab's path does each epoch
             for x, _ in dm.val_dataloader():
-                network(x)
+                network(x.to(device))
+        if device == "cuda":
+            torch.cuda.synchronize()
         clock.tick()
     return {"samples": len(dm.splits["train"]), "epoch_seconds": clock.steady_epoch_seconds()}
+
+
+def hand_written_precision(config) -> tuple:
+    """(device, autocast context factory, gradient scaler) of a hand-written torch loop at
+    `config`'s accelerator and precision: what Fabric's precision plugin does in the lab's loop."""
+    import contextlib
+    import functools
+
+    from experiments.hardware import resolve_accelerator
+
+    torch = backend.torch()
+    device = "cuda" if resolve_accelerator("torch", config.accelerator) == "gpu" else "cpu"
+    if config.precision == "32":
+        autocast = contextlib.nullcontext
+    else:
+        autocast = functools.partial(torch.autocast, device, dtype=getattr(torch, COMPUTE_DTYPE[config.precision]))
+    scaler = torch.amp.GradScaler(device, enabled=config.precision == "16-mixed")
+    return device, autocast, scaler
 
 
 def keras_task_of(model, epochs: int, batch: int):
@@ -243,10 +300,12 @@ def measure(model_name: str, path: str, epochs: int, batch: int) -> dict:
         result = tf_loop(model, epochs, batch)
     elif path == "trial":
         result = trial_overhead(model, epochs)
+    elif path == "peak":
+        result = matmul_peak(SETTINGS["precision"], SETTINGS["accelerator"])
     else:
         result = keras_feed(model, epochs, batch, native=path == "keras_tfdata")
     seconds = result["epoch_seconds"]
-    result.update(model=model_name, path=path,
+    result.update(model=model_name, path=path, precision=SETTINGS["precision"],
                   samples_per_s=result["samples"] * len(seconds) / sum(seconds) if seconds else None,
                   peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return result
@@ -255,4 +314,5 @@ def measure(model_name: str, path: str, epochs: int, batch: int) -> dict:
 if __name__ == "__main__":
     backend.quiet_environment()
     model_name, path, epochs, batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    SETTINGS.update(zip(("precision", "accelerator"), sys.argv[5:7]))
     print("BENCH " + json.dumps(measure(model_name, path, epochs, batch)))

@@ -17,6 +17,10 @@ def add_parser(subparsers) -> None:
                         "model: lenet5 25, resnet20 4, gru 10, mlp 10)")
     p.add_argument("--batch-size", type=positive_int, default=128)
     p.add_argument("--json", help="write every figure to this JSON file")
+    p.add_argument("--precision", default="32",
+                   help="comma-separated precisions to measure each model at, e.g. 32,bf16-mixed "
+                   "(reports each one's ratio to 32 and GFLOP/s against that precision's matmul peak)")
+    p.add_argument("--accelerator", default="auto", help="auto, cpu or gpu, as nnlab train's")
     p.add_argument("--trial-overhead", action=argparse.BooleanOptionalAction, default=True,
                    help="also time an Optuna trial's cost beyond training (a 6-trial study)")
     p.add_argument("--startup", action="store_true",
@@ -43,8 +47,23 @@ def run(args) -> int:
         if args.json:
             write_json_atomic(args.json, results)
         return 0
-    results = bench(models, args.repeats, args.epochs, args.batch_size, trials=args.trial_overhead)
+    precisions = check_bench_hardware(args.precision, args.accelerator)
+    results = bench(models, args.repeats, args.epochs, args.batch_size, trials=args.trial_overhead,
+                    precisions=precisions, accelerator=args.accelerator)
     print(format_results(results))
     if args.json:
         write_json_atomic(args.json, results)
     return 0
+
+
+def check_bench_hardware(precision_list: str, accelerator: str) -> tuple:
+    """The precisions of `--precision a,b`, each checked as `nnlab train` checks it (in both
+    frameworks, on `accelerator`); UserError naming what works."""
+    from experiments.config import TrainConfig
+    from experiments.hardware import check_hardware
+
+    precisions = tuple(dict.fromkeys(p.strip() for p in precision_list.split(",") if p.strip()))
+    for precision in precisions or ("",):
+        for framework in ("torch", "keras"):
+            check_hardware(TrainConfig(framework=framework, precision=precision, accelerator=accelerator))
+    return precisions

@@ -36,7 +36,13 @@ def add_parser(subparsers) -> None:
     add_data_options(p)
     p.add_argument("--experiment", help="MLflow experiment (default: the dataset's name)")
     p.add_argument("--metrics-out", help="write the final metrics as JSON to this file")
-    p.add_argument("--devices", type=positive_int, help="Lightning DDP: processes (GPUs, or CPU cores) per node")
+    p.add_argument("--accelerator", help="auto (a GPU when the framework sees one), cpu or gpu (default: auto)")
+    p.add_argument("--precision", help="32, bf16-mixed (a CPU with avx512_bf16/AMX, or a GPU) or 16-mixed "
+                   "(GPUs) (default: 32; docs/hardware.md)")
+    p.add_argument("--force-precision", action="store_true", default=None,
+                   help="train at --precision bf16-mixed even on a CPU without native bf16 (slower)")
+    p.add_argument("--devices", type=positive_int,
+                   help="torch: Lightning DDP processes (GPUs, or CPU cores) per node; keras: GPUs (MirroredStrategy)")
     p.add_argument("--num-nodes", type=positive_int, help="Lightning DDP: number of machines")
     p.add_argument("--strategy", help="Lightning strategy for --devices > 1: ddp (gloo on CPU, NCCL on GPUs)")
     p.add_argument("--distribute", action="store_true", default=None,
@@ -60,6 +66,7 @@ def plan_from_args(args):
              "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer,
              "lr_schedule": args.lr_schedule, "seed": args.seed, "image_size": args.image_size,
              "data_dir": args.data_dir, "experiment": args.experiment, "devices": args.devices,
+             "accelerator": args.accelerator, "precision": args.precision, "force_precision": args.force_precision,
              "num_nodes": args.num_nodes, "strategy": args.strategy, "distribute": args.distribute,
              "workers": args.workers, "worker_index": args.worker_index, "worker_timeout": args.worker_timeout,
              "preset": args.preset, "hparams": dict(args.hparams), "data_options": dict(args.data_options),

@@ -155,20 +155,77 @@ def verbosity(config) -> int:
     return 1 if sys.stdout.isatty() else 2
 
 
-def build_task(arch, datamodule, config):
-    """The network of `arch` for `datamodule`'s shape, wrapped in its Keras task,
-    its `fit` fed from Python (`feed_steps_from_python`)."""
-    network = arch.build("keras", datamodule.input_shape, datamodule.num_classes, **config.hparams)
-    if config.init_weights:
-        from experiments.init_weights import load_into_keras
+# `--precision` -> the Keras dtype policy the network is built under: variables in float32,
+# computations in the policy's type (https://keras.io/api/mixed_precision/policy/); `compile`
+# wraps the optimizer in a LossScaleOptimizer under mixed_float16
+KERAS_POLICY = {"32": "float32", "bf16-mixed": "mixed_bfloat16", "16-mixed": "mixed_float16"}
 
-        load_into_keras(arch, network, datamodule.input_shape, datamodule.num_classes, config.hparams,
-                        config.init_weights)
-    task_name = effective_task(arch.task, datamodule.info.task, arch.name, datamodule.info.name)
-    task = task_class(task_name, "keras")(network, lr=config.lr, optimizer=config.optimizer,
-                                          lr_schedule=config.lr_schedule,
-                                          total_steps=config.epochs * datamodule.steps_per_epoch("train"),
-                                          grad_clip=config.grad_clip)
+
+@contextlib.contextmanager
+def precision_policy(precision: str):
+    """Build under `precision`'s dtype policy; the previous global policy is back afterwards,
+    so a process that builds twice (a study, the tests) starts each build clean."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(KERAS_POLICY[str(precision)])
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def keep_float32(network) -> None:
+    """After a mixed-precision build: compute in float32 the layers that make a functional
+    network's outputs (Keras's mixed-precision guide: logits in bf16/fp16 lose the precision
+    softmax and the loss need) and every recurrent layer with its cells (bf16 made Keras's GRU
+    and LSTM steps slower on CPU, where torch's gained: docs/benchmarks.md). Their inputs are
+    cast on the way in; the variables are float32 under every policy. A subclassed network's
+    outputs reach the loss, which computes in float32, as they are."""
+    if not isinstance(network, keras.Model):
+        return
+    kept = [output._keras_history.operation for output in keras.tree.flatten(getattr(network, "outputs", None) or [])]
+    for layer in network._flatten_layers(include_self=False):  # nested ones too (Keras has no public walk)
+        if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional)):
+            kept += [layer, getattr(layer, "cell", None), getattr(layer, "forward_layer", None),
+                     getattr(layer, "backward_layer", None)]
+            kept += [getattr(sub, "cell", None) for sub in kept[-2:] if sub is not None]
+    for layer in kept:
+        if isinstance(layer, keras.layers.Layer) and layer.compute_dtype != "float32":
+            layer.dtype_policy = "float32"
+
+
+def device_scope(config):
+    """Where a Keras run's model lives: MirroredStrategy over this machine's devices
+    (`--distribute`) or over `--devices N` GPUs; the CPU alone under `--accelerator cpu` on a
+    machine with GPUs; else TensorFlow's default placement (the first GPU, else the CPU)."""
+    from experiments.hardware import gpu_count
+
+    tf = backend.tensorflow()
+    devices = getattr(config, "devices", 1)
+    if getattr(config, "distribute", False):  # variables mirrored over the local devices
+        return tf.distribute.MirroredStrategy().scope()
+    if getattr(config, "accelerator", "auto") == "cpu":
+        return tf.distribute.OneDeviceStrategy("/cpu:0").scope() if gpu_count("keras") else contextlib.nullcontext()
+    if devices > 1:
+        return tf.distribute.MirroredStrategy([f"/gpu:{i}" for i in range(devices)]).scope()
+    return contextlib.nullcontext()
+
+
+def build_task(arch, datamodule, config):
+    """The network of `arch` for `datamodule`'s shape, built under `--precision`'s policy and
+    wrapped in its Keras task, its `fit` fed from Python (`feed_steps_from_python`)."""
+    with precision_policy(getattr(config, "precision", "32")):
+        network = arch.build("keras", datamodule.input_shape, datamodule.num_classes, **config.hparams)
+        keep_float32(network)
+        if config.init_weights:
+            from experiments.init_weights import load_into_keras
+
+            load_into_keras(arch, network, datamodule.input_shape, datamodule.num_classes, config.hparams,
+                            config.init_weights)
+        task_name = effective_task(arch.task, datamodule.info.task, arch.name, datamodule.info.name)
+        task = task_class(task_name, "keras")(network, lr=config.lr, optimizer=config.optimizer,
+                                              lr_schedule=config.lr_schedule,
+                                              total_steps=config.epochs * datamodule.steps_per_epoch("train"),
+                                              grad_clip=config.grad_clip)
     feed_steps_from_python(task.model)
     return task
 
@@ -202,15 +259,14 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
     """Train `arch` on `datamodule` with Keras `fit`, fed the datamodule's batches
     (see `experiments.runners.fit`); checkpoint into `checkpoint_dir` each epoch,
     resuming from a checkpoint found there."""
-    scope = contextlib.nullcontext()
     if getattr(config, "workers", None):  # variables mirrored over the workers (before any op)
         from experiments.runners import keras_multiworker
 
         scope = keras_multiworker.strategy().scope()
         keras_multiworker.share_batches(datamodule, config.workers, config.worker_index)
+    else:
+        scope = device_scope(config)
     seed_everything(config.seed)
-    if getattr(config, "distribute", False):  # variables mirrored over the local devices
-        scope = backend.tensorflow().distribute.MirroredStrategy().scope()
     with scope:
         task = build_task(arch, datamodule, config)
     after_epoch = None

@@ -231,11 +231,16 @@ class FitLoop:
             for callback in self.callbacks:
                 callback.on_train_batch_start(self, task, batch, batch_idx)
             if not task.automatic_optimization:  # the task steps its optimizers itself
-                module.training_step(batch, batch_idx)
+                with self.fabric.autocast():
+                    module.training_step(batch, batch_idx)
                 continue
             optimizer = self.optimizers[0]
             optimizer.zero_grad(set_to_none=True)
-            self.fabric.backward(module.training_step(batch, batch_idx))
+            # `--precision`: the step under the precision plugin's autocast (Fabric applies it to
+            # `forward` only, and a task's step on one device does not pass through `forward`)
+            with self.fabric.autocast():
+                loss = module.training_step(batch, batch_idx)
+            self.fabric.backward(loss)
             if self.grad_clip:  # torch.nn.utils.clip_grad_norm_ over all parameters, as Keras's global_clipnorm
                 self.fabric.clip_gradients(module, optimizer, max_norm=self.grad_clip)
             optimizer.step()
@@ -248,7 +253,7 @@ class FitLoop:
         module, task = self.module, self.task
         module.eval()
         task.on_validation_epoch_start()
-        with torch.inference_mode():
+        with torch.inference_mode(), self.fabric.autocast():
             for batch_idx, batch in enumerate(loader):
                 module.validation_step(self.fabric.to_device(batch) if self.move_batches else batch, batch_idx)
         module.train()
@@ -272,13 +277,29 @@ def _optimizers_and_schedulers(configured) -> tuple[list, list]:
     return list(configured), []
 
 
-def make_fabric(config) -> Fabric:
-    """Fabric for `--devices/--num-nodes/--strategy` (DDP: gloo on CPU, NCCL on GPUs), else one CPU."""
+# `--precision` -> Fabric's precision plugin: autocast for the mixed ones, a gradient scaler for
+# float16 (https://lightning.ai/docs/fabric/stable/fundamentals/precision.html)
+FABRIC_PRECISION = {"32": "32-true", "bf16-mixed": "bf16-mixed", "16-mixed": "16-mixed"}
+
+
+def fabric_settings(config) -> dict:
+    """Fabric's keyword arguments for `--accelerator/--devices/--num-nodes/--strategy/--precision`:
+    one device unless more are asked (then DDP: gloo on CPU, NCCL on GPUs); `auto` is the
+    GPUs when torch sees one (`experiments.hardware.resolve_accelerator`)."""
+    from experiments.hardware import resolve_accelerator
+
     devices, nodes = getattr(config, "devices", 1), getattr(config, "num_nodes", 1)
-    if devices == 1 and nodes == 1:
-        return Fabric(accelerator="cpu", devices=1)
-    accelerator = "gpu" if torch.cuda.is_available() else "cpu"
-    return Fabric(accelerator=accelerator, devices=devices, num_nodes=nodes, strategy=config.strategy or "ddp")
+    accelerator = resolve_accelerator("torch", getattr(config, "accelerator", "auto"))
+    settings = {"accelerator": "cuda" if accelerator == "gpu" else "cpu", "devices": devices,
+                "precision": FABRIC_PRECISION[str(getattr(config, "precision", "32"))]}
+    if devices > 1 or nodes > 1:
+        settings.update(num_nodes=nodes, strategy=config.strategy or "ddp")
+    return settings
+
+
+def make_fabric(config) -> Fabric:
+    """Fabric for the run's devices and precision (`fabric_settings`)."""
+    return Fabric(**fabric_settings(config))
 
 
 def build_task(arch, datamodule, config):
@@ -336,6 +357,8 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
     train_time = time.perf_counter() - start
     if best is not None:
         best.restore(task)
+    if fabric.device.type != "cpu":  # the tasks score and save on the CPU, in float32, as trained
+        task.cpu()
     return FitResult(model=task.network, n_params=count_parameters(task.network),
                      train_time_s=train_time,
                      samples_seen=len(datamodule.splits["train"]) * loop.epochs_run,
