@@ -46,6 +46,19 @@ def seeded_split(n: int, sizes: tuple[int, ...], seed: int) -> list[np.ndarray]:
     return [np.sort(order[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
+def stratified_subset(y: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Sorted indices of `n` samples of labels `y`, each class in proportion to its share of `y`
+    (at least one of each), chosen with a seeded shuffle."""
+    classes, counts = np.unique(y, return_counts=True)
+    quota = np.maximum(1, np.floor(counts * n / len(y)).astype(int))
+    order = np.random.default_rng([seed, len(y), n]).permutation(len(y))
+    by_remainder = np.argsort(-(counts * n / len(y) - np.floor(counts * n / len(y))), kind="stable")
+    for i in by_remainder[:max(0, n - quota.sum())]:  # the rounding's remainder, largest shares first
+        quota[i] += 1
+    picked = [order[y[order] == c][:q] for c, q in zip(classes, quota)]
+    return np.sort(np.concatenate(picked))
+
+
 def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
     """The shuffled sample order of one training epoch, the same in both frameworks."""
     return np.random.default_rng([seed, epoch]).permutation(n)
@@ -133,7 +146,7 @@ class ArrayDataModule(pl.LightningDataModule):
 
     def __init__(self, batch_size: int = 64, seed: int = 0, split_seed: int = 0,
                  image_size: int | None = None, data_dir: str | os.PathLike | None = None,
-                 normalize: bool = True) -> None:
+                 normalize: bool = True, train_size: int = 0) -> None:
         super().__init__()
         if batch_size <= 0:
             raise UserError(f"batch size must be a positive integer, got {batch_size}")
@@ -143,7 +156,7 @@ class ArrayDataModule(pl.LightningDataModule):
         if image_size is not None and image_size <= 0:
             raise UserError(f"image size must be a positive integer, got {image_size}")
         self.batch_size, self.seed, self.split_seed = batch_size, seed, split_seed
-        self.image_size, self.normalize = image_size, normalize
+        self.image_size, self.normalize, self.train_size = image_size, normalize, train_size
         self.data_dir = Path(data_dir) if data_dir else None
         self.splits: dict[str, Split] = {}
         self.digest = self.source_digest = ""
@@ -220,6 +233,8 @@ class ArrayDataModule(pl.LightningDataModule):
         raw = self._read_prepared(path) if path is not None and path.is_file() else self.load_arrays()
         self.source_digest = self._digest_of(raw)
         raw = self._carve_validation(raw)
+        if self.train_size:
+            raw = self._subsample_train(raw)
         if self.info.kind == "image" and self.image_size:
             raw = {k: Split(resize_images(s.x, self.image_size), s.y) for k, s in raw.items()}
         if self.normalize:
@@ -244,6 +259,15 @@ class ArrayDataModule(pl.LightningDataModule):
             n_train = len(pool) - n_val - n_test
         parts = seeded_split(len(pool), (n_train, n_val, n_test), self.split_seed)
         return {k: Split(pool.x[i], pool.y[i]) for k, i in zip(SPLITS, parts)}
+
+    def _subsample_train(self, raw: dict[str, Split]) -> dict[str, Split]:
+        """`train_size` samples of the train split (stratified, with `split_seed`); val and test stay."""
+        from datamodules import check_train_size
+
+        pool = raw["train"]
+        check_train_size(self.train_size, len(pool), len(np.unique(pool.y)), self.name)
+        keep = stratified_subset(pool.y, self.train_size, self.split_seed)
+        return {**raw, "train": Split(pool.x[keep], pool.y[keep])}
 
     @staticmethod
     def _standardize(raw: dict[str, Split]) -> dict[str, Split]:

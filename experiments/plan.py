@@ -134,7 +134,8 @@ def plan_for(config: TrainConfig, arch=None) -> RunPlan:
     preset = config.preset or registry.DEFAULT_PRESET
     hparams = arch.hyperparameters(config.hparams, preset)
     data_options = info.with_options(config.data_options)
-    if info.options:  # the datamodule checks its settings against the data (cheap: nothing loads)
+    if set(info.options) - set(datamodules.TRAIN_SIZE):
+        # the datamodule checks its own settings against the data (cheap: nothing loads)
         datamodules.create(data, **data_options)
     task = effective_task(arch.task, info.task, arch.name, data)  # e.g. a forecaster on image data
     if config.lr_schedule != "constant" and (task == "generate" or config.framework == "numpy"):
