@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from datamodules import get_info
+from datamodules.augment import augment_batch, parse_augment
 from modules import backend
 from modules.errors import DataError, UserError
 
@@ -102,6 +103,19 @@ class _BatchTensors(torch.utils.data.Dataset):
         return self.x[index], self.y[index]
 
 
+class _AugmentedBatches(_BatchTensors):
+    """Training batches shifted and flipped by `datamodules.augment`, in the sampler's epoch."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, datamodule: "ArrayDataModule", sampler) -> None:
+        super().__init__(x, y)
+        self.x_numpy, self.datamodule, self.sampler = x, datamodule, sampler
+
+    def __getitems__(self, indices):
+        index = np.asarray(indices)
+        x = self.datamodule.augmented(self.x_numpy[index], index, self.sampler.epoch)
+        return torch.from_numpy(x), self.y[torch.as_tensor(index)]
+
+
 def _keep_batch(batch):
     return batch
 
@@ -146,7 +160,7 @@ class ArrayDataModule(pl.LightningDataModule):
 
     def __init__(self, batch_size: int = 64, seed: int = 0, split_seed: int = 0,
                  image_size: int | None = None, data_dir: str | os.PathLike | None = None,
-                 normalize: bool = True, train_size: int = 0) -> None:
+                 normalize: bool = True, train_size: int = 0, augment: str | None = None) -> None:
         super().__init__()
         if batch_size <= 0:
             raise UserError(f"batch size must be a positive integer, got {batch_size}")
@@ -157,6 +171,8 @@ class ArrayDataModule(pl.LightningDataModule):
             raise UserError(f"image size must be a positive integer, got {image_size}")
         self.batch_size, self.seed, self.split_seed = batch_size, seed, split_seed
         self.image_size, self.normalize, self.train_size = image_size, normalize, train_size
+        self.augmentation = parse_augment(augment, self.info.kind, self.name)
+        self.black = np.zeros(1, np.float32)  # each channel's value of a black pixel, as served
         self.data_dir = Path(data_dir) if data_dir else None
         self.splits: dict[str, Split] = {}
         self.digest = self.source_digest = ""
@@ -238,6 +254,8 @@ class ArrayDataModule(pl.LightningDataModule):
         if self.info.kind == "image" and self.image_size:
             raw = {k: Split(resize_images(s.x, self.image_size), s.y) for k, s in raw.items()}
         if self.normalize:
+            mean, std = self._channel_stats(raw["train"].x)
+            self.black = (-mean / std).reshape(-1).astype(np.float32)
             raw = self._standardize(raw)
         self.splits = {k: Split(np.ascontiguousarray(s.x, np.float32), s.y.astype(self.target_dtype))
                        for k, s in raw.items()}
@@ -270,12 +288,16 @@ class ArrayDataModule(pl.LightningDataModule):
         return {**raw, "train": Split(pool.x[keep], pool.y[keep])}
 
     @staticmethod
-    def _standardize(raw: dict[str, Split]) -> dict[str, Split]:
-        """Zero mean, unit variance per channel, from the train split alone."""
-        x = raw["train"].x.astype(np.float64)
+    def _channel_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation per channel (over everything for non-images), broadcastable."""
+        x = x.astype(np.float64)
         axes = (0, 2, 3) if x.ndim == 4 else tuple(range(x.ndim))
-        mean = x.mean(axis=axes, keepdims=True)[:1]
-        std = x.std(axis=axes, keepdims=True)[:1] + 1e-8
+        return x.mean(axis=axes, keepdims=True)[:1], x.std(axis=axes, keepdims=True)[:1] + 1e-8
+
+    @classmethod
+    def _standardize(cls, raw: dict[str, Split]) -> dict[str, Split]:
+        """Zero mean, unit variance per channel, from the train split alone."""
+        mean, std = cls._channel_stats(raw["train"].x)
         return {k: Split(((s.x - mean) / std).astype(np.float32), s.y) for k, s in raw.items()}
 
     def _digest(self) -> str:
@@ -295,6 +317,11 @@ class ArrayDataModule(pl.LightningDataModule):
                 h.update(np.ascontiguousarray(array).tobytes())
         return h.hexdigest()[:16]
 
+    def augmented(self, x: np.ndarray, indices: np.ndarray, epoch: int, channels_last: bool = False) -> np.ndarray:
+        """Training batch `x` of train samples `indices` as `--augment` changes it in `epoch`."""
+        return augment_batch(x, indices, self.augmentation, len(self.splits["train"]), self.seed, epoch,
+                             self.black, channels_last)
+
     # --- PyTorch ----------------------------------------------------------------
     def _loader(self, split: str, shuffle: bool):
         self.setup()
@@ -302,8 +329,9 @@ class ArrayDataModule(pl.LightningDataModule):
         sampler = EpochBatchSampler(len(data), self.batch_size, self.seed, shuffle,
                                     rank=self.rank if shuffle else 0,
                                     world_size=self.world_size if shuffle else 1)
-        return torch.utils.data.DataLoader(self.batch_dataset(data.x, data.y), batch_sampler=sampler,
-                                           collate_fn=_keep_batch)
+        dataset = (_AugmentedBatches(data.x, data.y, self, sampler) if split == "train" and self.augmentation
+                   else self.batch_dataset(data.x, data.y))
+        return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=_keep_batch)
 
     def train_dataloader(self):
         return self._loader("train", shuffle=True)
@@ -358,7 +386,15 @@ class ArrayDataModule(pl.LightningDataModule):
             epoch, step = k // steps, k % steps
             start = step * batch
             idx = order_all[epoch, start:tf.minimum(start + batch, n)]
-            return tf.nest.map_structure(lambda t: tf.gather(t, idx), tensors)
+            gathered = tf.nest.map_structure(lambda t: tf.gather(t, idx), tensors)
+            if split != "train" or not self.augmentation:
+                return gathered
+            x, *rest = gathered
+            shifted = tf.numpy_function(
+                lambda xb, ib, e: self.augmented(xb, ib, int(e), channels_last=True),
+                [x, idx, first_epoch + epoch], tf.float32, stateful=False)
+            shifted.set_shape(x.shape)
+            return (shifted, *rest)
 
         options = tf.data.Options()
         options.autotune.enabled = False

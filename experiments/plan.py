@@ -95,6 +95,7 @@ def plan_for(config: TrainConfig, arch=None) -> RunPlan:
     return the plan with a completed copy of it; `config` itself is not changed."""
     import datamodules
     from experiments.controls import check_controls
+    from experiments.recipes import check_recipe
     from experiments.tasks import effective_task
     from modules import registry
     from modules.optim import check_lr_schedule, optimizer_settings
@@ -143,6 +144,7 @@ def plan_for(config: TrainConfig, arch=None) -> RunPlan:
         raise UserError(f"{what} trains at a constant learning rate; drop --lr-schedule {config.lr_schedule}")
     check_distributed(config)
     check_controls(config, task)
+    check_recipe(config, task, info)
     debug = {"epochs": 1, "limit_batches": 1} if config.fast_dev_run else {}  # as Lightning's fast_dev_run
     resolved = dataclasses.replace(config, data=data, image_size=image_size, hparams=hparams,
                                    data_options=data_options, preset=preset, **debug)

@@ -5,9 +5,11 @@ from experiments.cli import (
     add_control_options,
     add_data_options,
     add_network_options,
+    add_recipe_options,
     control_settings,
     positive_float,
     positive_int,
+    recipe_settings,
     seed,
 )
 
@@ -39,6 +41,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--distribute", action="store_true", default=None,
                    help="Keras: train under tf.distribute.MirroredStrategy over this machine's devices")
     add_control_options(p)
+    add_recipe_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars or progress lines")
 
 
@@ -52,7 +55,7 @@ def plan_from_args(args):
              "data_dir": args.data_dir, "experiment": args.experiment, "devices": args.devices,
              "num_nodes": args.num_nodes, "strategy": args.strategy, "distribute": args.distribute,
              "preset": args.preset, "hparams": dict(args.hparams), "data_options": dict(args.data_options),
-             "quiet": args.quiet, **control_settings(args)}
+             "quiet": args.quiet, **control_settings(args), **recipe_settings(args)}
     return resolve(given)
 
 
