@@ -116,3 +116,25 @@ def test_real_fashion_mnist_loads_from_the_debian_package(lab_dir):
     dm.setup()
     assert [len(dm.splits[s]) for s in ("train", "val", "test")] == [1000, 6000, 10000]
     assert np.bincount(dm.splits["test"].y).tolist() == [1000] * 10
+
+
+def test_the_fashion_mnist_pipeline_runs_valid_train_commands():
+    import yaml
+    from conftest import ROOT
+
+    from experiments.cli import build_parser
+    from experiments.commands.train import plan_from_args
+
+    pipeline = ROOT / "pipelines" / "fashion_mnist"
+    stage = yaml.safe_load((pipeline / "dvc.yaml").read_text())["stages"]["train"]
+    settings = yaml.safe_load((pipeline / "params.yaml").read_text())["fashion"]
+    parser, _ = build_parser()
+    for framework in settings["frameworks"]:
+        for arch in settings["archs"]:
+            cmd = (stage["cmd"].replace("${item.framework}", framework).replace("${item.arch}", arch)
+                   .replace("${fashion.epochs}", str(settings["epochs"])))
+            argv = cmd.split()
+            assert argv[0] == "nnlab" and "$" not in cmd
+            plan = plan_from_args(parser.parse_args(argv[1:]))
+            assert (plan.config.data, plan.config.epochs, plan.config.framework) == (
+                "fashion_mnist", settings["epochs"], framework)
