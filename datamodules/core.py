@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from datamodules import get_info
+from datamodules.augment import augment_batch, parse_augment
 from modules.errors import DataError, UserError
 
 SPLITS = ("train", "val", "test")
@@ -43,6 +44,19 @@ def seeded_split(n: int, sizes: tuple[int, ...], seed: int) -> list[np.ndarray]:
     order = np.random.default_rng(seed).permutation(n)
     bounds = np.cumsum((0,) + tuple(sizes))
     return [np.sort(order[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def stratified_subset(y: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Sorted indices of `n` samples of labels `y`, each class in proportion to its share of `y`
+    (at least one of each), chosen with a seeded shuffle."""
+    classes, counts = np.unique(y, return_counts=True)
+    quota = np.maximum(1, np.floor(counts * n / len(y)).astype(int))
+    order = np.random.default_rng([seed, len(y), n]).permutation(len(y))
+    by_remainder = np.argsort(-(counts * n / len(y) - np.floor(counts * n / len(y))), kind="stable")
+    for i in by_remainder[:max(0, n - quota.sum())]:  # the rounding's remainder, largest shares first
+        quota[i] += 1
+    picked = [order[y[order] == c][:q] for c, q in zip(classes, quota)]
+    return np.sort(np.concatenate(picked))
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
@@ -120,7 +134,7 @@ class ArrayDataModule:
 
     def __init__(self, batch_size: int = 64, seed: int = 0, split_seed: int = 0,
                  image_size: int | None = None, data_dir: str | os.PathLike | None = None,
-                 normalize: bool = True) -> None:
+                 normalize: bool = True, train_size: int = 0, augment: str | None = None) -> None:
         if batch_size <= 0:
             raise UserError(f"batch size must be a positive integer, got {batch_size}")
         self.info = get_info(self.name)
@@ -129,7 +143,9 @@ class ArrayDataModule:
         if image_size is not None and image_size <= 0:
             raise UserError(f"image size must be a positive integer, got {image_size}")
         self.batch_size, self.seed, self.split_seed = batch_size, seed, split_seed
-        self.image_size, self.normalize = image_size, normalize
+        self.image_size, self.normalize, self.train_size = image_size, normalize, train_size
+        self.augmentation = parse_augment(augment, self.info.kind, self.name)
+        self.black = np.zeros(1, np.float32)  # each channel's value of a black pixel, as served
         self.data_dir = Path(data_dir) if data_dir else None
         self.splits: dict[str, Split] = {}
         self.digest = self.source_digest = ""
@@ -204,9 +220,13 @@ class ArrayDataModule:
         raw = self._read_prepared(path) if path is not None and path.is_file() else self.load_arrays()
         self.source_digest = self._digest_of(raw)
         raw = self._carve_validation(raw)
+        if self.train_size:
+            raw = self._subsample_train(raw)
         if self.info.kind == "image" and self.image_size:
             raw = {k: Split(resize_images(s.x, self.image_size), s.y) for k, s in raw.items()}
         if self.normalize:
+            mean, std = self._channel_stats(raw["train"].x)
+            self.black = (-mean / std).reshape(-1).astype(np.float32)
             raw = self._standardize(raw)
         self.splits = {k: Split(np.ascontiguousarray(s.x, np.float32), s.y.astype(self.target_dtype))
                        for k, s in raw.items()}
@@ -229,13 +249,26 @@ class ArrayDataModule:
         parts = seeded_split(len(pool), (n_train, n_val, n_test), self.split_seed)
         return {k: Split(pool.x[i], pool.y[i]) for k, i in zip(SPLITS, parts)}
 
+    def _subsample_train(self, raw: dict[str, Split]) -> dict[str, Split]:
+        """`train_size` samples of the train split (stratified, with `split_seed`); val and test stay."""
+        from datamodules import check_train_size
+
+        pool = raw["train"]
+        check_train_size(self.train_size, len(pool), len(np.unique(pool.y)), self.name)
+        keep = stratified_subset(pool.y, self.train_size, self.split_seed)
+        return {**raw, "train": Split(pool.x[keep], pool.y[keep])}
+
     @staticmethod
-    def _standardize(raw: dict[str, Split]) -> dict[str, Split]:
-        """Zero mean, unit variance per channel, from the train split alone."""
-        x = raw["train"].x.astype(np.float64)
+    def _channel_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation per channel (over everything for non-images), broadcastable."""
+        x = x.astype(np.float64)
         axes = (0, 2, 3) if x.ndim == 4 else tuple(range(x.ndim))
-        mean = x.mean(axis=axes, keepdims=True)[:1]
-        std = x.std(axis=axes, keepdims=True)[:1] + 1e-8
+        return x.mean(axis=axes, keepdims=True)[:1], x.std(axis=axes, keepdims=True)[:1] + 1e-8
+
+    @classmethod
+    def _standardize(cls, raw: dict[str, Split]) -> dict[str, Split]:
+        """Zero mean, unit variance per channel, from the train split alone."""
+        mean, std = cls._channel_stats(raw["train"].x)
         return {k: Split(((s.x - mean) / std).astype(np.float32), s.y) for k, s in raw.items()}
 
     def _digest(self) -> str:
@@ -254,6 +287,11 @@ class ArrayDataModule:
                 h.update(f"{key}{array.shape}{array.dtype}".encode())
                 h.update(np.ascontiguousarray(array).tobytes())
         return h.hexdigest()[:16]
+
+    def augmented(self, x: np.ndarray, indices: np.ndarray, epoch: int, channels_last: bool = False) -> np.ndarray:
+        """Training batch `x` of train samples `indices` as `--augment` changes it in `epoch`."""
+        return augment_batch(x, indices, self.augmentation, len(self.splits["train"]), self.seed, epoch,
+                             self.black, channels_last)
 
     # --- PyTorch (the adapter imports torch) ----------------------------------------
     def train_dataloader(self):

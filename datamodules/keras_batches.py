@@ -36,7 +36,15 @@ def dataset(datamodule, split: str, epochs: int = 1, first_epoch: int = 0):
         epoch, step = k // steps, k % steps
         start = step * batch
         idx = order_all[epoch, start:tf.minimum(start + batch, n)]
-        return tf.nest.map_structure(lambda t: tf.gather(t, idx), tensors)
+        gathered = tf.nest.map_structure(lambda t: tf.gather(t, idx), tensors)
+        if split != "train" or not datamodule.augmentation:
+            return gathered
+        x, *rest = gathered  # `--augment`: the core's NumPy augmentation, as the torch adapter's
+        shifted = tf.numpy_function(
+            lambda xb, ib, e: datamodule.augmented(xb, ib, int(e), channels_last=True),
+            [x, idx, first_epoch + epoch], tf.float32, stateful=False)
+        shifted.set_shape(x.shape)
+        return (shifted, *rest)
 
     options = tf.data.Options()
     options.autotune.enabled = False

@@ -2,6 +2,8 @@
 order `datamodules.core.EpochBatches` gives. Imported only when torch is wanted."""
 from __future__ import annotations
 
+import numpy as np
+
 from modules import backend
 
 torch = backend.torch()
@@ -24,6 +26,20 @@ class BatchTensors(torch.utils.data.Dataset):
     def __getitems__(self, indices):
         index = torch.as_tensor(indices)
         return _map(lambda t: t[index], self.tensors)
+
+
+class AugmentedBatches(BatchTensors):
+    """Training batches `(x, y)` shifted and flipped by `datamodules.augment` in the sampler's
+    epoch (the same arrays the Keras adapter computes)."""
+
+    def __init__(self, arrays, datamodule, sampler: "EpochBatchSampler") -> None:
+        super().__init__(arrays)
+        self.x_numpy, self.datamodule, self.sampler = arrays[0], datamodule, sampler
+
+    def __getitems__(self, indices):
+        index = np.asarray(indices)
+        x = self.datamodule.augmented(self.x_numpy[index], index, self.sampler.batches.epoch)
+        return (torch.from_numpy(x), self.tensors[1][torch.as_tensor(index)])
 
 
 def _map(fn, structure):
@@ -70,5 +86,7 @@ def loader(datamodule, split: str, shuffle: bool):
     sampler = EpochBatchSampler(n, datamodule.batch_size, datamodule.seed, shuffle,
                                 rank=datamodule.rank if shuffle else 0,
                                 world_size=datamodule.world_size if shuffle else 1)
-    return torch.utils.data.DataLoader(BatchTensors(datamodule.batch_arrays(split)), batch_sampler=sampler,
-                                       collate_fn=_keep_batch)
+    arrays = datamodule.batch_arrays(split)
+    dataset = (AugmentedBatches(arrays, datamodule, sampler) if split == "train" and datamodule.augmentation
+               else BatchTensors(arrays))
+    return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=_keep_batch)

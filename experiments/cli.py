@@ -124,6 +124,40 @@ def add_control_options(parser: argparse.ArgumentParser) -> None:
                         help="log MLflow's system metrics (CPU, memory; GPU where present) while training")
 
 
+def non_negative_float(text: str) -> float:
+    """argparse type: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be finite and >= 0, got {value}")
+    return value
+
+
+def add_recipe_options(parser: argparse.ArgumentParser) -> None:
+    """The training recipe (docs/recipes.md): the same meaning in both frameworks."""
+    parser.add_argument("--weight-decay", type=non_negative_float, metavar="X",
+                        help="coupled L2: X * w added to each gradient (adam, sgd, rmsprop; torch's weight_decay)")
+    parser.add_argument("--decoupled-weight-decay", type=non_negative_float, metavar="X",
+                        help="AdamW's decoupled decay w -= lr * X * w (with --optimizer adamw; default 0.01)")
+    parser.add_argument("--momentum", type=non_negative_float, metavar="M", help="SGD's momentum (default 0.9)")
+    parser.add_argument("--nesterov", action="store_true", default=None, help="SGD with Nesterov momentum")
+    parser.add_argument("--label-smoothing", type=non_negative_float, metavar="S",
+                        help="classification targets (1 - S) one-hot + S / classes, in [0, 1)")
+    parser.add_argument("--warmup-epochs", type=int, metavar="N",
+                        help="linear learning-rate warm-up over the first N epochs, then --lr-schedule")
+    parser.add_argument("--augment", metavar="OPS",
+                        help="training-batch augmentation of images, e.g. crop4,flip (random crop with "
+                        "4 pixels of padding, horizontal flip)")
+
+
+def recipe_settings(args) -> dict:
+    """The TrainConfig settings of `add_recipe_options`' flags (None: not given)."""
+    return {key: getattr(args, key) for key in ("weight_decay", "decoupled_weight_decay", "momentum",
+                                                "nesterov", "label_smoothing", "warmup_epochs", "augment")}
+
+
 def control_settings(args) -> dict:
     """The TrainConfig settings of `add_control_options`' flags (None: not given)."""
     return {"select_best": args.select_best, "early_stop": args.early_stop, "min_delta": args.min_delta,

@@ -69,6 +69,14 @@ class TrainConfig:
     min_delta: float = 0.0  # the least change that counts as an improvement for early_stop
     grad_clip: float | None = None  # clip the global gradient norm of each step to this
     init_weights: str | None = None  # a torchvision state-dict file to start from (experiments.init_weights)
+    # the training recipe (modules.optim, datamodules.augment, docs/recipes.md); off by default
+    weight_decay: float = 0.0  # coupled L2: + weight_decay * w in each gradient (adam, sgd, rmsprop)
+    decoupled_weight_decay: float | None = None  # AdamW's (adamw only); None: modules.optim's
+    momentum: float | None = None  # SGD's; None: modules.optim's
+    nesterov: bool = False
+    label_smoothing: float = 0.0  # classification targets (1 - s) one-hot + s / classes
+    warmup_epochs: int = 0  # linear learning-rate warm-up before the schedule
+    augment: str | None = None  # training-batch augmentation, e.g. "crop4,flip"
     # debug runs: at most N batches per split (every epoch); one batch of each and nothing logged
     limit_batches: int | None = None
     fast_dev_run: bool = False
@@ -89,13 +97,18 @@ class TrainConfig:
         flat.update({f"data.{k}": v for k, v in self.data_options.items()})
         for key, single in (("devices", 1), ("num_nodes", 1), ("strategy", None), ("distribute", False),
                             ("workers", None), ("worker_index", 0), ("force_precision", False),
-                            ("limit_batches", None), ("fast_dev_run", False), ("system_metrics", False)):
+                            ("limit_batches", None), ("fast_dev_run", False), ("system_metrics", False),
+                            *RECIPE_OFF.items()):
             if flat[key] == single:  # one-process (and whole-data) runs log what they always did
                 del flat[key]
         if self.workers is None:
             del flat["worker_timeout"]
         return flat
 
+
+# the recipe settings at their defaults: a run that uses none logs the params it always did
+RECIPE_OFF = {"weight_decay": 0.0, "decoupled_weight_decay": None, "momentum": None, "nesterov": False,
+              "label_smoothing": 0.0, "warmup_epochs": 0, "augment": None}
 
 # TrainConfig fields that `TrainConfig.params()` does not log under their own name
 NOT_LOGGED = ("hparams", "quiet", "experiment", "data_dir", "data_options")

@@ -104,6 +104,7 @@ def plan_for(config: TrainConfig, arch=None) -> RunPlan:
     import datamodules
     from experiments.controls import check_controls
     from experiments.hardware import check_hardware
+    from experiments.recipes import check_recipe
     from experiments.tasks import check_forecast_fit, effective_task
     from modules import registry
     from modules.optim import check_lr_schedule, optimizer_settings
@@ -143,7 +144,8 @@ def plan_for(config: TrainConfig, arch=None) -> RunPlan:
     preset = config.preset or registry.DEFAULT_PRESET
     hparams = arch.hyperparameters(config.hparams, preset)
     data_options = info.with_options(config.data_options)
-    if info.options:  # the datamodule checks its settings against the data (cheap: nothing loads)
+    if set(info.options) - set(datamodules.TRAIN_SIZE):
+        # the datamodule checks its own settings against the data (cheap: nothing loads)
         datamodules.create(data, **data_options)
     if data_options.get("val_size") == 0 and (config.select_best or config.early_stop or config.train_on_val):
         # mnist1d's paper setting: the validation split is the test split, for watching only
@@ -157,6 +159,7 @@ def plan_for(config: TrainConfig, arch=None) -> RunPlan:
     check_hardware(config)
     check_distributed(config)
     check_controls(config, task)
+    check_recipe(config, task, info)
     debug = {"epochs": 1, "limit_batches": 1} if config.fast_dev_run else {}  # as Lightning's fast_dev_run
     resolved = dataclasses.replace(config, data=data, image_size=image_size, hparams=hparams,
                                    data_options=data_options, preset=preset,

@@ -29,7 +29,8 @@ def make_datamodule(plan: RunPlan | TrainConfig):
 
     datamodule = datamodules.create(plan.data.name, batch_size=config.batch_size, seed=config.seed,
                                     split_seed=config.split_seed, image_size=config.image_size,
-                                    data_dir=config.data_dir, normalize=normalize, **config.data_options)
+                                    data_dir=config.data_dir, normalize=normalize, augment=config.augment,
+                                    **config.data_options)
     datamodule.prepare_data()
     datamodule.setup()
     if config.train_on_val:

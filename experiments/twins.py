@@ -61,6 +61,7 @@ def train_twins(plan, datamodule, steps: int, on_step=None, dtype: str = "float3
     keras = backend.keras()
     import tensorflow as tf
 
+    from experiments.recipes import regularization_of
     from modules.convert import transfer
     from modules.optim.keras_optim import make_optimizer as keras_optimizer
     from modules.optim.torch_optim import make_optimizer as torch_optimizer
@@ -70,6 +71,7 @@ def train_twins(plan, datamodule, steps: int, on_step=None, dtype: str = "float3
         raise UserError(f"nnlab twins compares classifiers on classification data; got {arch.name} "
                         f"({arch.task}) on {datamodule.info.name} ({datamodule.info.task})")
     shape, classes = datamodule.input_shape, datamodule.num_classes
+    regularization = regularization_of(config)  # --weight-decay, --momentum, --nesterov, AdamW's decay
     torch.manual_seed(config.seed)
     torch_net = arch.build("torch", shape, classes, **config.hparams).to(getattr(torch, dtype)).train()
     floatx = keras.config.floatx()
@@ -77,11 +79,12 @@ def train_twins(plan, datamodule, steps: int, on_step=None, dtype: str = "float3
     try:
         keras_net = arch.build("keras", shape, classes, **config.hparams)
         reference = arch.build("keras", shape, classes, **config.hparams)  # for the final comparison
-        keras_opt = keras_optimizer(config.optimizer, config.lr)  # its learning rate in `dtype` too
+        keras_opt = keras_optimizer(config.optimizer, config.lr,  # its learning rate in `dtype` too
+                                    regularization=regularization)
     finally:
         keras.config.set_floatx(floatx)
     transfer(torch_net, keras_net)
-    torch_opt = torch_optimizer(config.optimizer, torch_net.parameters(), config.lr)
+    torch_opt = torch_optimizer(config.optimizer, torch_net.parameters(), config.lr, regularization)
     x_all, y_all = datamodule.arrays("train")
     batch, result = config.batch_size, TwinsResult()
     order, epoch = np.empty(0, dtype=int), 0

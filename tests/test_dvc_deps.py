@@ -17,8 +17,8 @@ from conftest import ROOT
 LAB = ("datamodules", "modules", "experiments")
 TINY = {"train": {"epochs": 1, "batch_size": 128, "lr": 0.002, "optimizer": "adam", "seed": 0},
         "data": {"split_seed": 0},
-        "pipeline": {"datasets": ["digits"], "frameworks": ["torch", "keras"], "archs": ["mlp"]},
-        "tune": {"study": "tiny", "data": "digits", "archs": "mlp", "frameworks": "torch", "trials": 1,
+        "pipeline": {"datasets": ["mnist_5k"], "frameworks": ["torch", "keras"], "archs": ["mlp"]},
+        "tune": {"study": "tiny", "data": "mnist_5k", "archs": "mlp", "frameworks": "torch", "trials": 1,
                  "sampler": "random", "pruner": "none", "seed": 0, "epochs": 1}}
 
 # Forked children: each runs one `nnlab` command and writes the lab files it imported.

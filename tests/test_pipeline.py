@@ -13,8 +13,8 @@ from conftest import ROOT
 DVC = Path(sys.executable).parent / "dvc"
 TINY = {"train": {"epochs": 1, "batch_size": 128, "lr": 0.002, "optimizer": "adam", "seed": 0},
         "data": {"split_seed": 0},
-        "pipeline": {"datasets": ["digits", "mnist1d"], "frameworks": ["torch", "keras"], "archs": ["mlp"]},
-        "tune": {"study": "tiny", "data": "digits", "archs": "mlp", "frameworks": "torch", "trials": 2,
+        "pipeline": {"datasets": ["mnist_5k", "mnist1d"], "frameworks": ["torch", "keras"], "archs": ["mlp"]},
+        "tune": {"study": "tiny", "data": "mnist_5k", "archs": "mlp", "frameworks": "torch", "trials": 2,
                  "sampler": "random", "pruner": "none", "seed": 0, "epochs": 1}}
 
 
@@ -59,13 +59,13 @@ def test_dvc_repro_runs_the_pipeline_then_reruns_only_what_changed(tmp_path):
 
     first = dvc(project, "repro")
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    assert ran_stages(first) == {"prepare@digits", "prepare@mnist1d", "train@torch-mlp", "train@keras-mlp",
+    assert ran_stages(first) == {"prepare@mnist_5k", "prepare@mnist1d", "train@torch-mlp", "train@keras-mlp",
                                  "tune", "report"}
     for fw in ("torch", "keras"):
         metrics = json.loads((project / f"metrics/train/{fw}-mlp.json").read_text())
         assert metrics["data"] == "mnist1d" and metrics["epochs"] == 1 and 0 <= metrics["test/acc"] <= 1
-    prepared = json.loads((project / "metrics/data/digits.json").read_text())
-    assert prepared["splits"] == {"train": 1257, "val": 180, "test": 360}
+    prepared = json.loads((project / "metrics/data/mnist_5k.json").read_text())
+    assert prepared["splits"] == {"train": 3600, "val": 400, "test": 1000}
     board = (project / "reports/leaderboard.csv").read_text().splitlines()
     assert board[0].startswith("arch,framework") and len(board) == 3
     assert (project / "reports/accuracy_vs_params.png").stat().st_size > 0
@@ -97,7 +97,7 @@ def test_dvc_repro_runs_the_pipeline_then_reruns_only_what_changed(tmp_path):
     failed = dvc(project, "repro")
     assert failed.returncode != 0
     assert "unknown architecture 'no_such_net'" in failed.stdout + failed.stderr
-    assert (project / "data/prepared/digits.npz").is_file()  # earlier stages' outputs intact
+    assert (project / "data/prepared/mnist_5k.npz").is_file()  # earlier stages' outputs intact
 
     set_params(project, changed)
     fixed = dvc(project, "repro")

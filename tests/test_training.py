@@ -168,8 +168,8 @@ def test_cosine_schedule_takes_the_same_learning_rate_at_every_step_in_both_fram
 def test_an_unknown_lr_schedule_or_one_for_a_gan_is_refused_in_one_line():
     from modules.errors import UserError
 
-    with pytest.raises(UserError, match="unknown learning-rate schedule 'step'; valid: constant, cosine"):
-        quick("torch", lr_schedule="step")
+    with pytest.raises(UserError, match="unknown learning-rate schedule 'exponential'; valid: constant, cosine, step"):
+        quick("torch", lr_schedule="exponential")
     with pytest.raises(UserError, match="a GAN trains at a constant learning rate"):
         TrainConfig(framework="torch", arch="dcgan", lr_schedule="cosine").validate()
 

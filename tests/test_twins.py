@@ -7,30 +7,37 @@ import pytest
 from tests.conftest import run_cli
 
 
-def twins(arch: str, optimizer: str, lr: float, steps: int = 20, dtype: str = "float32"):
+def twins(arch: str, optimizer: str, lr: float, steps: int = 20, dtype: str = "float32", **recipe):
     from experiments.plan import resolve
     from experiments.train import make_datamodule
     from experiments.twins import train_twins
 
     plan = resolve({"framework": "torch", "arch": arch, "data": "digits", "image_size": 32, "batch_size": 32,
-                    "optimizer": optimizer, "lr": lr, "seed": 0, "quiet": True})
+                    "optimizer": optimizer, "lr": lr, "seed": 0, "quiet": True, **recipe})
     return train_twins(plan, make_datamodule(plan), steps, dtype=dtype)
 
 
-@pytest.mark.parametrize("arch,optimizer,lr", [("lenet5", "adam", 1e-2), ("lenet5", "sgd", 1e-2),
-                                               ("resnet20", "sgd", 5e-2)])
-def test_twins_take_the_same_20_steps(arch, optimizer, lr):
-    result = twins(arch, optimizer, lr)
+@pytest.mark.parametrize("arch,optimizer,lr,recipe", [
+    ("lenet5", "adam", 1e-2, {}),
+    ("lenet5", "sgd", 1e-2, {"momentum": 0.9, "nesterov": True, "weight_decay": 5e-4}),
+    ("resnet20", "sgd", 5e-2, {"momentum": 0.9, "weight_decay": 5e-4}),
+    ("lenet5", "adamw", 1e-2, {"decoupled_weight_decay": 0.05}),
+])
+def test_twins_take_the_same_20_steps(arch, optimizer, lr, recipe):
+    result = twins(arch, optimizer, lr, **recipe)
     assert len(result.torch_losses) == len(result.keras_losses) == 20
     assert sum(result.torch_losses[-5:]) < sum(result.torch_losses[:5])  # they learn
     assert max(result.loss_rel_diffs()) <= 1e-3
     assert result.max_weight_rel_diff <= 1e-3
 
 
-def test_resnet20_with_adam_agrees_per_step_loss():
-    # the weights part at 20 steps is the open gap of issue 17 (docs/architecture.md)
-    result = twins("resnet20", "adam", 1e-3)
-    assert max(result.loss_rel_diffs()) <= 1e-3
+def test_resnet20_with_adam_is_one_algorithm_in_float64_and_near_in_float32():
+    exact = twins("resnet20", "adam", 1e-3, dtype="float64", weight_decay=5e-4)
+    assert max(exact.loss_rel_diffs()) <= 1e-10 and exact.max_weight_rel_diff <= 1e-10
+    # float32: Adam's sign-like early steps amplify rounding where gradients nearly cancel
+    # (docs/architecture.md); the losses still agree per step
+    rounded = twins("resnet20", "adam", 1e-3)
+    assert max(rounded.loss_rel_diffs()) <= 1e-3
 
 
 def test_keras_adam_takes_torchs_epsilon_placement():

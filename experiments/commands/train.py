@@ -5,9 +5,11 @@ from experiments.cli import (
     add_control_options,
     add_data_options,
     add_network_options,
+    add_recipe_options,
     control_settings,
     positive_float,
     positive_int,
+    recipe_settings,
     registered_model_name,
     seed,
 )
@@ -55,6 +57,7 @@ def add_parser(subparsers) -> None:
     add_control_options(p)
     p.add_argument("--register", metavar="MODEL", type=registered_model_name,
                    help="register the run's MLflow Model as a new version of MODEL, alias challenger")
+    add_recipe_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars or progress lines")
 
 
@@ -70,7 +73,8 @@ def plan_from_args(args):
              "num_nodes": args.num_nodes, "strategy": args.strategy, "distribute": args.distribute,
              "workers": args.workers, "worker_index": args.worker_index, "worker_timeout": args.worker_timeout,
              "preset": args.preset, "hparams": dict(args.hparams), "data_options": dict(args.data_options),
-             "quiet": args.quiet, "init_weights": args.init_weights, **control_settings(args)}
+             "quiet": args.quiet, "init_weights": args.init_weights, **control_settings(args),
+             **recipe_settings(args)}
     return resolve(given)
 
 

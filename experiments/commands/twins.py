@@ -1,7 +1,15 @@
 """`nnlab twins`: train the torch and Keras twins from the same start on the same batches."""
 from __future__ import annotations
 
-from experiments.cli import add_data_options, add_network_options, positive_float, positive_int, seed
+from experiments.cli import (
+    add_data_options,
+    add_network_options,
+    add_recipe_options,
+    positive_float,
+    positive_int,
+    recipe_settings,
+    seed,
+)
 
 ORDER = 35
 DEFAULT_STEPS = 20
@@ -28,6 +36,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--experiment", help="MLflow experiment (default: twins)")
     add_network_options(p)
     add_data_options(p)
+    add_recipe_options(p)
 
 
 def run(args) -> int:
@@ -35,12 +44,18 @@ def run(args) -> int:
     from experiments.train import make_datamodule
     from experiments.twins import dropout_off, train_twins
     from experiments.twins_report import log_twins, print_verdict
+    from modules.errors import UserError
 
     given = {"framework": "torch", "arch": args.arch, "data": args.data, "batch_size": args.batch_size,
              "lr": args.lr, "optimizer": args.optimizer, "seed": args.seed, "image_size": args.image_size,
              "data_dir": args.data_dir, "preset": args.preset, "hparams": dict(args.hparams),
-             "data_options": dict(args.data_options), "quiet": True}
+             "data_options": dict(args.data_options), "quiet": True, **recipe_settings(args)}
     plan = resolve(given)
+    unused = [flag for flag, on in (("--label-smoothing", plan.config.label_smoothing),
+                                    ("--warmup-epochs", plan.config.warmup_epochs),
+                                    ("--augment", plan.config.augment)) if on]
+    if unused:
+        raise UserError(f"nnlab twins compares plain steps at a constant rate; drop {', '.join(unused)}")
     hparams, changed = dropout_off(plan.config.hparams)
     if changed:
         print(f"dropout off for the comparison ({', '.join(changed)}): the frameworks draw different masks")

@@ -18,6 +18,7 @@ keras = backend.keras()
 
 from experiments.controls import make_watch  # noqa: E402
 from experiments.files import write_json_atomic  # noqa: E402
+from experiments.recipes import recipe_of  # noqa: E402
 from experiments.tasks import effective_task, task_class  # noqa: E402
 from modules.toolkit.keras_layers import count_parameters  # noqa: E402
 
@@ -222,10 +223,10 @@ def build_task(arch, datamodule, config):
             load_into_keras(arch, network, datamodule.input_shape, datamodule.num_classes, config.hparams,
                             config.init_weights)
         task_name = effective_task(arch.task, datamodule.info.task, arch.name, datamodule.info.name)
+        steps = datamodule.steps_per_epoch("train")
         task = task_class(task_name, "keras")(network, lr=config.lr, optimizer=config.optimizer,
-                                              lr_schedule=config.lr_schedule,
-                                              total_steps=config.epochs * datamodule.steps_per_epoch("train"),
-                                              grad_clip=config.grad_clip)
+                                              lr_schedule=config.lr_schedule, total_steps=config.epochs * steps,
+                                              grad_clip=config.grad_clip, recipe=recipe_of(config, steps))
     feed_steps_from_python(task.model)
     return task
 

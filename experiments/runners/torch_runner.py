@@ -30,6 +30,7 @@ from lightning.fabric import Fabric  # noqa: E402
 
 from experiments.controls import make_watch  # noqa: E402
 from experiments.files import atomic_path  # noqa: E402
+from experiments.recipes import recipe_of  # noqa: E402
 from experiments.tasks import effective_task, task_class  # noqa: E402
 from modules.toolkit.torch_layers import count_parameters  # noqa: E402
 
@@ -314,9 +315,10 @@ def build_task(arch, datamodule, config):
         # (docs/benchmarks.md); the first convolution converts each NCHW batch
         network = network.to(memory_format=torch.channels_last)
     task_name = effective_task(arch.task, datamodule.info.task, arch.name, datamodule.info.name)
+    steps = len(datamodule.train_dataloader())  # per epoch, per rank
     return task_class(task_name, "torch")(network, lr=config.lr, optimizer=config.optimizer,
-                                           lr_schedule=config.lr_schedule,
-                                           total_steps=config.epochs * len(datamodule.train_dataloader()))  # per rank
+                                           lr_schedule=config.lr_schedule, total_steps=config.epochs * steps,
+                                           recipe=recipe_of(config, steps))
 
 
 def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from modules import backend
-from modules.optim.keras_optim import make_optimizer
+from modules.optim import PLAIN_RECIPE, Recipe
+from modules.optim.keras_optim import LabSchedule, make_optimizer
 
 
 def to_channels_first(outputs: np.ndarray) -> np.ndarray:
@@ -19,15 +20,17 @@ class LabTask:
     LR_KEYS = ("train/lr",)
 
     def __init__(self, network, lr: float = 1e-3, optimizer: str = "adam", lr_schedule: str = "constant",
-                 total_steps: int = 1, grad_clip: float | None = None) -> None:
+                 total_steps: int = 1, grad_clip: float | None = None, recipe: Recipe = PLAIN_RECIPE) -> None:
         self.network = network
+        self.recipe = recipe
         self.lr, self.optimizer_name = lr, optimizer
         self.lr_schedule, self.total_steps = lr_schedule, total_steps
         self.grad_clip = grad_clip
         self.model = self.compile(network)
 
     def make_optimizer(self):
-        return make_optimizer(self.optimizer_name, self.learning_rate(), global_clipnorm=self.grad_clip)
+        return make_optimizer(self.optimizer_name, self.learning_rate(), global_clipnorm=self.grad_clip,
+                              regularization=self.recipe.regularization)
 
     def optimizers(self) -> list:
         """The optimizers `fit` steps (none for a network with its own `fit`)."""
@@ -36,10 +39,12 @@ class LabTask:
 
     def learning_rate(self):
         """`lr`, or a Keras schedule per optimizer step equal to `modules.optim.lr_factor`."""
-        if self.lr_schedule == "constant":
+        if self.lr_schedule == "constant" and not self.recipe.warmup_steps:
             return self.lr
-        keras = backend.keras()
-        return keras.optimizers.schedules.CosineDecay(self.lr, decay_steps=self.total_steps)
+        if self.lr_schedule == "cosine" and not self.recipe.warmup_steps:  # as before the lab's schedule
+            keras = backend.keras()
+            return keras.optimizers.schedules.CosineDecay(self.lr, decay_steps=self.total_steps)
+        return LabSchedule(self.lr, self.lr_schedule, self.total_steps, self.recipe.warmup_steps)
 
     def compile(self, network):
         raise NotImplementedError

@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from modules import backend
-from modules.optim import lr_factor
+from modules.optim import PLAIN_RECIPE, Recipe, lr_factor
 from modules.optim.torch_optim import make_optimizer
 
 pl = backend.lightning()
@@ -41,11 +41,12 @@ class LabTask(pl.LightningModule):
     LR_KEYS = ("train/lr",)
 
     def __init__(self, network: torch.nn.Module, lr: float = 1e-3, optimizer: str = "adam",
-                 lr_schedule: str = "constant", total_steps: int | None = None) -> None:
+                 lr_schedule: str = "constant", total_steps: int | None = None, recipe: Recipe = PLAIN_RECIPE) -> None:
         super().__init__()
         self.network = network
         self.lr, self.optimizer_name = lr, optimizer
         self.lr_schedule, self.total_steps = lr_schedule, total_steps
+        self.recipe = recipe
         self.epoch_means = {"train": EpochMeans(), "val": EpochMeans()}
 
     def forward(self, *inputs):
@@ -72,13 +73,14 @@ class LabTask(pl.LightningModule):
                 for k, v in means.means().items()}
 
     def configure_optimizers(self):
-        optimizer = make_optimizer(self.optimizer_name, self.parameters(), self.lr)
-        if self.lr_schedule == "constant":
+        optimizer = make_optimizer(self.optimizer_name, self.parameters(), self.lr, self.recipe.regularization)
+        if self.lr_schedule == "constant" and not self.recipe.warmup_steps:
             return optimizer
         if not self.total_steps:
             raise ValueError(f"lr_schedule {self.lr_schedule!r} needs total_steps (the run's optimizer steps)")
-        total, schedule = self.total_steps, self.lr_schedule
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(schedule, step, total))
+        total, schedule, warmup = self.total_steps, self.lr_schedule, self.recipe.warmup_steps
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer,
+                                                      lambda step: lr_factor(schedule, step, total, warmup))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def predict_split(self, datamodule, split: str) -> np.ndarray:

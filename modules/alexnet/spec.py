@@ -86,7 +86,7 @@ def feature_layers(channels: str, width: float, lrn: bool, small_input: bool) ->
 
 
 register(Architecture(name="alexnet", task="classify", family="cnn", module="alexnet",
-                          default_data="digits",
+                          default_data="mnist_5k",
     # small-image settings (LRN is off: torch's LRN makes each step markedly slower, see
     # docs/benchmarks.md, and the accuracy does not need it)
     defaults={"channels": "2012", "width": 0.25, "classifier_width": 512, "dropout": 0.5,

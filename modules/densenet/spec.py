@@ -71,7 +71,7 @@ def check_densenet_input(name: str, input_shape: tuple, small_input: bool) -> No
 # families by their shape, which is the registry's data format, not repeated logic.
 for _name, _spec in DENSENETS.items():
     register(Architecture(name=_name, task="classify", family="cnn", module="densenet",
-                              default_data="digits",
+                              default_data="mnist_5k",
         defaults={"small_input": True} if _spec.imagenet_stem else {},
         space={"small_input": Param("bool", choices=(True, False))} if _spec.imagenet_stem else {},
         presets={"paper": {"small_input": False}} if _spec.imagenet_stem else {},

@@ -160,7 +160,7 @@ def check_googlenet_input(input_shape: tuple, small_input: bool, aux_logits: boo
 
 
 register(Architecture(name="googlenet", task="classify", family="cnn", module="googlenet",
-                          default_data="digits",
+                          default_data="mnist_5k",
     # small-image settings
     defaults={"width": 0.125, "dropout": 0.4, "aux_logits": True, "lrn": False, "batch_norm": True,
               "small_input": True, "branch3_kernel": 5},

@@ -45,7 +45,7 @@ def feature_size(input_size: int) -> int:
 
 
 register(Architecture(name="lenet5", task="classify", family="cnn", module="lenet",
-                          default_data="digits",
+                          default_data="mnist_5k",
     defaults={"activation": "tanh", "pooling": "avg"},  # the paper's network
     space={
         "activation": Param("categorical", choices=ACTIVATIONS),

@@ -120,7 +120,7 @@ for _name, _spec in RESNETS.items():
         _space = {"shortcut": Param("categorical", choices=SHORTCUTS)}
     _space["residual_gamma"] = Param("float", 0.0, 1.0, bounds=(0.0, 10.0))
     register(Architecture(name=_name, task="classify", family="cnn", module="resnet",
-                              default_data="digits",
+                              default_data="mnist_5k",
         defaults=_defaults,
         space=_space,
         presets=_presets,

@@ -79,7 +79,7 @@ def vgg_builder(config: str, create: Callable) -> Callable:
 # families by their shape, which is the registry's data format, not repeated logic.
 for _name in VGG_CONFIGS:
     register(Architecture(name=_name, task="classify", family="cnn", module="vgg",
-                              default_data="digits",
+                              default_data="mnist_5k",
         # small-image settings. Batch norm is on here: trained from scratch with Adam, VGG-19
         # without it stays at chance (the paper trained its deeper nets starting from the
         # shallower ones' weights).

@@ -19,9 +19,11 @@ class ClassifierTask(LabTask):
         x, y = batch
         outputs = self(x)
         logits, *aux_logits = outputs if isinstance(outputs, tuple) else (outputs,)
-        loss = F.cross_entropy(logits, y)
+        smoothing = self.recipe.label_smoothing  # as Keras's compiled loss: train and val
+        loss = F.cross_entropy(logits, y, label_smoothing=smoothing)
         if aux_logits:
-            loss = loss + self.network.aux_loss_weight * sum(F.cross_entropy(aux, y) for aux in aux_logits)
+            loss = loss + self.network.aux_loss_weight * sum(F.cross_entropy(aux, y, label_smoothing=smoothing)
+                                                             for aux in aux_logits)
         acc = (logits.argmax(dim=1) == y).float().mean()
         self.epoch_means[stage].add(len(y), loss=loss, acc=acc)
         return loss

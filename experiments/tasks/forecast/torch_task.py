@@ -21,8 +21,9 @@ class ForecastTask(FreeRunOutputs, LabTask):
     """Next-value regression: MSE loss; free-running prediction for the test outputs."""
 
     def __init__(self, network: torch.nn.Module, lr: float = 1e-3, optimizer: str = "adam",
-                 lr_schedule: str = "constant", total_steps: int | None = None) -> None:
-        super().__init__(network, lr=lr, optimizer=optimizer, lr_schedule=lr_schedule, total_steps=total_steps)
+                 lr_schedule: str = "constant", total_steps: int | None = None, **recipe) -> None:
+        super().__init__(network, lr=lr, optimizer=optimizer, lr_schedule=lr_schedule, total_steps=total_steps,
+                         **recipe)
         self.closed_form = bool(getattr(network, "closed_form_readout", False))
         if self.closed_form:
             self.automatic_optimization = False  # no gradient steps: one solve per epoch
