@@ -60,6 +60,9 @@ class TrainConfig:
     # debug runs: at most N batches per split (every epoch); one batch of each and nothing logged
     limit_batches: int | None = None
     fast_dev_run: bool = False
+    # False in an Optuna trial: the test split is neither predicted nor scored (only the refit of
+    # `nnlab best` sees it), so no choice made from trials can lean on it
+    score_test: bool = True
 
     def validate(self) -> "TrainConfig":
         """This config checked and completed (a new object; `self` is left as it is): see
@@ -74,7 +77,7 @@ class TrainConfig:
         flat.update(self.hparams)
         flat.update({f"data.{k}": v for k, v in self.data_options.items()})
         for key, single in (("devices", 1), ("num_nodes", 1), ("strategy", None), ("distribute", False),
-                            ("limit_batches", None), ("fast_dev_run", False)):
+                            ("limit_batches", None), ("fast_dev_run", False), ("score_test", True)):
             if flat[key] == single:  # one-process (and whole-data) runs log what they always did
                 del flat[key]
         return flat

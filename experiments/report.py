@@ -51,7 +51,7 @@ def learning_curves(rows: list[dict]) -> list[dict]:
         for key in ("val/acc", "val/loss"):
             for m in client.get_metric_history(row["run_id"], key):
                 points.append({"run": f"{row['framework']}-{row['arch']}", "framework": row["framework"],
-                               "arch": row["arch"], "epoch": m.step + 1, "metric": key, "value": m.value})
+                               "arch": row["arch"], "epoch": m.step, "metric": key, "value": m.value})
     return points
 
 

@@ -105,17 +105,21 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
     from experiments.tasks import scorer
 
     config, arch, task = plan.config, plan.arch, plan.task
-    run_name = f"{config.framework}-{config.arch}"
+    label = f"{config.framework}-{config.arch}"
+    run_name, origin = tracking.run_origin(label, tags or {})
     with tracking.tracked_run(config.experiment or config.data, run_name, plan.params(),
-                              {**plan.tags(), **(tags or {})}, parent_run_id=parent_run_id,
+                              {**plan.tags(), **origin, **(tags or {})}, parent_run_id=parent_run_id,
                               resume_run_id=resume_run_id) as run:
         datamodule = make_datamodule(plan)
         splits = {s: len(datamodule.splits[s]) for s in ("train", "val", "test")}
         run.set_tags({"dataset.digest": datamodule.digest, "dataset.source_digest": datamodule.source_digest,
                       "dataset.test_digest": datamodule.split_digest("test"),
                       "dataset.splits": "/".join(map(str, splits.values()))})
+        if not resume_run_id:
+            tracking.log_dataset_inputs(run.client, run.run_id, datamodule,
+                                        ("train", "val", "test") if config.score_test else ("train", "val"))
         progress(("resuming " if resume_run_id else "")
-                 + f"{run_name} on {config.data} {datamodule.input_shape}: {splits['train']} train / "
+                 + f"{label} on {config.data} {datamodule.input_shape}: {splits['train']} train / "
                  f"{splits['val']} val / {splits['test']} test; MLflow run {run.run_id}")
 
         title = f"{config.arch} ({config.framework}) on {config.data}"
@@ -129,24 +133,25 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
         os.environ[RUN_ID_FOR_WORKERS] = run.run_id  # DDP re-launches this command per rank
         try:
             result = runners.fit(config.framework, arch, datamodule, config,
-                                 on_epoch=lambda epoch, m: run.log_metrics(m, step=epoch),
+                                 on_epoch=lambda epoch, m: run.log_metrics(m, step=epoch + 1),  # epochs from 1
                                  callbacks=list(callbacks),
                                  on_epoch_outputs=log_epoch_outputs if hasattr(epoch_scorer, "epoch_artifacts")
                                  else None, checkpoint_dir=resume.checkpoint_dir(run.run_id))
         except (KeyboardInterrupt, SystemExit) as err:  # Ctrl-C, SIGTERM (or a DDP rank's exit)
             raise resume.TrainingInterrupted(run.run_id) from err
         task_scorer = scorer(task)
-        metrics = task_scorer.evaluate(result.test_outputs, datamodule)
+        # a trial (score_test False) has its validation metrics per epoch, and no test ones
+        metrics = task_scorer.evaluate(result.test_outputs, datamodule) if config.score_test else {}
         metrics.update(result.controls)  # best_epoch, stopped_epoch (1-based, as the terminal counts)
         metrics.update(train_time_s=result.train_time_s,
                        samples_per_s=result.samples_seen / max(result.train_time_s, 1e-9))
         run.log_params({"n_params": result.n_params})
-        run.log_metrics(metrics, step=len(result.history))
+        run.log_metrics(metrics, step=len(result.history), epoch_step=False)
 
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             run.log_artifact(runners.save_model(config.framework, result.model, folder), "model")
-            if plots:
+            if plots and config.score_test:
                 for path in task_scorer.artifacts(result.test_outputs, datamodule, result.history, folder, title):
                     run.log_artifact(path, "plots")
             (folder / "history.json").write_text(json.dumps(result.history, indent=1))

@@ -85,7 +85,20 @@ def run(args) -> int:
     summary = run_study(options, space, say=(lambda *a: None) if args.quiet else print)
     if args.out and summary:
         write_outputs(summary, options, args.out)
+    if args.quiet and summary and not args.worker_of:  # --quiet still says how the study ended
+        print(quiet_line(options, summary))
     return 0
+
+
+def quiet_line(options, summary: dict) -> str:
+    """The one line `nnlab tune --quiet` prints: the study, its best value and trial, the trials."""
+    if "best_value" in summary:
+        best = f"best {options.keys[0]} {summary['best_value']:.4f} (trial {summary['best_trial']})"
+    elif "pareto_front" in summary:
+        best = f"Pareto front: trials {', '.join(map(str, summary['pareto_front']))}"
+    else:
+        best = "no trial completed"
+    return f"study {options.study}: {best}; {summary['counted']} trials ({summary['states']})"
 
 
 def write_outputs(summary: dict, options, folder: str) -> None:

@@ -27,7 +27,7 @@ class FitResult:
     n_params: int
     train_time_s: float
     samples_seen: int
-    test_outputs: np.ndarray
+    test_outputs: np.ndarray | None  # None: the config said not to score the test split
     history: list[dict] = field(default_factory=list)
     # what the training controls decided (`experiments.controls`): `best_epoch`, `stopped_epoch`
     controls: dict = field(default_factory=dict)

@@ -86,8 +86,10 @@ def _fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list) -> 
     train_time = time.perf_counter() - start
     if best_weights is not None:
         network.load_state_dict(best_weights)
-    x_test, y_test = datamodule.arrays("test")
-    _, _, test_logits = evaluate(network, x_test, y_test, batch)
+    test_logits = None
+    if config.score_test:
+        x_test, y_test = datamodule.arrays("test")
+        _, _, test_logits = evaluate(network, x_test, y_test, batch)
     return FitResult(model=network, n_params=count_parameters(network), train_time_s=train_time,
                      samples_seen=len(x_train) * len(history), test_outputs=test_logits, history=history,
                      controls=watch.summary() if watch is not None else {})

@@ -335,7 +335,8 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
     return FitResult(model=task.network, n_params=count_parameters(task.network),
                      train_time_s=train_time,
                      samples_seen=len(datamodule.splits["train"]) * loop.epochs_run,
-                     test_outputs=task.test_outputs(datamodule), history=reporter.history,
+                     test_outputs=task.test_outputs(datamodule) if config.score_test else None,
+                     history=reporter.history,
                      controls=watch.summary() if watch is not None else {})
 
 
