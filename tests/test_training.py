@@ -55,7 +55,7 @@ def test_epoch_metrics_are_logged_once_per_epoch_with_the_epoch_as_step():
     for framework in ("torch", "keras"):
         summary = train(quick(framework, epochs=3), progress=lambda *a: None)
         history = mlflow.MlflowClient(tracking_uri()).get_metric_history(summary["run_id"], "val/acc")
-        assert [m.step for m in history] == [0, 1, 2]
+        assert [m.step for m in history] == [1, 2, 3]  # epochs counted from 1
 
 
 def test_run_leaves_the_model_and_plots_as_artifacts():
