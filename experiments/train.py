@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from experiments.config import TrainConfig
-from experiments.files import write_json_atomic
+from experiments.files import write_metrics_json
 from experiments.plan import RunPlan, as_plan
 
 
@@ -161,6 +161,6 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
                    "framework": config.framework, "arch": config.arch, "data": config.data,
                    "epochs": len(result.history), "dataset_digest": datamodule.digest}
     resume.discard_checkpoint(summary["run_id"])
-    if metrics_out:
-        write_json_atomic(metrics_out, summary)
+    if metrics_out:  # numbers; the run id, names and digest beside it (`files.write_metrics_json`)
+        write_metrics_json(metrics_out, summary)
     return summary

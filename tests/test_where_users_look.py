@@ -95,3 +95,27 @@ def test_parity_tolerance_scales_with_the_outputs_and_a_mismatch_exits_1(monkeyp
                                                                    "same_network": False})
     assert parity_command.run(args) == 1 and "MISMATCH" in capsys.readouterr().out
     assert report["same_network"] and report["max_abs_diff"] <= report["tolerance"]
+
+
+def test_metrics_files_hold_numbers_and_the_report_ranks_within_each_dataset(lab_dir):
+    import json
+
+    from experiments.config import TrainConfig
+    from experiments.report import build_report
+    from experiments.train import train
+
+    for framework, data in (("torch", "digits"), ("keras", "digits"), ("torch", "mnist1d")):
+        config = TrainConfig(framework=framework, arch="mlp", data=data, epochs=2, batch_size=256, quiet=True)
+        train(config, metrics_out=lab_dir / f"m/{framework}-mlp-{data}.json", progress=lambda *a: None)
+    written = json.loads((lab_dir / "m/torch-mlp-digits.json").read_text())
+    assert all(isinstance(v, (int, float)) for v in written.values()) and "test/acc" in written
+    info = json.loads((lab_dir / "m/torch-mlp-digits.info.json").read_text())
+    assert {"run_id", "framework", "arch", "data", "dataset_digest"} <= set(info)
+    summary = build_report(lab_dir / "m", None, lab_dir / "reports")
+    assert sorted(summary["test_acc"]) == ["digits", "mnist1d"]  # never averaged across datasets
+    assert sorted(summary["test_acc"]["digits"]) == ["keras-mlp", "torch-mlp"]
+    board = (lab_dir / "reports/leaderboard.md").read_text()
+    assert "## digits" in board and "## mnist1d" in board and board.count("| 1 |") == 2
+    header = (lab_dir / "reports/learning_curves.csv").read_text().splitlines()
+    assert header[0] == "epoch,keras-mlp-digits,torch-mlp-digits,torch-mlp-mnist1d"
+    assert [line.split(",")[0] for line in header[1:]] == ["1", "2"]  # epochs counted from 1

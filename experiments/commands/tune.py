@@ -108,7 +108,7 @@ def write_outputs(summary: dict, options, folder: str) -> None:
 
     import optuna
 
-    from experiments.files import write_json_atomic
+    from experiments.files import write_metrics_json
     from experiments.tune import storage as tune_storage
 
     out = Path(folder)
@@ -122,4 +122,5 @@ def write_outputs(summary: dict, options, folder: str) -> None:
     best = {k: summary.get(k) for k in ("best_value", "best_trial", "best_params", "pareto_front",
                                         "counted", "epochs_trained", "n_trials") if k in summary}
     best.update(study=options.study, objective=options.objective, states=summary.get("states"))
-    write_json_atomic(out / "best.json", json.loads(json.dumps(best, default=str)))
+    # numbers in best.json (a DVC metric); the study, objective, parameters in best.info.json
+    write_metrics_json(out / "best.json", json.loads(json.dumps(best, default=str)))
