@@ -129,6 +129,7 @@ def curves_png(points: list[dict], path: Path) -> Path:
             ax.plot([p["epoch"] for p in mine], [p["value"] for p in mine], marker=MARKERS.get(framework, "."),
                     label=framework)
         ax.set(title=f"{arch} on {data}", xlabel="epoch", ylabel="val/acc")
+        ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers, from 1
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
