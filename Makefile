@@ -3,15 +3,33 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test test-all clean
+.PHONY: setup setup-dev setup-cpu run test test-all clean
 
+# PyTorch's CPU-only wheels (no CUDA libraries, several GB less): `make setup-cpu` installs torch
+# and torchvision from this index first, then nnlab. docs/install.md says what each install takes.
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+
+# `make run` installs nnlab alone; `make test` adds the test tools (the `dev` extra)
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --progress-bar off -e .
+	touch $@
+
+setup-dev: $(VENV)/.installed-dev
+
+$(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/pip install --quiet --progress-bar off -e '.[dev]'
 	touch $@
+
+setup-cpu:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --progress-bar off torch torchvision --index-url $(TORCH_CPU_INDEX)
+	$(BIN)/pip install --quiet --progress-bar off -e .
+	touch $(VENV)/.installed
 
 # the main job: the DVC pipeline (prepare -> train matrix -> tune -> report) on embedded data
 run: setup
@@ -19,10 +37,10 @@ run: setup
 	@cat reports/leaderboard.md
 
 # two pytest workers (pytest-xdist): tests wait on subprocesses and imports as much as they compute
-test: setup
+test: setup-dev
 	$(BIN)/python -m pytest -n 2
 
-test-all: setup
+test-all: setup-dev
 	$(BIN)/python -m pytest -n 2 -m ''
 
 clean:

@@ -82,6 +82,9 @@ class TrainConfig:
     fast_dev_run: bool = False
     # MLflow's system metrics (CPU, memory, GPU where pynvml finds one) while the run trains
     system_metrics: bool = False
+    # False in an Optuna trial: the test split is neither predicted nor scored (only the refit of
+    # `nnlab best` sees it), so no choice made from trials can lean on it
+    score_test: bool = True
 
     def validate(self) -> "TrainConfig":
         """This config checked and completed (a new object; `self` is left as it is): see
@@ -98,7 +101,7 @@ class TrainConfig:
         for key, single in (("devices", 1), ("num_nodes", 1), ("strategy", None), ("distribute", False),
                             ("workers", None), ("worker_index", 0), ("force_precision", False),
                             ("limit_batches", None), ("fast_dev_run", False), ("system_metrics", False),
-                            *RECIPE_OFF.items()):
+                            ("score_test", True), *RECIPE_OFF.items()):
             if flat[key] == single:  # one-process (and whole-data) runs log what they always did
                 del flat[key]
         if self.workers is None:

@@ -50,3 +50,37 @@ def write_json_atomic(path: Path | str, data: dict) -> None:
             tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     except OSError as err:
         raise UserError(f"cannot write {path}: {err.strerror}; pass a writable path") from None
+
+
+INFO_SUFFIX = ".info.json"  # beside a metrics file: what it describes (run id, names, digests, paths)
+
+
+def info_path(metrics_path: Path | str) -> Path:
+    """The file beside `metrics_path` that holds its non-numeric values: `m.json` -> `m.info.json`."""
+    path = Path(metrics_path)
+    return path.with_name(path.name.removesuffix(".json") + INFO_SUFFIX)
+
+
+def split_numbers(data: dict) -> tuple[dict, dict]:
+    """(the numbers of `data`, everything else), nested dicts split alike; booleans are not numbers."""
+    numbers, rest = {}, {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            inner_numbers, inner_rest = split_numbers(value)
+            if inner_numbers:
+                numbers[key] = inner_numbers
+            if inner_rest:
+                rest[key] = inner_rest
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            numbers[key] = value
+        else:
+            rest[key] = value
+    return numbers, rest
+
+
+def write_metrics_json(path: Path | str, data: dict) -> None:
+    """A DVC metrics file of numbers only (`dvc metrics show` and `dvc exp show` make a column of
+    every key), its other values (run id, framework, digests, paths) in `info_path(path)` beside it."""
+    numbers, rest = split_numbers(data)
+    write_json_atomic(path, numbers)
+    write_json_atomic(info_path(path), rest)

@@ -1,4 +1,7 @@
-"""The comparison report: a leaderboard and plots over the runs a pipeline trained."""
+"""The comparison report: a leaderboard per dataset and plots over the runs a pipeline trained.
+
+Accuracies of different datasets are never ranked or averaged together; the twins (torch and
+Keras of one architecture on one dataset) share a panel and a leaderboard section."""
 from __future__ import annotations
 
 import csv
@@ -28,15 +31,20 @@ def collect(train_dir: Path) -> list[dict]:
     (files left by architectures since dropped from the matrix are not shown)."""
     rows = []
     wanted = pipeline_runs()
+    from experiments.files import INFO_SUFFIX, info_path
+
     for path in sorted(Path(train_dir).glob("*.json")):
-        if wanted is not None and path.stem not in wanted:
+        if path.name.endswith(INFO_SUFFIX) or (wanted is not None and path.stem not in wanted):
             continue
         m = json.loads(path.read_text())
+        if info_path(path).is_file():  # names and run id beside the numbers
+            m.update(json.loads(info_path(path).read_text()))
         score = m.get("test/acc", m.get("test/exact_match"))
         rows.append({"arch": m["arch"], "framework": m["framework"], "data": m["data"],
                      "n_params": m["n_params"], "test_acc": score,
                      "train_time_s": round(m["train_time_s"], 2), "run_id": m["run_id"]})
-    return sorted(rows, key=lambda r: (-(r["test_acc"] if r["test_acc"] is not None else -1), r["arch"]))
+    return sorted(rows, key=lambda r: (r["data"], -(r["test_acc"] if r["test_acc"] is not None else -1),
+                                       r["arch"], r["framework"]))
 
 
 def learning_curves(rows: list[dict]) -> list[dict]:
@@ -50,8 +58,9 @@ def learning_curves(rows: list[dict]) -> list[dict]:
     for row in rows:
         for key in ("val/acc", "val/loss"):
             for m in client.get_metric_history(row["run_id"], key):
-                points.append({"run": f"{row['framework']}-{row['arch']}", "framework": row["framework"],
-                               "arch": row["arch"], "epoch": m.step + 1, "metric": key, "value": m.value})
+                points.append({"run": f"{row['framework']}-{row['arch']}-{row['data']}",
+                               "framework": row["framework"], "arch": row["arch"], "data": row["data"],
+                               "epoch": m.step, "metric": key, "value": m.value})
     return points
 
 
@@ -64,30 +73,43 @@ def write_csv(path: Path, rows: list[dict], columns) -> Path:
 
 
 def leaderboard_markdown(rows: list[dict], tune: dict | None) -> str:
-    lines = ["# nnlab leaderboard", "",
-             "| rank | architecture | framework | data | params | test acc | train s | MLflow run |",
-             "|---:|---|---|---|---:|---:|---:|---|"]
-    for i, r in enumerate(rows, 1):
-        acc = f"{r['test_acc']:.4f}" if r["test_acc"] is not None else "-"
-        lines.append(f"| {i} | {r['arch']} | {r['framework']} | {r['data']} | {r['n_params']:,} | {acc} | "
-                     f"{r['train_time_s']:.1f} | `{r['run_id']}` |")
+    """One ranked table per dataset (accuracies of different datasets do not compare)."""
+    lines = ["# nnlab leaderboard"]
+    for data in sorted({r["data"] for r in rows}):
+        lines += ["", f"## {data}", "",
+                  "| rank | architecture | framework | params | test acc | train s | MLflow run |",
+                  "|---:|---|---|---:|---:|---:|---|"]
+        for i, r in enumerate((r for r in rows if r["data"] == data), 1):
+            acc = f"{r['test_acc']:.4f}" if r["test_acc"] is not None else "-"
+            lines.append(f"| {i} | {r['arch']} | {r['framework']} | {r['n_params']:,} | {acc} | "
+                         f"{r['train_time_s']:.1f} | `{r['run_id']}` |")
     if tune:
         lines += ["", "## Optuna study", "", "```json", json.dumps(tune, indent=2), "```"]
     return "\n".join(lines) + "\n"
 
 
+MARKERS = {"torch": "o", "keras": "s", "numpy": "^"}
+
+
 def scatter(rows: list[dict], x: str, xlabel: str, path: Path, log_x: bool = False) -> Path:
+    """Test accuracy against `x`, one panel per dataset; the legend lists the frameworks that ran."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for framework, marker in (("torch", "o"), ("keras", "s"), ("numpy", "^")):
-        mine = [r for r in rows if r["framework"] == framework and r["test_acc"] is not None]
-        ax.scatter([r[x] for r in mine], [r["test_acc"] for r in mine], marker=marker, label=framework)
-        for r in mine:
-            ax.annotate(r["arch"], (r[x], r["test_acc"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
-    if log_x:
-        ax.set_xscale("log")
-    ax.set(xlabel=xlabel, ylabel="test accuracy")
-    ax.legend()
+    datasets = sorted({r["data"] for r in rows})
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 4), squeeze=False)
+    for ax, data in zip(axes[0], datasets):
+        for framework in sorted({r["framework"] for r in rows}):
+            mine = [r for r in rows if r["framework"] == framework and r["data"] == data
+                    and r["test_acc"] is not None]
+            if not mine:
+                continue
+            ax.scatter([r[x] for r in mine], [r["test_acc"] for r in mine],
+                       marker=MARKERS.get(framework, "x"), label=framework)
+            for r in mine:
+                ax.annotate(r["arch"], (r[x], r["test_acc"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        if log_x:
+            ax.set_xscale("log")
+        ax.set(title=data, xlabel=xlabel, ylabel="test accuracy")
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -95,19 +117,43 @@ def scatter(rows: list[dict], x: str, xlabel: str, path: Path, log_x: bool = Fal
 
 
 def curves_png(points: list[dict], path: Path) -> Path:
+    """Validation accuracy per epoch: one panel per (dataset, architecture), its torch and Keras
+    twins side by side in it."""
     plt = pyplot()
-    frameworks = sorted({p["framework"] for p in points}) or ["torch"]
-    fig, axes = plt.subplots(1, len(frameworks), figsize=(5 * len(frameworks), 3.5), squeeze=False)
-    for ax, framework in zip(axes[0], frameworks):
-        for run in sorted({p["run"] for p in points if p["framework"] == framework}):
-            mine = [p for p in points if p["run"] == run and p["metric"] == "val/acc"]
-            ax.plot([p["epoch"] for p in mine], [p["value"] for p in mine], marker=".", label=run)
-        ax.set(title=framework, xlabel="epoch", ylabel="val/acc")
+    panels = sorted({(p["data"], p["arch"]) for p in points}) or [("", "")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5), squeeze=False)
+    for ax, (data, arch) in zip(axes[0], panels):
+        for framework in sorted({p["framework"] for p in points if (p["data"], p["arch"]) == (data, arch)}):
+            mine = [p for p in points if (p["data"], p["arch"], p["framework"]) == (data, arch, framework)
+                    and p["metric"] == "val/acc"]
+            ax.plot([p["epoch"] for p in mine], [p["value"] for p in mine], marker=MARKERS.get(framework, "."),
+                    label=framework)
+        ax.set(title=f"{arch} on {data}", xlabel="epoch", ylabel="val/acc")
+        ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers, from 1
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def wide_curves(points: list[dict]) -> tuple[list[dict], list[str]]:
+    """Validation accuracy per epoch with one column per run (`torch-lenet5-digits`), so that
+    `dvc plots show` draws one line per run (its linear template draws one line per column)."""
+    series = sorted({p["run"] for p in points if p["metric"] == "val/acc"})
+    by_epoch: dict[int, dict] = {}
+    for p in points:
+        if p["metric"] == "val/acc":
+            by_epoch.setdefault(p["epoch"], {"epoch": p["epoch"]})[p["run"]] = p["value"]
+    return [by_epoch[e] for e in sorted(by_epoch)], ["epoch", *series]
+
+
+def wide_scatter(rows: list[dict]) -> tuple[list[dict], list[str]]:
+    """Test accuracy by parameter count with one column per framework and dataset
+    (`torch-digits`), so that `dvc plots show` tells the frameworks and datasets apart."""
+    series = sorted({f"{r['framework']}-{r['data']}" for r in rows})
+    table = [{"n_params": r["n_params"], f"{r['framework']}-{r['data']}": r["test_acc"]} for r in rows]
+    return sorted(table, key=lambda r: r["n_params"]), ["n_params", *series]
 
 
 def build_report(train_dir: Path, tune_dir: Path | None, out: Path) -> dict:
@@ -120,24 +166,26 @@ def build_report(train_dir: Path, tune_dir: Path | None, out: Path) -> dict:
         raise UserError(f"no training metrics in {train_dir}: run the train stage first (dvc repro train)")
     tune = None
     if tune_dir and (Path(tune_dir) / "best.json").is_file():
+        from experiments.files import info_path
+
         tune = json.loads((Path(tune_dir) / "best.json").read_text())
+        if info_path(Path(tune_dir) / "best.json").is_file():
+            tune.update(json.loads(info_path(Path(tune_dir) / "best.json").read_text()))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "leaderboard.csv", rows, COLUMNS)
     (out / "leaderboard.md").write_text(leaderboard_markdown(rows, tune))
     points = learning_curves(rows)
-    write_csv(out / "learning_curves.csv", [p for p in points if p["metric"] == "val/acc"],
-              ("run", "framework", "arch", "epoch", "value"))
+    write_csv(out / "learning_curves.csv", *wide_curves(points))
+    write_csv(out / "accuracy_vs_params.csv", *wide_scatter(rows))
     scatter(rows, "n_params", "parameters", out / "accuracy_vs_params.png", log_x=True)
     scatter(rows, "train_time_s", "training time (s)", out / "accuracy_vs_time.png")
     curves_png(points, out / "learning_curves.png")
-    best = rows[0]
-    summary = {"best_arch": best["arch"], "best_framework": best["framework"],
-               "best_test_acc": best["test_acc"], "runs": len(rows),
-               "mean_test_acc": {fw: round(sum(r["test_acc"] for r in rows if r["framework"] == fw)
-                                           / max(1, sum(r["framework"] == fw for r in rows)), 4)
-                                 for fw in sorted({r["framework"] for r in rows})}}
-    if tune:
-        summary["tune_best_value"] = tune.get("best_value")
+    # numbers only (a DVC metric), per dataset: {"digits": {"torch-lenet5": 0.99, ...}, ...}
+    summary = {"runs": len(rows), "test_acc": {
+        data: {f"{r['framework']}-{r['arch']}": r["test_acc"] for r in rows if r["data"] == data}
+        for data in sorted({r["data"] for r in rows})}}
+    if tune and tune.get("best_value") is not None:
+        summary["tune_best_value"] = tune["best_value"]
     write_json_atomic(out / "summary.json", summary)
     return summary

@@ -237,6 +237,11 @@ def disk_full_error(err: BaseException, run_id: str | None = None, resumable: bo
     return UserError(f"no space left on the disk of {folder}/{what}; free space there, then {then}")
 
 
+# MLflow 3's UI opens an experiment without this tag in its GenAI view (traces, no metric columns);
+# "custom_model_development" opens the classic runs table (mlflow/server/js: ExperimentKind).
+EXPERIMENT_KIND, MODEL_DEVELOPMENT = "mlflow.experimentKind", "custom_model_development"
+
+
 def experiment_id(client, name: str) -> str:
     """The id of experiment `name`, created (artifacts under mlruns/) if new."""
     try:
@@ -245,12 +250,16 @@ def experiment_id(client, name: str) -> str:
         raise UserError(f"cannot reach the MLflow tracking store {tracking_uri()} "
                         f"({type(err).__name__}); start the server or fix MLFLOW_TRACKING_URI") from None
     if found is not None:
+        if EXPERIMENT_KIND not in found.tags:  # made by an older nnlab, or by hand
+            with contextlib.suppress(Exception):
+                client.set_experiment_tag(found.experiment_id, EXPERIMENT_KIND, MODEL_DEVELOPMENT)
         return found.experiment_id
     location, folder = None, store_folder()
     if folder is not None:  # artifacts beside the SQLite store
         location = (folder / "artifacts" / name).resolve().as_uri()
     try:
-        return client.create_experiment(name, artifact_location=location)
+        return client.create_experiment(name, artifact_location=location,
+                                        tags={EXPERIMENT_KIND: MODEL_DEVELOPMENT})
     except Exception:  # noqa: BLE001  (created meanwhile by a concurrent run)
         return client.get_experiment_by_name(name).experiment_id
 
@@ -269,17 +278,115 @@ def library_versions() -> dict[str, str]:
     return {f"version.{k}": v for k, v in tags.items()}
 
 
+# What the DVC pipeline writes (dvc.yaml's outs, metrics and plots, and what its stages leave in
+# place): a checkout whose only changes are these is the commit itself, not a modified one.
+PIPELINE_OUTPUTS = ("dvc.lock", "metrics/", "reports/", "data/", "mlruns/")
+
+
 @functools.lru_cache(maxsize=None)
-def git_commit() -> str:
-    """The checkout's commit (with `-dirty` if changed), or "unknown" outside git."""
+def git_state() -> tuple[str, tuple[str, ...]]:
+    """(the checkout's commit, the changed tracked paths that are not pipeline outputs);
+    ("unknown", ()) outside git. Changes to `pipeline_outputs()` (a fresh clone's `dvc repro`
+    rewrites dvc.lock, metrics/, reports/) leave the commit clean."""
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                              timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-        return sha + ("-dirty" if dirty else "")
+        root = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True,
+                              timeout=5, check=True).stdout.strip()
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                                capture_output=True, text=True, timeout=5).stdout
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return "unknown", ()
+    outputs = pipeline_outputs(Path(root))
+    changed = [line[3:].split(" -> ")[-1].strip('"') for line in status.splitlines() if len(line) > 3]
+    return sha, tuple(p for p in changed if not any(p == o.rstrip("/") or p.startswith(o) for o in outputs))
+
+
+def pipeline_outputs(root: Path) -> tuple[str, ...]:
+    """`PIPELINE_OUTPUTS` and every out, metric and plot of `root`/dvc.yaml (a templated path
+    counts from its first `${`: `metrics/train/${item.framework}.json` -> `metrics/train/`)."""
+    import yaml
+
+    try:
+        stages = (yaml.safe_load((root / "dvc.yaml").read_text()) or {}).get("stages", {})
+    except (OSError, yaml.YAMLError):
+        return PIPELINE_OUTPUTS
+    found = []
+    for stage in stages.values():
+        for kind in ("outs", "metrics", "plots"):
+            for entry in stage.get(kind, []) if isinstance(stage, dict) else []:
+                path = next(iter(entry)) if isinstance(entry, dict) else str(entry)
+                found.append(path.split("${", 1)[0])
+    return PIPELINE_OUTPUTS + tuple(p for p in found if p)
+
+
+def git_commit() -> str:
+    """The checkout's commit, or "unknown" outside git (its changes: `git_state`)."""
+    return git_state()[0]
+
+
+def command_name() -> str:
+    """How this process was started, as MLflow's Source column shows it: `nnlab train`, ..."""
+    import sys
+
+    program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
+    if program in ("nnlab", "__main__.py") and len(sys.argv) > 1:
+        return f"nnlab {sys.argv[1]}"
+    return program
+
+
+def source_tags() -> dict:
+    """MLflow's source tags (Source column: command, type, git commit) plus the DVC stage or
+    experiment running this process and the changed paths that are not pipeline outputs
+    (`nnlab.git.dirty`, absent on a clean checkout)."""
+    sha, dirty = git_state()
+    tags = {"mlflow.source.type": "LOCAL", "mlflow.source.name": command_name(),
+            "mlflow.source.git.commit": sha}
+    if os.environ.get("DVC_STAGE"):  # set by `dvc repro` / `dvc exp run` for each stage's command
+        tags["nnlab.dvc_stage"] = os.environ["DVC_STAGE"]
+        tags["mlflow.source.name"] = f"dvc repro {os.environ['DVC_STAGE']}"
+    if os.environ.get("DVC_EXP_NAME"):
+        tags["nnlab.dvc_exp"] = os.environ["DVC_EXP_NAME"]
+    if dirty:
+        tags["nnlab.git.dirty"] = " ".join(dirty)[:5000]
+    return tags
+
+
+ORIGIN_TAG = "nnlab.source"  # stage, trial, refit, study or command: where a run comes from
+
+
+def run_origin(label: str, tags: dict) -> tuple[str, dict]:
+    """The name and `ORIGIN_TAG` of a training run of `label` (e.g. `torch-lenet5`), from its
+    `tags`: an Optuna trial `tune:STUDY#12 torch-lenet5`, the refit of `nnlab best`
+    `best:STUDY#12 torch-lenet5`, a DVC stage `stage:train@torch-lenet5`, else the command's
+    `train:torch-lenet5`. Runs of one origin sort and filter together in the MLflow UI."""
+    stage = os.environ.get("DVC_STAGE")
+    if "optuna.trial" in tags:
+        return f"tune:{tags.get('optuna.study')}#{tags['optuna.trial']} {label}", {ORIGIN_TAG: "trial"}
+    if "optuna.best_trial" in tags:
+        return f"best:{tags.get('optuna.study')}#{tags['optuna.best_trial']} {label}", {ORIGIN_TAG: "refit"}
+    if stage:
+        return f"stage:{stage}", {ORIGIN_TAG: "stage"}
+    return f"train:{label}", {ORIGIN_TAG: "command"}
+
+
+def log_dataset_inputs(mlflow_client, run_id: str, datamodule, splits=("train", "val", "test")) -> None:
+    """Each split of `datamodule` as an MLflow dataset input (name, digest, source; the
+    context tag says the split), so the runs table's Dataset column names what was trained on."""
+    from mlflow.data.code_dataset_source import CodeDatasetSource
+    from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.entities import DatasetInput, InputTag
+
+    path = datamodule.prepared_path() if hasattr(datamodule, "prepared_path") else None
+    source = CodeDatasetSource({"nnlab.data": datamodule.name, "split_seed": str(datamodule.split_seed),
+                                **({"file": str(Path(path).resolve())} if path and Path(path).is_file() else {})})
+    inputs = []
+    for split in splits:
+        if split not in datamodule.splits:
+            continue
+        dataset = MetaDataset(source, name=f"{datamodule.name}-{split}", digest=datamodule.split_digest(split))
+        inputs.append(DatasetInput(dataset._to_mlflow_entity(), tags=[InputTag("mlflow.data.context", split)]))
+    mlflow_client.log_inputs(run_id, datasets=inputs)
 
 
 class TrackedRun:
@@ -306,8 +413,10 @@ class TrackedRun:
 
         self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
-    def log_metrics(self, metrics: dict, step: int = 0) -> None:
-        """Log metrics; for per-epoch metrics, `step` is the epoch.
+    def log_metrics(self, metrics: dict, step: int = 0, epoch_step: bool = True) -> None:
+        """Log metrics; for per-epoch metrics, `step` is the epoch, counted from 1 (the step of
+        epoch 1 is 1, as the terminal and Optuna count it). A resumed run skips the epoch steps
+        it already holds; `epoch_step=False` (the test metrics at the end) is always written.
 
         A SQLite write can cost a sizeable share of a short epoch (and a background writer
         thread takes that time from training on a machine with few cores): metrics are held
@@ -317,7 +426,7 @@ class TrackedRun:
 
         from mlflow.entities import Metric
 
-        if step < self.skip_epochs_before:
+        if epoch_step and step < self.skip_epochs_before:
             return
         now = int(time.time() * 1000)
         self._pending.extend(Metric(k, float(v), now, step) for k, v in metrics.items())
@@ -352,10 +461,10 @@ def lab_run(run_id: str, not_found_hint: str, required: tuple = ("framework", "a
 
 
 def logged_epochs(client, run_id: str) -> int:
-    """How many epochs of `run_id` have their metrics logged (steps 0..n-1 of its train keys)."""
+    """How many epochs of `run_id` have their metrics logged (steps 1..n of its train keys)."""
     keys = [k for k in client.get_run(run_id).data.metrics if k.startswith("train/")]
     steps = [m.step for key in keys[:1] for m in client.get_metric_history(run_id, key)]
-    return max(steps) + 1 if steps else 0
+    return max(steps) if steps else 0
 
 
 @contextmanager
@@ -396,14 +505,14 @@ def tracked_run(experiment: str, run_name: str, params: dict, tags: dict,
     try:
         if resume_run_id:
             tracked = TrackedRun(mlflow_client, resume_run_id, paced=True,
-                                 skip_epochs_before=logged_epochs(mlflow_client, resume_run_id))
+                                 skip_epochs_before=logged_epochs(mlflow_client, resume_run_id) + 1)
             tracked.set_tags(owner_tags())  # the new owner, then RUNNING
             if "error" in mlflow_client.get_run(resume_run_id).data.tags:  # why it stopped: no longer so
                 mlflow_client.delete_tag(resume_run_id, "error")
             mlflow_client.update_run(resume_run_id, status="RUNNING")
         else:
             exp_id = experiment_id(mlflow_client, experiment)
-            all_tags = {"mlflow.runName": run_name, "mlflow.source.git.commit": git_commit(),
+            all_tags = {"mlflow.runName": run_name, **source_tags(),
                         **library_versions(), **owner_tags(), **tags}
             if parent_run_id:
                 all_tags["mlflow.parentRunId"] = parent_run_id
@@ -433,7 +542,7 @@ def tracked_run(experiment: str, run_name: str, params: dict, tags: dict,
         full = disk_full_error(err, tracked.run_id, resumable)
         with contextlib.suppress(Exception):  # what was measured, if the store still takes it
             tracked.flush()
-        if isinstance(err, Exception):
+        if isinstance(err, Exception) and status != "FINISHED":  # a pruned trial is no error
             with contextlib.suppress(Exception):
                 tracked.set_tags({"error": str(full) if full else f"{type(err).__name__}: {err}"[:500]})
         if full is not None:

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from experiments.config import TrainConfig
-from experiments.files import write_json_atomic
+from experiments.files import write_metrics_json
 from experiments.plan import RunPlan, as_plan
 
 
@@ -137,9 +137,10 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
     from experiments.tasks import scorer
 
     config, arch, task = plan.config, plan.arch, plan.task
-    run_name = f"{config.framework}-{config.arch}"
+    label = f"{config.framework}-{config.arch}"
+    run_name, origin = tracking.run_origin(label, tags or {})
     with tracking.tracked_run(config.experiment or config.data, run_name, plan.params(),
-                              {**plan.tags(), **(tags or {})}, parent_run_id=parent_run_id,
+                              {**plan.tags(), **origin, **(tags or {})}, parent_run_id=parent_run_id,
                               resume_run_id=resume_run_id) as run:
         datamodule = make_datamodule(plan)
         splits = {s: len(datamodule.splits[s]) for s in ("train", "val", "test")}
@@ -147,8 +148,11 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
                       "dataset.test_digest": datamodule.split_digest("test"),
                       "dataset.splits": "/".join(map(str, splits.values()))})
         run.set_tags(run_device_tags(config))  # device.type, device.name, device.count
+        if not resume_run_id:
+            tracking.log_dataset_inputs(run.client, run.run_id, datamodule,
+                                        ("train", "val", "test") if config.score_test else ("train", "val"))
         progress(("resuming " if resume_run_id else "")
-                 + f"{run_name} on {config.data} {datamodule.input_shape}: {splits['train']} train / "
+                 + f"{label} on {config.data} {datamodule.input_shape}: {splits['train']} train / "
                  f"{splits['val']} val / {splits['test']} test; MLflow run {run.run_id}")
 
         title = f"{config.arch} ({config.framework}) on {config.data}"
@@ -163,19 +167,20 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
         try:
             with tracking.system_metrics(run.run_id, config.system_metrics, resumed=bool(resume_run_id)):
                 result = runners.fit(config.framework, arch, datamodule, config,
-                                     on_epoch=lambda epoch, m: run.log_metrics(m, step=epoch),
+                                     on_epoch=lambda epoch, m: run.log_metrics(m, step=epoch + 1),  # epochs from 1
                                      callbacks=list(callbacks),
                                      on_epoch_outputs=log_epoch_outputs if hasattr(epoch_scorer, "epoch_artifacts")
                                      else None, checkpoint_dir=resume.checkpoint_dir(run.run_id))
         except (KeyboardInterrupt, SystemExit) as err:  # Ctrl-C, SIGTERM (or a DDP rank's exit)
             raise resume.TrainingInterrupted(run.run_id) from err
         task_scorer = scorer(task)
-        metrics = task_scorer.evaluate(result.test_outputs, datamodule)
+        # a trial (score_test False) has its validation metrics per epoch, and no test ones
+        metrics = task_scorer.evaluate(result.test_outputs, datamodule) if config.score_test else {}
         metrics.update(result.controls)  # best_epoch, stopped_epoch (1-based, as the terminal counts)
         metrics.update(train_time_s=result.train_time_s,
                        samples_per_s=result.samples_seen / max(result.train_time_s, 1e-9))
         run.log_params({"n_params": result.n_params})
-        run.log_metrics(metrics, step=len(result.history))
+        run.log_metrics(metrics, step=len(result.history), epoch_step=False)
 
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
@@ -183,7 +188,7 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
             run.log_artifact(weights, "model")
             registered = log_mlflow_model(run, plan, datamodule, result, weights, register, alias,
                                           tags) if log_model else {}
-            if plots:
+            if plots and config.score_test:
                 for path in task_scorer.artifacts(result.test_outputs, datamodule, result.history, folder, title):
                     run.log_artifact(path, "plots")
             (folder / "history.json").write_text(json.dumps(result.history, indent=1))
@@ -193,6 +198,6 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
                    "framework": config.framework, "arch": config.arch, "data": config.data,
                    "epochs": len(result.history), "dataset_digest": datamodule.digest, **registered}
     resume.discard_checkpoint(summary["run_id"])
-    if metrics_out:
-        write_json_atomic(metrics_out, summary)
+    if metrics_out:  # numbers; the run id, names and digest beside it (`files.write_metrics_json`)
+        write_metrics_json(metrics_out, summary)
     return summary

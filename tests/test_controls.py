@@ -105,7 +105,7 @@ def test_early_stop_ends_the_run_after_patience_epochs_without_improvement(frame
     extra = {"optimizer": "sgd", "lr": 0.05} if framework == "numpy" else {}
     summary = train(quick(framework, epochs=6, early_stop=2, min_delta=100.0, **extra), progress=quiet)
     assert (summary["stopped_epoch"], summary["best_epoch"], summary["epochs"]) == (3, 1, 3)
-    assert [s for s, _ in metric_history(summary["run_id"], "val/loss")] == [0, 1, 2]
+    assert [s for s, _ in metric_history(summary["run_id"], "val/loss")] == [1, 2, 3]
     run = {r.info.run_id: r for r in mlflow_runs("digits")}[summary["run_id"]]
     assert run.data.params["early_stop"] == "2" and run.data.metrics["stopped_epoch"] == 3
 
@@ -182,7 +182,7 @@ def test_both_frameworks_log_the_same_per_epoch_learning_rate_of_a_cosine_schedu
     steps, total = 10, 3 * 10  # ceil(1,257 / 128) steps an epoch
     expected = [(epoch, 0.01 * lr_factor("cosine", epoch * steps, total)) for epoch in range(3)]
     for framework in FRAMEWORKS:
-        assert [s for s, _ in curves[framework]] == [0, 1, 2]
+        assert [s for s, _ in curves[framework]] == [1, 2, 3]  # epochs counted from 1
         assert [v for _, v in curves[framework]] == pytest.approx([v for _, v in expected], rel=1e-5)
 
 

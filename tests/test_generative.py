@@ -173,8 +173,8 @@ def test_dcgan_run_logs_both_losses_and_a_sample_grid_every_epoch(framework):
     run = {r.info.run_id: r for r in mlflow_runs("digits")}[run_id]
     assert GENERATE_METRICS <= set(run.data.metrics)
     client = mlflow.MlflowClient(tracking_uri())
-    assert [m.step for m in client.get_metric_history(run_id, "train/d_loss")] == [0, 1]
-    assert [m.step for m in client.get_metric_history(run_id, "train/g_loss")] == [0, 1]
+    assert [m.step for m in client.get_metric_history(run_id, "train/d_loss")] == [1, 2]
+    assert [m.step for m in client.get_metric_history(run_id, "train/g_loss")] == [1, 2]
     paths = artifact_paths(run_id, "epochs", "plots")
     assert {"epochs/samples_epoch_001.png", "epochs/samples_epoch_002.png", "plots/samples.png"} <= paths
     # the lab's judge reads real test digits well, so its verdict on samples means something

@@ -11,7 +11,8 @@ import yaml
 from conftest import ROOT
 
 DVC = Path(sys.executable).parent / "dvc"
-TINY = {"train": {"epochs": 1, "batch_size": 128, "lr": 0.002, "optimizer": "adam", "seed": 0},
+TINY = {"train": {"epochs": 1, "batch_size": 128, "lr": 0.002, "optimizer": "adam", "lr_schedule": "constant",
+                  "seed": 0},
         "data": {"split_seed": 0},
         "pipeline": {"datasets": ["mnist_5k", "mnist1d"], "frameworks": ["torch", "keras"], "archs": ["mlp"]},
         "tune": {"study": "tiny", "data": "mnist_5k", "archs": "mlp", "frameworks": "torch", "trials": 2,
@@ -63,7 +64,10 @@ def test_dvc_repro_runs_the_pipeline_then_reruns_only_what_changed(tmp_path):
                                  "tune", "report"}
     for fw in ("torch", "keras"):
         metrics = json.loads((project / f"metrics/train/{fw}-mlp.json").read_text())
-        assert metrics["data"] == "mnist1d" and metrics["epochs"] == 1 and 0 <= metrics["test/acc"] <= 1
+        assert metrics["epochs"] == 1 and 0 <= metrics["test/acc"] <= 1
+        assert all(isinstance(v, (int, float)) for v in metrics.values())  # narrow `dvc metrics show`
+        info = json.loads((project / f"metrics/train/{fw}-mlp.info.json").read_text())
+        assert info["data"] == "mnist1d" and info["framework"] == fw
     prepared = json.loads((project / "metrics/data/mnist_5k.json").read_text())
     assert prepared["splits"] == {"train": 3600, "val": 400, "test": 1000}
     board = (project / "reports/leaderboard.csv").read_text().splitlines()
@@ -75,10 +79,15 @@ def test_dvc_repro_runs_the_pipeline_then_reruns_only_what_changed(tmp_path):
     import mlflow
     client = mlflow.MlflowClient(f"sqlite:///{project / 'mlruns' / 'mlflow.db'}")
     runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
-    run_ids = {json.loads((project / f"metrics/train/{fw}-mlp.json").read_text())["run_id"]
+    run_ids = {json.loads((project / f"metrics/train/{fw}-mlp.info.json").read_text())["run_id"]
                for fw in ("torch", "keras")}
     assert run_ids <= {r.info.run_id for r in runs}
     assert all(r.info.status == "FINISHED" for r in runs)
+    stage_runs = {r.info.run_name for r in runs if r.data.tags.get("nnlab.source") == "stage"}
+    assert stage_runs == {"stage:train@torch-mlp", "stage:train@keras-mlp"}
+    # the pipeline's outputs (dvc.lock, metrics/, reports/) leave the commit clean: only the
+    # test's own params.yaml edit is listed
+    assert {r.data.tags.get("nnlab.git.dirty") for r in runs} == {"params.yaml"}
 
     again = dvc(project, "repro")
     assert again.returncode == 0 and ran_stages(again) == set()
@@ -86,11 +95,12 @@ def test_dvc_repro_runs_the_pipeline_then_reruns_only_what_changed(tmp_path):
     shown = dvc(project, "metrics", "show", "--json")
     assert shown.returncode == 0 and "test/acc" in shown.stdout
 
-    changed = {**TINY, "train": {**TINY["train"], "lr": 0.003}}
+    changed = {**TINY, "train": {**TINY["train"], "epochs": 2}}
     set_params(project, changed)
     rerun = dvc(project, "repro")
     assert rerun.returncode == 0, rerun.stderr[-2000:]
-    assert ran_stages(rerun) == {"train@torch-mlp", "train@keras-mlp", "tune", "report"}
+    # the study reads only `tune:`, train.lr_schedule and data.split_seed of params.yaml
+    assert ran_stages(rerun) == {"train@torch-mlp", "train@keras-mlp", "report"}
 
     broken = {**changed, "tune": {**TINY["tune"], "archs": "no_such_net"}}
     set_params(project, broken)

@@ -64,11 +64,11 @@ def interrupt_and_resume(framework: str) -> tuple[dict, dict, str]:
     run_id = stopped.value.run_id
     assert tracking.client().get_run(run_id).info.status == "KILLED"
     assert any(resume.checkpoint_dir(run_id).iterdir()), "the finished epoch's checkpoint is kept"
-    assert [s for s, _ in metric_steps(run_id, "val/acc")] == [0]
+    assert [s for s, _ in metric_steps(run_id, "val/acc")] == [1]
     resumed = train(resume.plan_for_resume(run_id, quiet=True), progress=quiet, resume_run_id=run_id)
     assert resumed["run_id"] == run_id
     assert tracking.client().get_run(run_id).info.status == "FINISHED"
-    assert [s for s, _ in metric_steps(run_id, "val/acc")] == list(range(EPOCHS))
+    assert [s for s, _ in metric_steps(run_id, "val/acc")] == list(range(1, EPOCHS + 1))
     resumed_curve = [v for _, v in metric_steps(run_id, "val/acc")]
     assert resumed_curve == pytest.approx([v for _, v in metric_steps(whole["run_id"], "val/acc")], abs=1e-6)
     assert not resume.checkpoint_dir(run_id).exists(), "a finished run's checkpoint is removed"
@@ -120,9 +120,9 @@ def test_a_resume_from_an_older_checkpoint_logs_every_epoch_once(monkeypatch):
     with pytest.raises(resume.TrainingInterrupted) as stopped:
         train(config, progress=quiet, callbacks=[stop_after_epoch("torch", last=1)])
     run_id = stopped.value.run_id
-    assert [s for s, _ in metric_steps(run_id, "val/acc")] == [0, 1]
+    assert [s for s, _ in metric_steps(run_id, "val/acc")] == [1, 2]
     resumed = train(resume.plan_for_resume(run_id, quiet=True), progress=quiet, resume_run_id=run_id)
-    assert [s for s, _ in metric_steps(run_id, "val/acc")] == list(range(EPOCHS))
+    assert [s for s, _ in metric_steps(run_id, "val/acc")] == list(range(1, EPOCHS + 1))
     assert [v for _, v in metric_steps(run_id, "val/acc")] == pytest.approx(
         [v for _, v in metric_steps(whole["run_id"], "val/acc")], abs=1e-6)
     assert resumed["test/acc"] == pytest.approx(whole["test/acc"], abs=1e-6)
@@ -235,7 +235,7 @@ def test_ddp_on_two_cpu_processes_logs_one_run_and_matches_one_process(lab_dir):
     assert abs(acc_two - acc_one) <= 0.02
     [ddp_run] = [r for r in mlflow_runs() if r.data.params.get("devices") == "2"]
     assert ddp_run.info.status == "FINISHED"
-    assert [m.step for m in _history(ddp_run.info.run_id, "val/acc")] == [0, 1, 2]
+    assert [m.step for m in _history(ddp_run.info.run_id, "val/acc")] == [1, 2, 3]
 
 
 def _history(run_id: str, key: str):

@@ -72,7 +72,7 @@ def test_study_is_a_parent_run_with_one_nested_train_run_per_trial(capsys):
     code, out, _ = nnlab(capsys, "tune", "--study", "s", "--trials", "2", *TINY)
     assert code == 0
     parent, children = study_and_trial_runs("s")
-    assert parent.info.status == "FINISHED"
+    assert parent.info.status == "FINISHED" and parent.data.tags["mlflow.runName"] == "tune:s"
     assert {"study", "sampler", "pruner", "storage", "objective"} <= set(parent.data.params)
     assert parent.data.params["storage"].endswith("mlruns/optuna.db")
     assert "best/val/acc" in parent.data.metrics and parent.data.tags["best.arch"] == "mlp"
@@ -83,7 +83,11 @@ def test_study_is_a_parent_run_with_one_nested_train_run_per_trial(capsys):
         assert child.data.tags["trial.state"] == "COMPLETE" and child.info.status == "FINISHED"
         # the same keys as `nnlab train` (tests/test_training.py checks those)
         assert {"framework", "arch", "lr", "batch_size", "optimizer", "n_params", "depth"} <= set(child.data.params)
-        assert {"val/acc", "test/acc", "train/loss"} <= set(child.data.metrics)
+        assert {"val/acc", "train/loss"} <= set(child.data.metrics)
+        assert not any(k.startswith("test/") for k in child.data.metrics)  # only the refit scores test
+        trial = child.data.tags["optuna.trial"]
+        assert child.data.tags["mlflow.runName"].startswith(f"tune:s#{trial} ")
+        assert child.data.tags["nnlab.source"] == "trial"
     study = load("s")
     assert {t.user_attrs["mlflow_run_id"] for t in study.trials} == {c.info.run_id for c in children}
 
@@ -142,21 +146,24 @@ def test_pruning_callbacks_stop_training_at_the_pruned_epoch(framework):
     from experiments.train import train
     from experiments.tune.callbacks import EpochLog, trial_callbacks
 
-    class PruneAtEpoch1(optuna.pruners.BasePruner):
+    class PruneAtEpoch2(optuna.pruners.BasePruner):
         def prune(self, study, trial):
-            return trial.last_step is not None and trial.last_step >= 1
+            return trial.last_step is not None and trial.last_step >= 2
 
-    tracking.STATUS_FOR_EXCEPTION[optuna.TrialPruned] = "KILLED"
-    study = optuna.create_study(direction="maximize", pruner=PruneAtEpoch1())
+    tracking.STATUS_FOR_EXCEPTION[optuna.TrialPruned] = "FINISHED"  # as `run_study` registers it
+    study = optuna.create_study(direction="maximize", pruner=PruneAtEpoch2())
     trial, log = study.ask(), EpochLog()
     config = TrainConfig(framework=framework, arch="mlp", data="digits", epochs=4, batch_size=128,
                          quiet=True).validate()
     with pytest.raises(optuna.TrialPruned):
         train(config, progress=lambda *a: None, callbacks=trial_callbacks(framework, trial, "val/acc", log))
-    assert log.pruned_epoch == 1 and log.epochs == 2
-    assert sorted(study.trials[0].intermediate_values) == [0, 1]
+    # epochs counted from 1 in the callbacks, Optuna's steps and MLflow's steps alike
+    assert log.pruned_epoch == 2 and log.epochs == 2
+    assert sorted(study.trials[0].intermediate_values) == [1, 2]
     run = mlflow_runs("digits")[0]
-    assert run.info.status == "KILLED"
+    assert run.info.status == "FINISHED" and "error" not in run.data.tags  # stopped early, not crashed
+    client = tracking.client()
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "val/acc")] == [1, 2]
     assert "val/acc" in run.data.metrics  # the pruned epoch was logged before the stop
 
 
@@ -176,11 +183,11 @@ def test_a_pruned_trial_is_recorded_with_its_state_and_epoch(monkeypatch):
     tune_study.run_study(TuneOptions(study="p", data="digits", trials=2, quiet=True), space, say=lambda *a: None)
     trials = load("p").trials
     assert [t.state.name for t in trials] == ["COMPLETE", "PRUNED"]
-    assert trials[1].user_attrs["pruned_epoch"] == 0 and trials[1].user_attrs["epochs_trained"] == 1
+    assert trials[1].user_attrs["pruned_epoch"] == 1 and trials[1].user_attrs["epochs_trained"] == 1
     _, children = study_and_trial_runs("p")
     pruned = next(c for c in children if c.data.tags["optuna.trial"] == "1")
-    assert pruned.info.status == "KILLED"
-    assert pruned.data.tags["trial.state"] == "PRUNED" and pruned.data.tags["trial.pruned_epoch"] == "0"
+    assert pruned.info.status == "FINISHED" and "error" not in pruned.data.tags  # not a crash
+    assert pruned.data.tags["trial.state"] == "PRUNED" and pruned.data.tags["trial.pruned_epoch"] == "1"
 
 
 def test_multi_objective_study_runs_without_pruning_and_logs_its_pareto_front(capsys):

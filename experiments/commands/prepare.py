@@ -18,7 +18,7 @@ def run(args) -> int:
     import datamodules
     from datamodules.core import data_root
     from experiments.config import TrainConfig
-    from experiments.files import write_json_atomic
+    from experiments.files import write_json_atomic, write_metrics_json
     from experiments.plan import load_params
     from modules.errors import UserError
 
@@ -36,7 +36,7 @@ def run(args) -> int:
                "splits": {s: len(datamodule.splits[s]) for s in ("train", "val", "test")}}
     write_json_atomic(datamodule.prepared_path().with_suffix(".json"), summary)
     if args.metrics_out:  # committed with the pipeline, so `dvc exp show` can read it in any revision
-        write_json_atomic(args.metrics_out, summary)
+        write_metrics_json(args.metrics_out, summary)  # split counts; digests and paths beside it
     if not args.quiet:
         print(json.dumps(summary))
     return 0

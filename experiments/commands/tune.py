@@ -85,7 +85,20 @@ def run(args) -> int:
     summary = run_study(options, space, say=(lambda *a: None) if args.quiet else print)
     if args.out and summary:
         write_outputs(summary, options, args.out)
+    if args.quiet and summary and not args.worker_of:  # --quiet still says how the study ended
+        print(quiet_line(options, summary))
     return 0
+
+
+def quiet_line(options, summary: dict) -> str:
+    """The one line `nnlab tune --quiet` prints: the study, its best value and trial, the trials."""
+    if "best_value" in summary:
+        best = f"best {options.keys[0]} {summary['best_value']:.4f} (trial {summary['best_trial']})"
+    elif "pareto_front" in summary:
+        best = f"Pareto front: trials {', '.join(map(str, summary['pareto_front']))}"
+    else:
+        best = "no trial completed"
+    return f"study {options.study}: {best}; {summary['counted']} trials ({summary['states']})"
 
 
 def write_outputs(summary: dict, options, folder: str) -> None:
@@ -95,7 +108,7 @@ def write_outputs(summary: dict, options, folder: str) -> None:
 
     import optuna
 
-    from experiments.files import write_json_atomic
+    from experiments.files import write_metrics_json
     from experiments.tune import storage as tune_storage
 
     out = Path(folder)
@@ -109,4 +122,5 @@ def write_outputs(summary: dict, options, folder: str) -> None:
     best = {k: summary.get(k) for k in ("best_value", "best_trial", "best_params", "pareto_front",
                                         "counted", "epochs_trained", "n_trials") if k in summary}
     best.update(study=options.study, objective=options.objective, states=summary.get("states"))
-    write_json_atomic(out / "best.json", json.loads(json.dumps(best, default=str)))
+    # numbers in best.json (a DVC metric); the study, objective, parameters in best.info.json
+    write_metrics_json(out / "best.json", json.loads(json.dumps(best, default=str)))

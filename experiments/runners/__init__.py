@@ -27,7 +27,7 @@ class FitResult:
     n_params: int
     train_time_s: float
     samples_seen: int
-    test_outputs: np.ndarray
+    test_outputs: np.ndarray | None  # None: the config said not to score the test split
     history: list[dict] = field(default_factory=list)
     # what the training controls decided (`experiments.controls`): `best_epoch`, `stopped_epoch`
     controls: dict = field(default_factory=dict)
@@ -86,3 +86,68 @@ def fit(framework: str, arch, datamodule, config, on_epoch: EpochCallback,
 def save_model(framework: str, model, folder: Path) -> Path:
     """Write the trained network into `folder`; return the file's path."""
     return runner(framework).save_model(model, Path(folder))
+
+
+# --- what the terminal shows, the same in every runner -------------------------------------
+def ordered_metrics(metrics: dict) -> list[tuple[str, float]]:
+    """`metrics` in the terminal's order: train/ before val/, loss before the others, then by name
+    (`train/loss train/acc val/loss val/acc`); learning rates are left to MLflow."""
+    def rank(key: str) -> tuple:
+        stage, _, name = key.partition("/")
+        return ({"train": 0, "val": 1}.get(stage, 2), "loss" not in name, key)
+
+    return [(k, metrics[k]) for k in sorted(metrics, key=rank) if not k.startswith("train/lr")]
+
+
+def epoch_line(epoch: int, epochs: int, metrics: dict, seconds: float | None = None) -> str:
+    """The line every runner prints after epoch `epoch` (counted from 1, as MLflow's steps):
+    `epoch 3/10  train/loss 0.4100  train/acc 0.8700  val/loss 0.3900  val/acc 0.8800  1.2s`."""
+    text = f"epoch {epoch}/{epochs}  " + "  ".join(f"{k} {v:.4f}" for k, v in ordered_metrics(metrics))
+    return text + (f"  {seconds:.1f}s" if seconds is not None else "")
+
+
+class EpochProgress:
+    """A live bar with the running train metrics in a terminal (tqdm), a line per epoch in a log;
+    the torch loop and a Keras callback drive the same object, so both print the same."""
+
+    def __init__(self, epochs: int, steps: int, live: bool | None = None) -> None:
+        import sys
+
+        self.epochs, self.steps, self.bar = epochs, steps, None
+        self.live = sys.stdout.isatty() if live is None else live
+
+    def start(self, epoch: int) -> None:
+        """Epoch `epoch` (counted from 1) begins."""
+        import sys
+        import time
+
+        self.started = time.perf_counter()
+        if self.live:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.steps, desc=f"epoch {epoch}/{self.epochs}", leave=True,
+                            dynamic_ncols=True, file=sys.stdout)
+
+    def step(self, done: int, running=None) -> None:
+        """`done` steps of the epoch finished; `running()` gives the running train metrics, asked
+        for only when the bar redraws (tqdm's `mininterval`), so it costs nothing per step."""
+        if self.bar is None:
+            return
+        self.bar.update(done - self.bar.n)
+        if running is not None and self.bar.last_print_n == self.bar.n:  # it just redrew
+            self.bar.set_postfix_str("  ".join(f"{k} {v:.4f}" for k, v in ordered_metrics(running())),
+                                     refresh=False)
+
+    def end(self, epoch: int, metrics: dict) -> None:
+        """Epoch `epoch` (counted from 1) ended with `metrics`: the bar closes on them, or one line."""
+        import time
+
+        seconds = time.perf_counter() - self.started
+        if self.bar is not None:
+            self.bar.update(self.steps - self.bar.n)
+            self.bar.set_postfix_str("  ".join(f"{k} {v:.4f}" for k, v in ordered_metrics(metrics))
+                                     + f"  {seconds:.1f}s")
+            self.bar.close()
+            self.bar = None
+        else:
+            print(epoch_line(epoch, self.epochs, metrics, seconds), flush=True)

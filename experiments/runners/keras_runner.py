@@ -4,14 +4,13 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from experiments.pacing import Pacer
-from experiments.runners import EpochCallback, FitResult, check_finite
+from experiments.runners import EpochCallback, EpochProgress, FitResult, check_finite
 from modules import backend
 
 keras = backend.keras()
@@ -149,11 +148,24 @@ def seed_everything(seed: int) -> None:
     backend.tensorflow().config.experimental.enable_op_determinism()
 
 
-def verbosity(config) -> int:
-    """A live bar in a terminal, a line per epoch in a log, nothing when quiet."""
-    if config.quiet:
-        return 0
-    return 1 if sys.stdout.isatty() else 2
+class ShowProgress(keras.callbacks.Callback):
+    """`experiments.runners.EpochProgress` in place of Keras's own progress bar (`fit` runs with
+    verbose=0): the lab's metric names and order, the same bar and line as the torch runner's."""
+
+    def __init__(self, epochs: int, steps: int) -> None:
+        super().__init__()
+        self.view, self.metrics = EpochProgress(epochs, steps), {}
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        self.view.start(epoch + 1)
+
+    def on_train_batch_end(self, batch: int, logs=None) -> None:
+        self.view.step(batch + 1, lambda: {lab_metric_name(k): float(v) for k, v in (logs or {}).items()
+                                           if k != "learning_rate"})
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        self.view.end(epoch + 1, {lab_metric_name(k): float(v) for k, v in (logs or {}).items()
+                                  if k != "learning_rate"})
 
 
 # `--precision` -> the Keras dtype policy the network is built under: variables in float32,
@@ -275,6 +287,8 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
         after_epoch = lambda epoch: on_epoch_outputs(epoch, task.epoch_outputs())  # noqa: E731
     reporter = ReportEpochs(on_epoch, after_epoch, task)
     lab_callbacks, first_epoch = [reporter], 0
+    if not config.quiet:
+        lab_callbacks.insert(0, ShowProgress(config.epochs, datamodule.steps_per_epoch("train")))
     watch = make_watch(config)
     best = BestEpoch(watch, reporter, keep_weights=bool(config.select_best)) if watch is not None else None
     if best is not None:
@@ -289,7 +303,7 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
     task.model.fit(train_batches, epochs=config.epochs, initial_epoch=first_epoch,
                    steps_per_epoch=datamodule.steps_per_epoch("train"),
                    validation_data=datamodule.keras_dataset("val"),
-                   callbacks=[*lab_callbacks, *callbacks], verbose=verbosity(config))
+                   callbacks=[*lab_callbacks, *callbacks], verbose=0)
     train_time = time.perf_counter() - start
     if best is not None:
         best.restore()
@@ -298,7 +312,8 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
     return FitResult(model=task.network, n_params=count_parameters(task.network),
                      train_time_s=train_time,
                      samples_seen=len(datamodule.splits["train"]) * len(reporter.history),
-                     test_outputs=task.test_outputs(datamodule), history=reporter.history,
+                     test_outputs=task.test_outputs(datamodule) if config.score_test else None,
+                     history=reporter.history,
                      controls=watch.summary() if watch is not None else {})
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from datamodules.core import epoch_order
 from experiments.controls import make_watch
-from experiments.runners import EpochCallback, FitResult, check_finite
+from experiments.runners import EpochCallback, FitResult, check_finite, epoch_line
 from modules.toolkit.numpy_layers import count_parameters, softmax_cross_entropy
 from modules.toolkit.numpy_optim import SGD, check_training
 
@@ -77,7 +77,7 @@ def _fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list) -> 
         for callback in callbacks:
             callback(epoch, metrics)
         if not config.quiet:
-            print(f"epoch {epoch + 1}/{config.epochs}  " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+            print(epoch_line(epoch + 1, config.epochs, metrics), flush=True)
         if watch is not None:
             if watch.update(epoch, metrics) and config.select_best:
                 best_weights = network.state_dict()
@@ -86,8 +86,10 @@ def _fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list) -> 
     train_time = time.perf_counter() - start
     if best_weights is not None:
         network.load_state_dict(best_weights)
-    x_test, y_test = datamodule.arrays("test")
-    _, _, test_logits = evaluate(network, x_test, y_test, batch)
+    test_logits = None
+    if config.score_test:
+        x_test, y_test = datamodule.arrays("test")
+        _, _, test_logits = evaluate(network, x_test, y_test, batch)
     return FitResult(model=network, n_params=count_parameters(network), train_time_s=train_time,
                      samples_seen=len(x_train) * len(history), test_outputs=test_logits, history=history,
                      controls=watch.summary() if watch is not None else {})

@@ -13,14 +13,13 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from experiments.pacing import Pacer
-from experiments.runners import EpochCallback, FitResult, check_finite
+from experiments.runners import EpochCallback, EpochProgress, FitResult, check_finite
 from modules import backend
 
 torch = backend.torch()
@@ -150,34 +149,22 @@ class EpochCheckpoint(Callback):
         return int(rest["next_epoch"])
 
 
-class EpochProgress(Callback):
-    """A live bar in a terminal, a line per epoch in a log (as Keras's `verbose` 1 and 2)."""
+class ShowProgress(Callback):
+    """`experiments.runners.EpochProgress` driven by the loop: the running train loss on the bar
+    while an epoch runs, the epoch's metrics when it ends (the same line as the Keras runner's)."""
 
     def __init__(self, epochs: int, steps: int) -> None:
-        self.epochs, self.steps, self.bar = epochs, steps, None
-        self.live = sys.stdout.isatty()
+        self.view = EpochProgress(epochs, steps)
 
     def on_train_epoch_start(self, loop, task) -> None:
-        self.start = time.perf_counter()
-        if self.live:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=self.steps, desc=f"Epoch {loop.current_epoch + 1}/{self.epochs}",
-                            leave=True, dynamic_ncols=True, file=sys.stdout)
+        self.view.start(loop.current_epoch + 1)
 
     def on_train_batch_start(self, loop, task, batch, batch_idx: int) -> None:
-        if self.bar is not None and batch_idx:
-            self.bar.update(1)  # the previous step is done
+        if batch_idx:  # the previous step is done
+            self.view.step(batch_idx, lambda: {f"train/{k}": v for k, v in task.epoch_means["train"].means().items()})
 
     def on_train_epoch_end(self, loop, task) -> None:
-        metrics = " - ".join(f"{k}: {v:.4f}" for k, v in task.epoch_metrics().items())
-        if self.bar is not None:
-            self.bar.update(self.steps - self.bar.n)
-            self.bar.set_postfix_str(metrics)
-            self.bar.close()
-        else:
-            print(f"Epoch {loop.current_epoch + 1}/{self.epochs} - {time.perf_counter() - self.start:.1f}s"
-                  f" - {metrics}", flush=True)
+        self.view.end(loop.current_epoch + 1, task.epoch_metrics())
 
 
 class FitLoop:
@@ -350,7 +337,7 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
     if checkpoint is not None:
         lab_callbacks.append(checkpoint)
     if not config.quiet and fabric.is_global_zero:
-        lab_callbacks.insert(0, EpochProgress(config.epochs, len(datamodule.train_dataloader())))
+        lab_callbacks.insert(0, ShowProgress(config.epochs, len(datamodule.train_dataloader())))
     loop = FitLoop(fabric, task, datamodule, config.epochs, [*lab_callbacks, *callbacks])
     loop.grad_clip = config.grad_clip
     first_epoch = checkpoint.restore(loop) if checkpoint is not None else 0
@@ -364,7 +351,8 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
     return FitResult(model=task.network, n_params=count_parameters(task.network),
                      train_time_s=train_time,
                      samples_seen=len(datamodule.splits["train"]) * loop.epochs_run,
-                     test_outputs=task.test_outputs(datamodule), history=reporter.history,
+                     test_outputs=task.test_outputs(datamodule) if config.score_test else None,
+                     history=reporter.history,
                      controls=watch.summary() if watch is not None else {})
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 @dataclass
 class EpochLog:
-    """What the callbacks saw: epochs finished, and the epoch a trial was pruned at."""
+    """What the callbacks saw: epochs finished, and the epoch a trial was pruned at (counted
+    from 1, as the Optuna steps the trial reported, MLflow's steps and the terminal)."""
 
     epochs: int = 0
     pruned_epoch: int | None = None
@@ -51,10 +52,11 @@ def _lightning_callbacks(trial, monitor, log: EpochLog) -> list:
             value = task.epoch_metrics().get(monitor)
             if value is None:  # as the Keras callback: the trial fails later, on its objective
                 return
-            trial.report(value, step=loop.current_epoch)
+            epoch = loop.current_epoch + 1  # counted from 1, as MLflow's steps and the terminal
+            trial.report(value, step=epoch)
             if trial.should_prune():
-                log.pruned_epoch = loop.current_epoch
-                raise optuna.TrialPruned(f"Trial was pruned at epoch {loop.current_epoch}.")
+                log.pruned_epoch = epoch
+                raise optuna.TrialPruned(f"Trial was pruned at epoch {epoch}.")
 
     return [EpochGuard()] + ([EpochEndPruning()] if monitor else [])
 
@@ -71,8 +73,8 @@ def _keras_callbacks(trial, monitor, log: EpochLog) -> list:
 
     class Pruning(KerasPruningCallback):
         def on_epoch_end(self, epoch, logs=None) -> None:
-            log.pruned_epoch = epoch
-            super().on_epoch_end(epoch, logs)
+            log.pruned_epoch = epoch + 1  # Keras counts from 0; the lab reports from 1
+            super().on_epoch_end(epoch + 1, logs)
             log.pruned_epoch = None
 
     return [EpochGuard()] + ([Pruning(trial, keras_metric_name(monitor))] if monitor else [])

@@ -2,6 +2,7 @@
 budget that finished trials count toward."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from experiments.tune import storage as tune_storage, tracking as tune_tracking
@@ -69,6 +70,8 @@ class TrialObjective:
             plan = self.space.suggest_plan(trial, self.options.experiment)
         except UserError as err:
             self._fail(trial, None, f"invalid combination: {err}", log)
+        # trials never see the test split: only the refit of `nnlab best` scores it
+        plan = dataclasses.replace(plan, config=dataclasses.replace(plan.config, score_test=False))
         config = plan.config
         tags = {"optuna.study": self.options.study, "optuna.trial": trial.number,
                 "optuna.storage": self.storage_url}
@@ -77,8 +80,8 @@ class TrialObjective:
                             callbacks=trial_callbacks(config.framework, trial, self.monitor, log), tags=tags,
                             plots=False, log_model=False)
         except optuna.TrialPruned:
-            epoch = log.pruned_epoch if log.pruned_epoch is not None else max(log.epochs - 1, 0)
-            trial.set_user_attr("epochs_trained", epoch + 1)
+            epoch = log.pruned_epoch if log.pruned_epoch is not None else max(log.epochs, 1)
+            trial.set_user_attr("epochs_trained", epoch)
             trial.set_user_attr("pruned_epoch", epoch)
             run_id = tune_tracking.find_trial_run(self.parent_run_id, trial.number)
             if run_id:

@@ -141,6 +141,10 @@ def open_study(options: TuneOptions, space: SearchSpace, url: str, storage, max_
     except optuna.exceptions.DuplicatedStudyError:
         study = optuna.load_study(study_name=options.study, storage=storage, sampler=sampler, pruner=pruner)
         created = False
+    if study.metric_names is None:  # optuna-dashboard labels the objective with it, not "Objective 0"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # set_metric_names is "experimental"
+            study.set_metric_names(options.keys)
     if created:
         for key, value in {"data": options.data, "objective": options.objective, "seed": options.seed,
                            "epochs": list(space.epochs), "image_size": space.image_size,
@@ -179,7 +183,8 @@ def run_study(options: TuneOptions, space: SearchSpace, say=print) -> dict:
     from experiments import tracking
 
     quiet_optuna()
-    tracking.STATUS_FOR_EXCEPTION[optuna.TrialPruned] = "KILLED"  # a pruned trial's run: stopped early
+    # a pruned trial's run ends FINISHED (no `error` tag: it did not crash), `trial.state` PRUNED
+    tracking.STATUS_FOR_EXCEPTION[optuna.TrialPruned] = "FINISHED"
     url = options.storage or tune_storage.default_url(options.jobs, options.study)
     storage = tune_storage.open_storage(url, stale_trial_callback=on_trial_lost)
     pruner = options.pruner

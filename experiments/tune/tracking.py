@@ -24,10 +24,10 @@ def create_study_run(experiment: str, study_name: str, params: dict, space: dict
     """Start the study's parent run; return its id. It stays RUNNING until `finish_study_run`."""
     mlflow_client = tracking.client()
     exp_id = tracking.experiment_id(mlflow_client, experiment)
-    tags = {"mlflow.runName": f"study-{study_name}", "optuna.study": study_name, "role": "study",
-            "mlflow.source.git.commit": tracking.git_commit(), **tracking.library_versions(),
+    tags = {"mlflow.runName": f"tune:{study_name}", "optuna.study": study_name, "role": "study",
+            tracking.ORIGIN_TAG: "study", **tracking.source_tags(), **tracking.library_versions(),
             **{k: str(v) for k, v in tracking.owner_tags().items()}}  # with `run_study`'s heartbeat
-    run_id = mlflow_client.create_run(exp_id, tags=tags, run_name=f"study-{study_name}").info.run_id
+    run_id = mlflow_client.create_run(exp_id, tags=tags, run_name=f"tune:{study_name}").info.run_id
     run = tracking.TrackedRun(mlflow_client, run_id)
     run.log_params(params)
     with tempfile.TemporaryDirectory() as tmp:
@@ -60,8 +60,9 @@ def record_trial_without_run(parent_run_id: str, study_name: str, trial, reason:
     combination, a worker killed while starting), so that every trial has its MLflow run."""
     mlflow_client = tracking.client()
     parent = mlflow_client.get_run(parent_run_id)
-    tags = {"mlflow.runName": f"trial-{trial.number}", "mlflow.parentRunId": parent_run_id,
-            "optuna.study": study_name, "optuna.trial": str(trial.number)}
+    tags = {"mlflow.runName": f"tune:{study_name}#{trial.number}", "mlflow.parentRunId": parent_run_id,
+            "optuna.study": study_name, "optuna.trial": str(trial.number), tracking.ORIGIN_TAG: "trial",
+            **tracking.source_tags()}
     run_id = mlflow_client.create_run(parent.info.experiment_id, tags=tags).info.run_id
     run = tracking.TrackedRun(mlflow_client, run_id)
     if trial.params:

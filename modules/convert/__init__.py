@@ -141,21 +141,31 @@ def outputs_channels_first(y: np.ndarray) -> np.ndarray:
 
 def max_output_difference(torch_net, keras_net, input_shape: tuple, batch: int, seed: int) -> float:
     """Max |torch - keras| of two one-input, one-output networks on one random batch."""
+    return output_comparison(torch_net, keras_net, input_shape, batch, seed)[0]
+
+
+def output_comparison(torch_net, keras_net, input_shape: tuple, batch: int, seed: int) -> tuple[float, float]:
+    """(max |torch - keras|, max |torch|) of two one-input, one-output networks on one random batch."""
     torch = backend.torch()
     x_torch, x_keras = random_inputs(tuple(input_shape), batch, seed)
     with torch.inference_mode():
         y_torch = numpy_of(torch_net(torch.from_numpy(x_torch)))
     y_keras = outputs_channels_first(np.asarray(keras_net(x_keras, training=False)))
-    return float(np.max(np.abs(y_torch - y_keras)))
+    return float(np.max(np.abs(y_torch - y_keras))), float(np.max(np.abs(y_torch)))
 
 
 def max_difference_on(torch_net, keras_net, inputs: tuple) -> float:
     """Max |torch - keras| of two networks fed the same input arrays (no layout change)."""
+    return comparison_on(torch_net, keras_net, inputs)[0]
+
+
+def comparison_on(torch_net, keras_net, inputs: tuple) -> tuple[float, float]:
+    """(max |torch - keras|, max |torch|) of two networks fed the same input arrays (no layout change)."""
     torch = backend.torch()
     with torch.inference_mode():
         y_torch = numpy_of(torch_net(*(torch.from_numpy(x) for x in inputs)))
     y_keras = np.asarray(keras_net(inputs[0] if len(inputs) == 1 else tuple(inputs), training=False))
-    return float(np.max(np.abs(y_torch - y_keras)))
+    return float(np.max(np.abs(y_torch - y_keras))), float(np.max(np.abs(y_torch)))
 
 
 def channels_first_input_shape(keras_net) -> tuple:
