@@ -58,6 +58,15 @@ def names(text: str | None, flag: str) -> list[str] | None:
     return items
 
 
+def storage_url(args) -> str | None:
+    """`--storage`, or in a `--jobs` worker the URL its parent put in the environment."""
+    import os
+
+    from experiments.tune.storage import WORKER_URL_ENV
+
+    return args.storage or (os.environ.get(WORKER_URL_ENV) if args.worker_of else None)
+
+
 def run(args) -> int:
     import datamodules
     from experiments.tune.options import TuneOptions
@@ -71,7 +80,7 @@ def run(args) -> int:
     options = TuneOptions(study=args.study or "show-space", data=args.data, archs=names(args.archs, "--archs"),
                           family=args.family, frameworks=names(args.frameworks, "--frameworks"),
                           trials=args.trials, timeout=args.timeout, objective=args.objective,
-                          sampler=args.sampler, pruner=args.pruner, storage=args.storage, jobs=args.jobs,
+                          sampler=args.sampler, pruner=args.pruner, storage=storage_url(args), jobs=args.jobs,
                           seed=args.seed, epochs=args.epochs, image_size=args.image_size,
                           early_stop=args.early_stop, min_delta=args.min_delta, experiment=args.experiment,
                           quiet=args.quiet, worker_of=args.worker_of, worker_index=args.worker_index)

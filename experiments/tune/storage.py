@@ -29,6 +29,9 @@ HEARTBEAT_S = 10
 GRACE_S = 60
 WORKER_ATTR = "worker"  # trial user attr "host:pid" of the process running it
 LOST_ATTR = "worker_lost"  # why a trial was failed for its dead worker (local deaths only)
+# how `--jobs` workers get the storage URL: the environment, readable by the owner only, not
+# argv, which every local user can read (/proc/PID/cmdline) and the URL may hold a password
+WORKER_URL_ENV = "NNLAB_TUNE_STORAGE_URL"
 
 
 def this_worker() -> str:
