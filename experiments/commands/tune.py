@@ -1,7 +1,7 @@
 """`nnlab tune`: an Optuna study over architectures, frameworks and their settings."""
 from __future__ import annotations
 
-from experiments.cli import positive_float, positive_int, seed
+from experiments.cli import non_negative_float, positive_float, positive_int, seed
 
 ORDER = 30
 
@@ -29,7 +29,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--image-size", type=positive_int, help="resize images to N x N for every trial")
     p.add_argument("--early-stop", type=positive_int, metavar="PATIENCE",
                    help="stop a trial after PATIENCE epochs without a lower val/loss (pruning still applies)")
-    p.add_argument("--min-delta", type=float, metavar="X",
+    p.add_argument("--min-delta", type=non_negative_float, metavar="X",
                    help="with --early-stop: the least change that counts as an improvement (default 0)")
     p.add_argument("--seed", type=seed, default=0, help="seed of the sampler and of every trial")
     p.add_argument("--experiment", help="MLflow experiment (default: the dataset's name)")
