@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import platform
 import signal
@@ -63,6 +64,9 @@ def client():
 
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
+    # MLflow's SQL store logs each database error with its traceback, then raises it; nnlab
+    # reports what it raises in one line (a full disk: `disk_full_error`)
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
     if uri.startswith(("http://", "https://")):
         check_server(uri)
     folder = store_folder(uri)
