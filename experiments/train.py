@@ -9,6 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from experiments import host
 from experiments.config import TrainConfig
 from experiments.files import write_json_atomic
 from experiments.plan import RunPlan, as_plan
@@ -154,7 +155,8 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
 
         summary = {**metrics, "n_params": result.n_params, "run_id": run.run_id,
                    "framework": config.framework, "arch": config.arch, "data": config.data,
-                   "epochs": len(result.history), "dataset_digest": datamodule.digest}
+                   "epochs": len(result.history), "dataset_digest": datamodule.digest, **host.cpu()}
+        run.set_tags(host.cpu())  # results differ in the last digits across instruction sets
     resume.discard_checkpoint(summary["run_id"])
     if metrics_out:
         write_json_atomic(metrics_out, summary)
