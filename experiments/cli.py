@@ -40,8 +40,10 @@ def positive_int(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if not 0 < value <= MAX_INT:
-        raise argparse.ArgumentTypeError(f"must be an integer in [1, {MAX_INT}], got {value}")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    if value > MAX_INT:
+        raise argparse.ArgumentTypeError(f"must be a positive integer up to {MAX_INT}, got {value}")
     return value
 
 
