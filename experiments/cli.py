@@ -22,15 +22,28 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
+    def parse_known_args(self, args=None, namespace=None):
+        """argparse's, and an option given an empty value (`--resume ""`) is an error, not unset."""
+        namespace, extras = super().parse_known_args(args, namespace)
+        for action in self._actions:
+            if action.option_strings and getattr(namespace, action.dest, None) == "":
+                self.error(f"argument {action.option_strings[-1]}: empty value")
+        return namespace, extras
+
+
+MAX_INT = 2**31 - 1  # the largest count or size torch and TensorFlow index with 32-bit integers
+
 
 def positive_int(text: str) -> int:
-    """argparse type: an integer > 0."""
+    """argparse type: an integer in [1, 2**31 - 1]."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    if value > MAX_INT:
+        raise argparse.ArgumentTypeError(f"must be a positive integer up to {MAX_INT}, got {value}")
     return value
 
 
@@ -42,6 +55,17 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
     if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"must be positive and finite, got {value}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {value}")
     return value
 
 
@@ -70,8 +94,8 @@ def shape(text: str) -> tuple[int, ...]:
         dims = tuple(int(v) for v in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not dims or min(dims) <= 0:
-        raise argparse.ArgumentTypeError(f"every dimension must be positive, got {text!r}")
+    if not dims or min(dims) <= 0 or max(dims) > MAX_INT:
+        raise argparse.ArgumentTypeError(f"every dimension must be in [1, {MAX_INT}], got {text!r}")
     return dims
 
 
@@ -112,7 +136,7 @@ def add_control_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--early-stop", type=positive_int, metavar="PATIENCE",
                         help="stop after PATIENCE epochs without improvement of the --select-best "
                         "metric, else val/loss")
-    parser.add_argument("--min-delta", type=float, metavar="X",
+    parser.add_argument("--min-delta", type=non_negative_float, metavar="X",
                         help="with --early-stop: the least change that counts as an improvement (default 0)")
     parser.add_argument("--grad-clip", type=positive_float, metavar="NORM",
                         help="clip each step's gradients to this global norm over all parameters")
@@ -122,17 +146,6 @@ def add_control_options(parser: argparse.ArgumentParser) -> None:
                         help="debug: one epoch of one batch of train, val and test; no MLflow run, no metrics file")
     parser.add_argument("--system-metrics", action="store_true", default=None,
                         help="log MLflow's system metrics (CPU, memory; GPU where present) while training")
-
-
-def non_negative_float(text: str) -> float:
-    """argparse type: a finite number >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not (value >= 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be finite and >= 0, got {value}")
-    return value
 
 
 def add_recipe_options(parser: argparse.ArgumentParser) -> None:

@@ -114,7 +114,7 @@ def check_controls(config, task: str) -> None:
         check_monitor(config.select_best)
     if config.early_stop is not None and (not isinstance(config.early_stop, int) or config.early_stop <= 0):
         raise UserError(f"--early-stop is a patience in epochs, a positive integer; got {config.early_stop}")
-    if not isinstance(config.min_delta, (int, float)) or config.min_delta < 0:
+    if not isinstance(config.min_delta, (int, float)) or not 0 <= config.min_delta < float("inf"):
         raise UserError(f"--min-delta must be zero or positive, got {config.min_delta}")
     if config.min_delta and not config.early_stop:
         raise UserError("--min-delta applies to early stopping: add --early-stop PATIENCE")

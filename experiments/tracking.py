@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import platform
 import signal
@@ -63,6 +64,9 @@ def client():
 
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
+    # MLflow's SQL store logs each database error with its traceback, then raises it; nnlab
+    # reports what it raises in one line (a full disk: `disk_full_error`)
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
     if uri.startswith(("http://", "https://")):
         check_server(uri)
     folder = store_folder(uri)
@@ -247,6 +251,10 @@ def experiment_id(client, name: str) -> str:
     try:
         found = client.get_experiment_by_name(name)
     except Exception as err:  # noqa: BLE001  (connection errors vary by store)
+        if getattr(err, "get_http_status_code", lambda: None)() in (401, 403):  # a basic-auth server
+            raise UserError(f"the MLflow server {tracking_uri()} refused the credentials (HTTP "
+                            f"{err.get_http_status_code()}); set MLFLOW_TRACKING_USERNAME and "
+                            "MLFLOW_TRACKING_PASSWORD to a user of the server (README: team tracking)") from None
         raise UserError(f"cannot reach the MLflow tracking store {tracking_uri()} "
                         f"({type(err).__name__}); start the server or fix MLFLOW_TRACKING_URI") from None
     if found is not None:

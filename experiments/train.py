@@ -9,6 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from experiments import host
 from experiments.config import TrainConfig
 from experiments.files import write_metrics_json
 from experiments.plan import RunPlan, as_plan
@@ -196,7 +197,9 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
 
         summary = {**metrics, "n_params": result.n_params, "run_id": run.run_id,
                    "framework": config.framework, "arch": config.arch, "data": config.data,
-                   "epochs": len(result.history), "dataset_digest": datamodule.digest, **registered}
+                   "epochs": len(result.history), "dataset_digest": datamodule.digest, **registered,
+                   **host.cpu()}
+        run.set_tags(host.cpu())  # results differ in the last digits across instruction sets
     resume.discard_checkpoint(summary["run_id"])
     if metrics_out:  # numbers; the run id, names and digest beside it (`files.write_metrics_json`)
         write_metrics_json(metrics_out, summary)

@@ -165,7 +165,7 @@ def test_tune_early_stop_reaches_every_trials_plan_and_every_worker():
                                           "init": "default"}.items()}}
     config = space.suggest_plan(optuna.trial.FixedTrial(draw), "digits").config
     assert (config.early_stop, config.min_delta) == (2, 0.01)
-    argv = TuneOptions(study="s", data="digits", early_stop=2, min_delta=0.01).worker_argv("url", "run", 1)
+    argv = TuneOptions(study="s", data="digits", early_stop=2, min_delta=0.01).worker_argv("run", 1)
     assert argv[argv.index("--early-stop") + 1] == "2" and argv[argv.index("--min-delta") + 1] == "0.01"
     with pytest.raises(UserError, match="add --early-stop PATIENCE"):
         TuneOptions(study="s", data="digits", min_delta=0.01)

@@ -433,3 +433,49 @@ def test_diverging_keras_trials_fail_with_the_shared_reason_and_the_study_goes_o
                for t in trials)
     trial_runs = [r for r in mlflow_runs() if r.data.tags.get("optuna.trial")]
     assert sorted(r.info.status for r in trial_runs) == ["FAILED", "FAILED"]
+
+
+@pytest.mark.integration
+def test_a_full_disk_mid_study_is_one_line_the_study_readable_with_its_finished_trials(small_tmpfs, monkeypatch,
+                                                                                      capsys):
+    """The study (SQLite `mlruns/optuna.db`) and the MLflow store on a 16 MiB tmpfs; trial 1 fills
+    it after its first epoch. The study stops with one line; once space is free it is readable,
+    trial 0 kept, and the same command finishes it."""
+    from experiments.runners import torch_runner
+    from experiments.tune import callbacks
+    from experiments.tune.best import load_study
+
+    ballast = small_tmpfs / "ballast"
+
+    class FillTheDisk(torch_runner.Callback):
+        def on_train_epoch_end(self, loop, task):
+            with open(ballast, "wb") as f, pytest.raises(OSError):
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+
+    original = callbacks.trial_callbacks
+
+    def fill_in_trial_1(framework, trial, *args, **kwargs):
+        found = original(framework, trial, *args, **kwargs)
+        return [*found, FillTheDisk()] if trial.number == 1 else found
+
+    tune = ("tune", "--study", "full", "--data", "digits", "--archs", "mlp", "--frameworks", "torch",
+            "--epochs", "2", "--trials", "3", "--pruner", "none", "--quiet")
+    with monkeypatch.context() as patch:
+        patch.setattr(callbacks, "trial_callbacks", fill_in_trial_1)
+        code, _, err = nnlab(capsys, *tune)
+    assert code == 2
+    *notes, line = [text for text in err.splitlines() if text.strip()]
+    assert "Traceback" not in err  # and at most the trial run's note that it stays RUNNING till reaped
+    assert all(note.startswith("nnlab: the MLflow store is full too: run ") for note in notes) and len(notes) <= 1
+    assert line.startswith("nnlab: error: no space left on the disk of ") and "mlruns" in line
+    assert line.endswith("run the same nnlab tune --study full command: the study's finished trials are kept")
+    ballast.unlink()  # space is free again
+    trials = load_study("full", None).trials
+    assert trials[0].state.name == "COMPLETE" and len(trials) == 2
+    code, _, err = nnlab(capsys, *tune)  # the same command resumes the study
+    assert code == 0, err
+    states = [t.state.name for t in load_study("full", None).trials]
+    assert states.count("COMPLETE") == 3 and states[1] == "FAIL"  # trial 1 was failed and run again
+    assert not [r for r in mlflow_runs() if r.info.status == "RUNNING"]

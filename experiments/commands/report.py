@@ -15,11 +15,16 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    import sys
     from pathlib import Path
 
+    from experiments.host import other_cpu_note
     from experiments.report import build_report
 
     summary = build_report(Path(args.train), Path(args.tune), Path(args.out))
+    note = other_cpu_note(sorted(Path(args.train).glob("*.json")))
+    if note:
+        print(note, file=sys.stderr)
     if not args.quiet:
         print((Path(args.out) / "leaderboard.md").read_text())
         print(json.dumps(summary))

@@ -1,7 +1,7 @@
 """`nnlab tune`: an Optuna study over architectures, frameworks and their settings."""
 from __future__ import annotations
 
-from experiments.cli import positive_float, positive_int, seed
+from experiments.cli import non_negative_float, positive_float, positive_int, seed
 
 ORDER = 30
 
@@ -29,7 +29,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--image-size", type=positive_int, help="resize images to N x N for every trial")
     p.add_argument("--early-stop", type=positive_int, metavar="PATIENCE",
                    help="stop a trial after PATIENCE epochs without a lower val/loss (pruning still applies)")
-    p.add_argument("--min-delta", type=float, metavar="X",
+    p.add_argument("--min-delta", type=non_negative_float, metavar="X",
                    help="with --early-stop: the least change that counts as an improvement (default 0)")
     p.add_argument("--seed", type=seed, default=0, help="seed of the sampler and of every trial")
     p.add_argument("--experiment", help="MLflow experiment (default: the dataset's name)")
@@ -58,6 +58,15 @@ def names(text: str | None, flag: str) -> list[str] | None:
     return items
 
 
+def storage_url(args) -> str | None:
+    """`--storage`, or in a `--jobs` worker the URL its parent put in the environment."""
+    import os
+
+    from experiments.tune.storage import WORKER_URL_ENV
+
+    return args.storage or (os.environ.get(WORKER_URL_ENV) if args.worker_of else None)
+
+
 def run(args) -> int:
     import datamodules
     from experiments.tune.options import TuneOptions
@@ -71,7 +80,7 @@ def run(args) -> int:
     options = TuneOptions(study=args.study or "show-space", data=args.data, archs=names(args.archs, "--archs"),
                           family=args.family, frameworks=names(args.frameworks, "--frameworks"),
                           trials=args.trials, timeout=args.timeout, objective=args.objective,
-                          sampler=args.sampler, pruner=args.pruner, storage=args.storage, jobs=args.jobs,
+                          sampler=args.sampler, pruner=args.pruner, storage=storage_url(args), jobs=args.jobs,
                           seed=args.seed, epochs=args.epochs, image_size=args.image_size,
                           early_stop=args.early_stop, min_delta=args.min_delta, experiment=args.experiment,
                           quiet=args.quiet, worker_of=args.worker_of, worker_index=args.worker_index)

@@ -1,7 +1,7 @@
 """`nnlab zoo`: train architectures in both frameworks with their defaults; print one table."""
 from __future__ import annotations
 
-from experiments.cli import add_data_options
+from experiments.cli import add_data_options, positive_int
 
 ORDER = 60
 
@@ -12,7 +12,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--family", help="only this family (e.g. cnn, recurrent)")
     p.add_argument("--task", help="only this task (classify, reconstruct, generate, forecast, translate)")
     p.add_argument("--frameworks", default="torch,keras")
-    p.add_argument("--epochs", type=int, help="override every architecture's epochs (e.g. 1 for a smoke run)")
+    p.add_argument("--epochs", type=positive_int, help="override every architecture's epochs (e.g. 1 for a smoke run)")
     p.add_argument("--json", help="write the rows as JSON to this file")
     add_data_options(p)  # e.g. `--family mnist1d_paper --data-option shuffle_positions=true`
 
@@ -35,6 +35,10 @@ def run(args) -> int:
     from modules import registry
     from modules.errors import UserError
 
+    families = sorted({a.family for a in registry.all_architectures()})
+    for flag, value, valid in (("--family", args.family, families), ("--task", args.task, registry.TASKS)):
+        if value is not None and value not in valid:
+            raise UserError(f"{flag} {value!r} is unknown; valid: {', '.join(valid)}")
     names = ([n.strip() for n in args.archs.split(",") if n.strip()] if args.archs
              else registry.names(task=args.task, family=args.family))
     if not names:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from experiments import tracking
 from experiments.tune import storage as tune_storage, tracking as tune_tracking
 from experiments.tune.options import TuneOptions
 from experiments.tune.space import SearchSpace
@@ -90,6 +91,8 @@ class TrialObjective:
                                             reason=f"{self.monitor} below the pruner's cut at epoch {epoch}")
             raise
         except Exception as err:  # noqa: BLE001  (OOM, divergence, a bad combination: the study goes on)
+            if tracking.disk_full_error(err) is not None:
+                raise  # a full disk fails every later trial too: the study stops (study.run_study)
             message = str(err).strip().splitlines()[0] if str(err).strip() else ""
             self._fail(trial, config, f"{type(err).__name__}: {message}", log)
         finally:

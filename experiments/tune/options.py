@@ -53,11 +53,13 @@ class TuneOptions:
     def keys(self) -> list[str]:
         return [o.key for o in self.objectives]
 
-    def worker_argv(self, url: str, parent_run_id: str, index: int) -> list[str]:
-        """The command line of worker `index` of a `--jobs` study."""
+    def worker_argv(self, parent_run_id: str, index: int) -> list[str]:
+        """The command line of worker `index` of a `--jobs` study: without the storage URL, which
+        may hold a password (any local user can read a process's argv); the workers read it from
+        the environment (`experiments.tune.storage.WORKER_URL_ENV`)."""
         argv = ["tune", "--study", self.study, "--data", self.data, "--trials", str(self.trials),
                 "--objective", self.objective, "--sampler", self.sampler, "--pruner", self.pruner,
-                "--storage", url, "--seed", str(self.seed), "--experiment", self.experiment, "--quiet",
+                "--seed", str(self.seed), "--experiment", self.experiment, "--quiet",
                 "--worker-of", parent_run_id, "--worker-index", str(index)]
         for flag, value in (("--archs", self.archs), ("--family", self.family),
                             ("--frameworks", self.frameworks)):

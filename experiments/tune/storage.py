@@ -29,6 +29,9 @@ HEARTBEAT_S = 10
 GRACE_S = 60
 WORKER_ATTR = "worker"  # trial user attr "host:pid" of the process running it
 LOST_ATTR = "worker_lost"  # why a trial was failed for its dead worker (local deaths only)
+# how `--jobs` workers get the storage URL: the environment, readable by the owner only, not
+# argv, which every local user can read (/proc/PID/cmdline) and the URL may hold a password
+WORKER_URL_ENV = "NNLAB_TUNE_STORAGE_URL"
 
 
 def this_worker() -> str:
@@ -180,7 +183,9 @@ def fail_dead_local_trials(study, on_lost: Callable) -> list[int]:
     lost = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker_host, _, pid = str(trial.user_attrs.get(WORKER_ATTR, "")).rpartition(":")
-        if worker_host != host or not pid.isdigit() or _process_alive(int(pid)):
+        if worker_host != host or not pid.isdigit():
+            continue
+        if int(pid) != os.getpid() and _process_alive(int(pid)):  # this process, starting a study, runs none
             continue
         try:
             study._storage.set_trial_user_attr(trial._trial_id, LOST_ATTR, f"worker {worker_host}:{pid} died")

@@ -226,9 +226,19 @@ def run_study(options: TuneOptions, space: SearchSpace, say=print) -> dict:
     except KeyboardInterrupt:
         status = "KILLED"
         raise
+    except Exception as err:
+        full = tracking.disk_full_error(err)
+        if full is None:
+            raise
+        status = "FAILED"
+        raise disk_full_study(full, options) from None
     finally:
         heartbeat.stop()
-        tune_tracking.finish_study_run(parent_run_id, study, options.keys, status=status)
+        try:
+            tune_tracking.finish_study_run(parent_run_id, study, options.keys, status=status)
+        except Exception as err:  # a full disk: the study run is marked KILLED by the next command
+            if status == "FINISHED" or tracking.disk_full_error(err) is None:
+                raise
     elapsed = time.perf_counter() - start
     summary = study_summary(study, options)
     summary.update(wall_s=elapsed, parent_run_id=parent_run_id, storage=url)
@@ -238,6 +248,15 @@ def run_study(options: TuneOptions, space: SearchSpace, say=print) -> dict:
     dashboard = url.removeprefix("journal:") if tune_storage.is_journal(url) else tune_storage.redact(url)
     say(f"next: nnlab best --study {options.study}    (browse: optuna-dashboard {dashboard})")
     return summary
+
+
+def disk_full_study(full: UserError, options: TuneOptions) -> UserError:
+    """The one line of a study stopped by a full disk: the folder, and how to go on. The study's
+    storage is transactional (SQLite, PostgreSQL, Optuna's journal): its finished trials are
+    kept, and the trial that was running is failed and run again when the study resumes."""
+    where = str(full).split("; free space there")[0]
+    return UserError(f"{where}; free space there, then run the same nnlab tune --study {options.study} "
+                     "command: the study's finished trials are kept")
 
 
 def study_summary(study, options: TuneOptions) -> dict:

@@ -8,6 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from experiments.tune import storage as tune_storage
 from experiments.tune.objective import TrialFailed, TrialObjective, budget_used
 from experiments.tune.options import TuneOptions
 from experiments.tune.space import SearchSpace
@@ -32,7 +33,8 @@ def work(study, options: TuneOptions, space: SearchSpace, parent_run_id: str, ur
 def run_workers(study, options: TuneOptions, url: str, parent_run_id: str, progress) -> None:
     """Start `--jobs` worker processes on the study, show `progress` (a `study.Progress`) until they end."""
     threads = str(max(1, (os.cpu_count() or 1) // options.jobs))
-    env = {**os.environ, "OMP_NUM_THREADS": threads, "TF_NUM_INTRAOP_THREADS": threads,
+    env = {**os.environ, tune_storage.WORKER_URL_ENV: url, "OMP_NUM_THREADS": threads,
+           "TF_NUM_INTRAOP_THREADS": threads,
            "TF_NUM_INTEROP_THREADS": "1", "PYTHONPATH": os.pathsep.join(filter(None, [
                str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH")]))}
     workers = []
@@ -40,7 +42,7 @@ def run_workers(study, options: TuneOptions, url: str, parent_run_id: str, progr
         try:
             for index in range(options.jobs):
                 err = open(Path(tmp) / f"worker{index}.err", "w+")
-                argv = [sys.executable, "-m", "experiments", *options.worker_argv(url, parent_run_id, index + 1)]
+                argv = [sys.executable, "-m", "experiments", *options.worker_argv(parent_run_id, index + 1)]
                 workers.append((subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=err), err))
             while any(proc.poll() is None for proc, _ in workers):
                 progress.update(study)
