@@ -47,6 +47,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer in [0, 2**31 - 1]."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if not 0 <= value <= MAX_INT:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, {MAX_INT}], got {value}")
+    return value
+
+
 def positive_float(text: str) -> float:
     """argparse type: a finite number > 0 (`inf` and `nan` parse as floats, and would train on)."""
     try:
@@ -158,7 +169,7 @@ def add_recipe_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nesterov", action="store_true", default=None, help="SGD with Nesterov momentum")
     parser.add_argument("--label-smoothing", type=non_negative_float, metavar="S",
                         help="classification targets (1 - S) one-hot + S / classes, in [0, 1)")
-    parser.add_argument("--warmup-epochs", type=int, metavar="N",
+    parser.add_argument("--warmup-epochs", type=non_negative_int, metavar="N",
                         help="linear learning-rate warm-up over the first N epochs, then --lr-schedule")
     parser.add_argument("--augment", metavar="OPS",
                         help="training-batch augmentation of images, e.g. crop4,flip (random crop with "

@@ -13,6 +13,7 @@ lab installed (`mlflow models serve --env-manager local` in the lab's environmen
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -110,12 +111,24 @@ def log_model(run_id: str, plan, datamodule, result, weights: Path, folder: Path
     spec_path.write_text(json.dumps(spec, indent=1))
     signature = ModelSignature(inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, *x.shape[1:]))]),
                                outputs=Schema([TensorSpec(np.dtype(outputs.dtype), (-1, *outputs.shape[1:]))]))
-    return mlflow.models.Model.log(
-        artifact_path=None, name=MODEL_NAME, flavor=mlflow.pyfunc, run_id=run_id, python_model=str(ENTRY_FILE),
-        artifacts={"weights": str(weights), "network": str(spec_path)}, signature=signature,
-        input_example=np.ascontiguousarray(x[:EXAMPLE_ROWS], np.float32),
-        pip_requirements=requirements(config.framework),
-        tags={"framework": config.framework, "arch": config.arch, "data": config.data})
+    # MLflow 3 files a logged model under the *active* experiment (else experiment 0, whose
+    # artifacts live in ./mlruns/0 of the working folder), not the run's: name the run's
+    from experiments import tracking
+
+    saved = os.environ.get("MLFLOW_EXPERIMENT_ID")
+    os.environ["MLFLOW_EXPERIMENT_ID"] = tracking.client().get_run(run_id).info.experiment_id
+    try:
+        return mlflow.models.Model.log(
+            artifact_path=None, name=MODEL_NAME, flavor=mlflow.pyfunc, run_id=run_id, python_model=str(ENTRY_FILE),
+            artifacts={"weights": str(weights), "network": str(spec_path)}, signature=signature,
+            input_example=np.ascontiguousarray(x[:EXAMPLE_ROWS], np.float32),
+            pip_requirements=requirements(config.framework),
+            tags={"framework": config.framework, "arch": config.arch, "data": config.data})
+    finally:
+        if saved is None:
+            del os.environ["MLFLOW_EXPERIMENT_ID"]
+        else:
+            os.environ["MLFLOW_EXPERIMENT_ID"] = saved
 
 
 def register(model_uri: str, name: str, alias: str, tags: dict) -> str:

@@ -491,6 +491,13 @@ def system_metrics(run_id: str, enabled: bool, resumed: bool = False) -> Iterato
         yield
     finally:
         monitor.finish()
+        # MLflow drops the samples of an unfinished interval, so a run shorter than one interval
+        # would record nothing: log what was collected since the last interval
+        with contextlib.suppress(Exception):
+            pending = monitor.aggregate_metrics()
+            if pending:
+                monitor.publish_metrics(pending)
+                monitor.mlflow_logger.flush()
 
 
 def _raise_keyboard_interrupt(signum, frame):

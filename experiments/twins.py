@@ -74,8 +74,9 @@ def train_twins(plan, datamodule, steps: int, on_step=None, dtype: str = "float3
     regularization = regularization_of(config)  # --weight-decay, --momentum, --nesterov, AdamW's decay
     torch.manual_seed(config.seed)
     torch_net = arch.build("torch", shape, classes, **config.hparams).to(getattr(torch, dtype)).train()
-    floatx = keras.config.floatx()
+    floatx, policy = keras.config.floatx(), keras.config.dtype_policy()
     keras.config.set_floatx(dtype)
+    keras.config.set_dtype_policy(dtype)  # a policy set earlier in the process (--precision) wins over floatx
     try:
         keras_net = arch.build("keras", shape, classes, **config.hparams)
         reference = arch.build("keras", shape, classes, **config.hparams)  # for the final comparison
@@ -83,6 +84,7 @@ def train_twins(plan, datamodule, steps: int, on_step=None, dtype: str = "float3
                                     regularization=regularization)
     finally:
         keras.config.set_floatx(floatx)
+        keras.config.set_dtype_policy(policy)
     transfer(torch_net, keras_net)
     torch_opt = torch_optimizer(config.optimizer, torch_net.parameters(), config.lr, regularization)
     x_all, y_all = datamodule.arrays("train")

@@ -109,7 +109,8 @@ def _torch_side() -> None:
     global _TORCH_SIDE_READY
     if _TORCH_SIDE_READY:
         return
-    if "tensorflow" in sys.modules:
+    already = all(name in sys.modules for name in ("lightning.pytorch", "torchvision"))
+    if "tensorflow" in sys.modules and not already:  # loaded before TensorFlow by someone else: fine
         raise RuntimeError("lightning/torchvision cannot load after TensorFlow (the process would "
                            "segfault); call modules.backend.lightning() before backend.keras()")
     torch()

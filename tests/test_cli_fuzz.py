@@ -30,13 +30,17 @@ NUMBERS = (ZERO, NEGATIVE, NAN, INF, NEG_INF, HUGE, HUGER, FRACTION, WORD, EMPTY
 # the values each numeric type takes among NUMBERS; every other one must be refused
 # (a huge float is a valid --timeout or --grad-clip; a huge --lr diverges: test_hardening.py)
 ACCEPTS = {cli.positive_int: set(), cli.positive_float: {FRACTION, HUGER}, cli.seed: {ZERO},
-           cli.non_negative_float: {ZERO, FRACTION, HUGER}, cli.shape: set()}
+           cli.non_negative_float: {ZERO, FRACTION, HUGER}, cli.shape: set(), cli.non_negative_int: {ZERO},
+           # a registry name: letters, digits, `_.-`, not starting with a sign
+           cli.registered_model_name: {ZERO, NAN, INF, HUGE, HUGER, FRACTION, WORD}}
 # options whose value is a free string, checked when the command runs: what kind of value it is
 NAMES = {  # a name from a fixed list: an unknown one is refused with the valid names
     "framework", "arch", "data", "optimizer", "lr_schedule", "strategy", "preset", "select_best", "archs",
-    "family", "frameworks", "objective", "sampler", "pruner", "task", "models", "resume", "run", "epochs"}
+    "family", "frameworks", "objective", "sampler", "pruner", "task", "models", "resume", "run", "epochs",
+    "accelerator", "precision", "augment"}
 FREE = {  # any text is valid: a file or folder to write, a new name, a storage URL
-    "data_dir", "experiment", "metrics_out", "study", "storage", "out", "json", "model"}
+    "data_dir", "experiment", "metrics_out", "study", "storage", "out", "json", "model",
+    "init_weights", "workers"}  # a file to read (checked before the run), worker addresses (checked in the plan)
 
 
 def subparser(command: str) -> argparse.ArgumentParser:

@@ -146,10 +146,10 @@ def test_early_stopping_and_pruning_work_together_in_an_optuna_trial(framework):
     never.optimize(objective, n_trials=1)
     trial = never.trials[0]
     assert trial.state.name == "COMPLETE" and trial.user_attrs["stopped_epoch"] == 2
-    assert sorted(trial.intermediate_values) == [0, 1]  # reported each epoch it trained
+    assert sorted(trial.intermediate_values) == [1, 2]  # reported each epoch it trained (from 1)
     always = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=2.0))
     always.optimize(objective, n_trials=1)
-    assert always.trials[0].state.name == "PRUNED" and sorted(always.trials[0].intermediate_values) == [0]
+    assert always.trials[0].state.name == "PRUNED" and sorted(always.trials[0].intermediate_values) == [1]
 
 
 def test_tune_early_stop_reaches_every_trials_plan_and_every_worker():

@@ -136,7 +136,7 @@ def test_numpy_mlp_trains_on_digits_to_90_percent_and_logs_like_the_frameworks()
     assert run.info.status == "FINISHED"
     assert run.data.params["framework"] == "numpy" and run.data.params["optimizer"] == "sgd"
     assert {"train/loss", "train/acc", "val/loss", "val/acc", "test/acc", "test/loss"} <= set(run.data.metrics)
-    assert set(run.data.params) == set(TrainConfig(framework="torch").validate().params()) | {"n_params"}
+    assert set(run.data.params) == set(TrainConfig(framework="torch", data="digits").validate().params()) | {"n_params"}
 
 
 @pytest.mark.parametrize("args, message", [

@@ -35,11 +35,12 @@ def test_the_four_paper_networks_are_registered_with_the_repositorys_parameter_c
 def test_paper_networks_train_with_the_papers_settings_on_all_4000():
     config = resolve({"arch": "mnist1d_cnn", "framework": "keras"}, params_file=None).config
     assert (config.epochs, config.batch_size, config.lr, config.optimizer, config.seed) == (200, 100, 0.01, "adam", 42)
-    assert config.data_options == {"val_size": 0, "shuffle_positions": False}
+    assert config.data_options == {"val_size": 0, "shuffle_positions": False, "train_size": 0}
     shuffled = resolve({"arch": "mnist1d_gru", "data_options": {"shuffle_positions": "true"}}, params_file=None)
-    assert shuffled.config.data_options == {"val_size": 0, "shuffle_positions": True}  # added, not replaced
+    # added, not replaced
+    assert shuffled.config.data_options == {"val_size": 0, "shuffle_positions": True, "train_size": 0}
     other = resolve({"arch": "mnist1d_mlp", "data": "digits"}, params_file=None)  # another dataset: its own options
-    assert other.config.data_options == {}
+    assert other.config.data_options == {"train_size": 0}
     study = resolve({"arch": "mnist1d_mlp"}, params_file=None, arch_data_options=False)  # a study chooses on val
     assert study.config.data_options["val_size"] == 400
 

@@ -156,7 +156,7 @@ def test_recipe_flags_out_of_range_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["train", "--arch", "mlp", "--weight-decay", "-1"])
     assert exit_.value.code == 2
-    assert "must be finite and >= 0" in capsys.readouterr().err
+    assert "must be a finite number >= 0" in capsys.readouterr().err
 
 
 def test_recipe_object_defaults_are_the_plain_run():

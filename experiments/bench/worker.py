@@ -106,9 +106,9 @@ def lab_path(model, framework: str, epochs: int, batch: int) -> dict:
     log_seconds = []
     original = tracking.TrackedRun.log_metrics
 
-    def timed_log(self, metrics, step=0):  # how long MLflow logging takes per epoch
+    def timed_log(self, metrics, step=0, **kwargs):  # how long MLflow logging takes per epoch
         t = time.perf_counter()
-        original(self, metrics, step)
+        original(self, metrics, step, **kwargs)
         log_seconds.append(time.perf_counter() - t)
 
     tracking.TrackedRun.log_metrics = timed_log

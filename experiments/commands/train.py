@@ -7,6 +7,7 @@ from experiments.cli import (
     add_network_options,
     add_recipe_options,
     control_settings,
+    non_negative_int,
     positive_float,
     positive_int,
     recipe_settings,
@@ -51,7 +52,8 @@ def add_parser(subparsers) -> None:
                    help="Keras: train under tf.distribute.MirroredStrategy over this machine's devices")
     p.add_argument("--workers", metavar="HOST:PORT,...",
                    help="Keras across machines: every worker's address, the same list on each (docs/tracking.md)")
-    p.add_argument("--worker-index", type=int, help="with --workers: this worker's place in the list (0 logs the run)")
+    p.add_argument("--worker-index", type=non_negative_int,
+                   help="with --workers: this worker's place in the list (0 logs the run)")
     p.add_argument("--worker-timeout", type=positive_float, metavar="SECONDS",
                    help="with --workers: how long to wait for the other workers (default 120)")
     add_control_options(p)
