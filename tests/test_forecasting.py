@@ -218,9 +218,9 @@ def test_a_classifier_on_forecast_data_becomes_a_one_output_forecaster():
     (["--data-option", "lag=3"], "has no option 'lag'; valid: horizon, length, window"),
     (["--data-option", "window=abc"], "window='abc' must be of type int"),
     (["--data", "digits"], "esn forecasts; digits is classify data"),
-    (["--arch", "lenet5", "--data", "sunspots"], "lenet5 cannot forecast sunspots: it takes image data such "
-                                                 "as its default mnist_5k; choose --data cifar10, digits, "
-                                                 "fashion_mnist, mnist, mnist_5k (or, to forecast sunspots, --arch esn"),
+    (["--arch", "lenet5", "--data", "sunspots"],
+     "lenet5 cannot forecast sunspots: it takes image data such as its default mnist_5k; choose --data cifar10, "
+     "digits, fashion_mnist, mnist, mnist_5k (or, to forecast sunspots, --arch esn"),
     (["--arch", "seq2seq", "--data", "mackey_glass"], "choose --data dates (or, to forecast mackey_glass"),
     (["--arch", "han", "--data", "sunspots"], "choose --data documents (or"),
 ])
