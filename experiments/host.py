@@ -45,14 +45,26 @@ def committed(path: Path) -> dict | None:
         return None
 
 
+def info_of(path: Path) -> Path:
+    """The `.info.json` beside a numbers-only metrics file (`files.write_metrics_json`): its CPU and data."""
+    return path.with_name(path.stem + ".info.json")
+
+
 def other_cpu_note(paths: list[Path], metric: str = "test/acc") -> str | None:
-    """One line when metrics files differ from their committed versions that another CPU wrote
-    (or one that did not record its CPU); None otherwise."""
+    """One line when metrics files differ from their committed versions, on the same data, and
+    those came from another CPU (or one that did not record its CPU); None otherwise. A changed
+    dataset digest explains a difference by itself, so those files are left out."""
     here, differing = cpu(), []
     for path in paths:
         before, now = committed(path), json.loads(path.read_text())
-        if before and before.get(metric) != now.get(metric) and before.get("cpu_isa") != here["cpu_isa"]:
-            differing.append((path.stem, before.get(metric), now.get(metric), before.get("cpu", "an unrecorded CPU")))
+        info = info_of(path)
+        before_info = committed(info) or {}
+        now_info = json.loads(info.read_text()) if info.exists() else {}
+        same_data = before_info.get("dataset_digest") == now_info.get("dataset_digest")
+        if (before and before.get(metric) != now.get(metric) and same_data
+                and before_info.get("cpu_isa") != here["cpu_isa"]):
+            differing.append((path.stem, before.get(metric), now.get(metric),
+                              before_info.get("cpu", "an unrecorded CPU")))
     if not differing:
         return None
     name, old, new, their_cpu = differing[0]

@@ -235,8 +235,6 @@ def test_elman_on_mnist1d_reaches_75_percent_with_its_defaults(framework):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="issue 18 target met in keras (0.626), not in torch (0.587) on 2026-12-07: "
-                          "docs/benchmarks.md, Elman and Jordan", strict=False)
 @pytest.mark.parametrize("framework", ["torch", "keras"])
 def test_jordan_on_mnist1d_reaches_60_percent_with_its_defaults(framework):
     assert train_with_defaults(framework, "jordan", "mnist1d")["test/acc"] >= 0.60

@@ -65,7 +65,7 @@ PLAIN_CELLS = ("rnn", "jordan")
 # curves and gradient norms over time steps: docs/benchmarks.md, "Elman and Jordan".
 TRAIN_DEFAULTS = {
     "rnn": {"epochs": 40, "lr": 0.002, "batch_size": 32, "grad_clip": 1.0, "lr_schedule": "cosine"},
-    "jordan": {"epochs": 60, "lr": 0.0005, "batch_size": 32, "grad_clip": 1.0, "lr_schedule": "cosine"},
+    "jordan": {"epochs": 80, "lr": 0.0005, "batch_size": 32, "grad_clip": 1.0, "lr_schedule": "cosine"},
     "lstm": {"epochs": 15, "lr": 0.005, "batch_size": 32},
     "gru": {"epochs": 15, "lr": 0.005, "batch_size": 32},
 }
