@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 .PHONY: setup setup-dev setup-cpu run test test-all clean
 
 # PyTorch's CPU-only wheels (no CUDA libraries, several GB less): `make setup-cpu` installs torch
-# and torchvision from this index first, then nnlab. docs/install.md says what each install takes.
+# and torchvision from this index first, then nnlab. The README says what each install takes.
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 
 # `make run` installs nnlab alone; `make test` adds the test tools (the `dev` extra)

@@ -21,7 +21,8 @@ import numpy as np
 
 from modules.errors import UserError
 
-MODEL_NAME = "model"  # the LoggedModel's name in the run (its Models column)
+MODEL_NAME = "network"  # the LoggedModel's name in the run (its Models column); not "model", the
+# weights folder's name: MLflow 3 reads `runs:/ID/model` as that logged model once one has the name
 SPEC_FILE = "network.json"
 ENTRY_FILE = Path(__file__).with_name("mlflow_pyfunc.py")  # models from code: the file, not a pickle
 # tasks whose network maps the test split's inputs to the outputs the scorer scores
