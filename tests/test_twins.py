@@ -20,7 +20,8 @@ def twins(arch: str, optimizer: str, lr: float, steps: int = 20, dtype: str = "f
 @pytest.mark.parametrize("arch,optimizer,lr,recipe", [
     ("lenet5", "adam", 1e-2, {}),
     ("lenet5", "sgd", 1e-2, {"momentum": 0.9, "nesterov": True, "weight_decay": 5e-4}),
-    ("resnet20", "sgd", 5e-2, {"momentum": 0.9, "weight_decay": 5e-4}),
+    # ResNet-20 (batch norm): about a minute on 2 cores, so in the slow tier
+    pytest.param("resnet20", "sgd", 5e-2, {"momentum": 0.9, "weight_decay": 5e-4}, marks=pytest.mark.slow),
     ("lenet5", "adamw", 1e-2, {"decoupled_weight_decay": 0.05}),
 ])
 def test_twins_take_the_same_20_steps(arch, optimizer, lr, recipe):
@@ -31,6 +32,7 @@ def test_twins_take_the_same_20_steps(arch, optimizer, lr, recipe):
     assert result.max_weight_rel_diff <= 1e-3
 
 
+@pytest.mark.slow
 def test_resnet20_with_adam_is_one_algorithm_in_float64_and_near_in_float32():
     exact = twins("resnet20", "adam", 1e-3, dtype="float64", weight_decay=5e-4)
     assert max(exact.loss_rel_diffs()) <= 1e-10 and exact.max_weight_rel_diff <= 1e-10
