@@ -34,28 +34,27 @@ class Parser(argparse.ArgumentParser):
 MAX_INT = 2**31 - 1  # the largest count or size torch and TensorFlow index with 32-bit integers
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer in [1, 2**31 - 1]."""
+def integer_at_least(text: str, low: int, what: str) -> int:
+    """An integer in [low, 2**31 - 1] parsed from `text`; `what` names it in the error."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {value}")
     if value > MAX_INT:
-        raise argparse.ArgumentTypeError(f"must be a positive integer up to {MAX_INT}, got {value}")
+        raise argparse.ArgumentTypeError(f"must be {what} up to {MAX_INT}, got {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer in [1, 2**31 - 1]."""
+    return integer_at_least(text, 1, "a positive integer")
 
 
 def non_negative_int(text: str) -> int:
     """argparse type: an integer in [0, 2**31 - 1]."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if not 0 <= value <= MAX_INT:
-        raise argparse.ArgumentTypeError(f"must be an integer in [0, {MAX_INT}], got {value}")
-    return value
+    return integer_at_least(text, 0, "an integer >= 0")
 
 
 def positive_float(text: str) -> float:

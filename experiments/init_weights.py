@@ -19,10 +19,7 @@ from modules.errors import UserError
 def read_state_dict(path: str | Path) -> dict:
     """The tensors of a torch state-dict file; UserError in one line when it is not one."""
     torch = backend.torch()
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"--init-weights {path}: no such file; pass a torchvision state-dict file "
-                        "(torch.save(model.state_dict(), path))")
+    path = Path(path)  # its existence is checked with the run's settings (experiments.controls)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a corrupt zip, a pickle of code, not a torch file at all

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from datamodules.core import epoch_order
 from modules import backend
 from modules.errors import UserError
 
@@ -92,7 +93,7 @@ def train_twins(plan, datamodule, steps: int, on_step=None, dtype: str = "float3
     order, epoch = np.empty(0, dtype=int), 0
     for step in range(steps):
         if len(order) < batch:  # the next epoch's seeded order, as the datamodule serves it
-            order = np.concatenate([order, datamodule_epoch_order(len(x_all), config.seed, epoch)])
+            order = np.concatenate([order, epoch_order(len(x_all), config.seed, epoch)])
             epoch += 1
         index, order = order[:batch], order[batch:]
         x, y = x_all[index].astype(dtype), y_all[index].astype(np.int64)
@@ -127,9 +128,3 @@ def train_twins(plan, datamodule, steps: int, on_step=None, dtype: str = "float3
     result.worst_weight = max((p for p in pairs if p[3]), key=lambda p: float(np.abs(p[1] - p[2]).max()))[0]
     return result
 
-
-def datamodule_epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
-    """The training order of `epoch` (the datamodule's, `datamodules.core.epoch_order`)."""
-    from datamodules.core import epoch_order
-
-    return epoch_order(n, seed, epoch)

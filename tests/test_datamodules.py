@@ -109,6 +109,14 @@ def write_idx(path, array: np.ndarray, compress: bool = True) -> None:
         path.write_bytes(data)
 
 
+def rewrite_gzip(path, change) -> None:
+    """Replace the gzipped file `path` by `change(its bytes)` (a corrupted copy)."""
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    with gzip.open(path, "wb") as f:
+        f.write(change(data))
+
+
 def make_mnist_folder(folder, n_train=60, n_test=40, with_train=True):
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
@@ -146,11 +154,7 @@ def test_fashion_mnist_uses_the_same_reader(lab_dir):
 
 def test_truncated_idx_file_is_named(lab_dir):
     folder = make_mnist_folder(lab_dir / "bad")
-    path = folder / "t10k-images-idx3-ubyte.gz"
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    with gzip.open(path, "wb") as f:
-        f.write(data[:-100])
+    rewrite_gzip(folder / "t10k-images-idx3-ubyte.gz", lambda data: data[:-100])
     with pytest.raises(DataError, match="t10k-images-idx3-ubyte.gz: truncated or corrupt IDX"):
         datamodules.create("mnist", data_dir=folder).setup()
 

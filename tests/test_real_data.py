@@ -1,10 +1,9 @@
 """Real image data offline: MNIST 5k (embedded), Fashion-MNIST's lookup order, `train_size`."""
-import gzip
 from pathlib import Path
 
 import numpy as np
 import pytest
-from test_datamodules import make_mnist_folder
+from test_datamodules import make_mnist_folder, rewrite_gzip
 
 import datamodules
 from datamodules import images
@@ -88,22 +87,14 @@ def test_fashion_mnist_missing_everywhere_names_every_place_and_the_package(lab_
 
 def test_fashion_mnist_file_with_a_wrong_magic_number_is_named(lab_dir):
     folder = make_mnist_folder(lab_dir / "fm")
-    path = folder / "train-images-idx3-ubyte.gz"
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    with gzip.open(path, "wb") as f:
-        f.write(b"\x00\x00\x77\x03" + data[4:])
+    rewrite_gzip(folder / "train-images-idx3-ubyte.gz", lambda data: b"\x00\x00\x77\x03" + data[4:])
     with pytest.raises(DataError, match=r"train-images-idx3-ubyte.gz: not an IDX file \(bad magic number\)"):
         datamodules.create("fashion_mnist", data_dir=folder).setup()
 
 
 def test_truncated_fashion_mnist_file_is_named(lab_dir):
     folder = make_mnist_folder(lab_dir / "fm")
-    path = folder / "train-labels-idx1-ubyte.gz"
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    with gzip.open(path, "wb") as f:
-        f.write(data[:-7])
+    rewrite_gzip(folder / "train-labels-idx1-ubyte.gz", lambda data: data[:-7])
     with pytest.raises(DataError, match="train-labels-idx1-ubyte.gz: truncated or corrupt IDX"):
         datamodules.create("fashion_mnist", data_dir=folder).setup()
 
