@@ -13,24 +13,28 @@ from experiments.plots import pyplot
 COLUMNS = ("arch", "framework", "data", "n_params", "test_acc", "train_time_s", "run_id")
 
 
-def pipeline_runs() -> set[str] | None:
-    """`<framework>-<arch>` names of params.yaml's pipeline matrix (None without one)."""
+def pipeline_runs(params: Path = Path("params.yaml")) -> set[str] | None:
+    """`<framework>-<arch>` names of the runs a params file's pipeline trains (None without one):
+    the `pipeline:` matrix of frameworks x architectures, or the keys of `runs:` (one recipe each,
+    as in pipelines/fashion_mnist/params.yaml)."""
     import yaml
 
-    path = Path("params.yaml")
-    if not path.is_file():
+    if not params.is_file():
         return None
-    pipeline = (yaml.safe_load(path.read_text()) or {}).get("pipeline")
+    settings = yaml.safe_load(params.read_text()) or {}
+    if settings.get("runs"):
+        return set(settings["runs"])
+    pipeline = settings.get("pipeline")
     if not pipeline:
         return None
     return {f"{fw}-{arch}" for fw in pipeline.get("frameworks", []) for arch in pipeline.get("archs", [])}
 
 
-def collect(train_dir: Path) -> list[dict]:
-    """One row per `metrics/train/*.json` of the current pipeline matrix, best accuracy first
-    (files left by architectures since dropped from the matrix are not shown)."""
+def collect(train_dir: Path, params: Path = Path("params.yaml")) -> list[dict]:
+    """One row per `<train_dir>/*.json` of the current pipeline's runs, best accuracy first
+    (files left by runs since dropped from the pipeline are not shown)."""
     rows = []
-    wanted = pipeline_runs()
+    wanted = pipeline_runs(params)
     from experiments.files import INFO_SUFFIX, info_path
 
     for path in sorted(Path(train_dir).glob("*.json")):
@@ -156,12 +160,15 @@ def wide_scatter(rows: list[dict]) -> tuple[list[dict], list[str]]:
     return sorted(table, key=lambda r: r["n_params"]), ["n_params", *series]
 
 
-def build_report(train_dir: Path, tune_dir: Path | None, out: Path) -> dict:
-    """Write leaderboard.{md,csv,json}, scatter/curve CSVs for `dvc plots`, and PNGs into `out`."""
+def build_report(train_dir: Path, tune_dir: Path | None, out: Path, params: Path = Path("params.yaml"),
+                 published: str | None = None) -> dict:
+    """Write leaderboard.{md,csv,json}, scatter/curve CSVs for `dvc plots`, and PNGs into `out`;
+    with `published` (a dataset of `experiments.published`), also published.{md,csv}: the runs
+    beside the published table."""
     from experiments.files import write_json_atomic
     from modules.errors import UserError
 
-    rows = collect(train_dir)
+    rows = collect(train_dir, params)
     if not rows:
         raise UserError(f"no training metrics in {train_dir}: run the train stage first (dvc repro train)")
     tune = None
@@ -187,5 +194,12 @@ def build_report(train_dir: Path, tune_dir: Path | None, out: Path) -> dict:
         for data in sorted({r["data"] for r in rows})}}
     if tune and tune.get("best_value") is not None:
         summary["tune_best_value"] = tune["best_value"]
+    if published:
+        from experiments.published import comparison_markdown, comparison_rows
+
+        table = comparison_rows(published, [r for r in rows if r["data"] == published])
+        write_csv(out / "published.csv", table, list(table[0]))
+        (out / "published.md").write_text(comparison_markdown(published, table))
+        summary["published_met"] = sum(r["verdict"] == "met" for r in table)
     write_json_atomic(out / "summary.json", summary)
     return summary
