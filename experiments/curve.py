@@ -127,7 +127,8 @@ def run_curve(plans: list[RunPlan], out: Path, say=print) -> list[dict]:
     params = {"arch": first.arch.name, "data": first.data.name, "train_epochs": config.epochs,
               "train_sizes": ",".join(map(str, sizes)),
               "frameworks": ",".join(dict.fromkeys(p.config.framework for p in plans)),
-              "seeds": ",".join(map(str, dict.fromkeys(p.config.seed for p in plans))), "runs": len(plans)}
+              "seeds": ",".join(map(str, dict.fromkeys(p.config.seed for p in plans))), "runs": len(plans),
+              "out": str(out)}
     tags = {tracking.CURVE_TAG: name, tracking.ORIGIN_TAG: "curve", "arch": first.arch.name,
             "data": first.data.name}
     points: list[dict] = []
