@@ -56,6 +56,13 @@ def summarize(points: list[dict]) -> list[dict]:
     return rows
 
 
+def spread(row: dict) -> str:
+    """`mean (min-max)` of a summary row; the mean alone for one seed."""
+    if row["test_acc_min"] == row["test_acc_max"]:
+        return f"{row['test_acc_mean']:.4f}"
+    return f"{row['test_acc_mean']:.4f} ({row['test_acc_min']:.4f}-{row['test_acc_max']:.4f})"
+
+
 def markdown(rows: list[dict], title: str) -> str:
     """The curve as a table: one row per train size, one column per framework, `mean (min-max)`."""
     frameworks = list(dict.fromkeys(r["framework"] for r in rows))
@@ -63,12 +70,7 @@ def markdown(rows: list[dict], title: str) -> str:
     lines = [f"# {title}", "", f"{METRIC}, mean over seeds (min-max)", "",
              "| training images | " + " | ".join(frameworks) + " |", "|---:|" + "---:|" * len(frameworks)]
     for size in sorted({r["train_size"] for r in rows}):
-        cells = []
-        for framework in frameworks:
-            r = cell.get((framework, size))
-            cells.append("" if r is None else f"{r['test_acc_mean']:.4f} ({r['test_acc_min']:.4f}-"
-                         f"{r['test_acc_max']:.4f})" if r["test_acc_min"] != r["test_acc_max"]
-                         else f"{r['test_acc_mean']:.4f}")
+        cells = [spread(cell[framework, size]) if (framework, size) in cell else "" for framework in frameworks]
         lines.append(f"| {size:,} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

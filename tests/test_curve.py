@@ -77,3 +77,14 @@ def test_a_malformed_size_list_is_refused_at_parse_time(capsys, sizes):
         cli.build_parser()[0].parse_args([*TINY, "--train-sizes", sizes])
     assert stop.value.code == 2
     assert "--train-sizes" in capsys.readouterr().err
+
+
+def test_the_table_shows_mean_and_min_max_over_seeds_and_the_mean_alone_for_one_seed():
+    from experiments.curve import markdown, summarize
+
+    points = [{"framework": f, "train_size": n, "seed": s, "test/acc": acc, "train_time_s": 1.0, "run_id": "r"}
+              for f, n, s, acc in (("keras", 100, 0, 0.5), ("torch", 100, 0, 0.6), ("torch", 100, 1, 0.7),
+                                   ("torch", 200, 0, 0.8))]
+    table = markdown(summarize(points), "t").splitlines()
+    assert table[-4:] == ["| training images | torch | keras |", "|---:|---:|---:|",
+                          "| 100 | 0.6500 (0.6000-0.7000) | 0.5000 |", "| 200 | 0.8000 |  |"]
