@@ -360,15 +360,19 @@ def source_tags() -> dict:
     return tags
 
 
-ORIGIN_TAG = "nnlab.source"  # stage, trial, refit, study or command: where a run comes from
+ORIGIN_TAG = "nnlab.source"  # stage, trial, refit, study, curve or command: where a run comes from
+CURVE_TAG = "nnlab.curve"  # `nnlab curve`'s parent run and its points: `<data>-<arch>`
 
 
 def run_origin(label: str, tags: dict) -> tuple[str, dict]:
     """The name and `ORIGIN_TAG` of a training run of `label` (e.g. `torch-lenet5`), from its
     `tags`: an Optuna trial `tune:STUDY#12 torch-lenet5`, the refit of `nnlab best`
     `best:STUDY#12 torch-lenet5`, a DVC stage `stage:train@torch-lenet5`, else the command's
-    `train:torch-lenet5`. Runs of one origin sort and filter together in the MLflow UI."""
+    `train:torch-lenet5`, a point of `nnlab curve` `curve:mnist_5k-lenet5 torch-lenet5 n=1000 seed=0`.
+    Runs of one origin sort and filter together in the MLflow UI."""
     stage = os.environ.get("DVC_STAGE")
+    if CURVE_TAG in tags:
+        return f"curve:{tags[CURVE_TAG]} {label} {tags.get('curve.point', '')}".rstrip(), {ORIGIN_TAG: "curve"}
     if "optuna.trial" in tags:
         return f"tune:{tags.get('optuna.study')}#{tags['optuna.trial']} {label}", {ORIGIN_TAG: "trial"}
     if "optuna.best_trial" in tags:

@@ -1,5 +1,5 @@
-"""Property-style CLI test (issue 21): every option of `train`, `tune`, `parity`, `evaluate`, `zoo`
-and `bench`, read from the argparse parsers themselves (a new option is covered, or this test names
+"""Property-style CLI test (issue 21): every option of `train`, `tune`, `parity`, `evaluate`, `zoo`,
+`bench` and `curve`, read from the argparse parsers themselves (a new option is covered, or this test names
 it), given zero, negative, NaN, infinite, huge and wrongly typed values and unknown names: exit 2
 and one line on stderr, never a traceback, never a run left RUNNING.
 
@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from experiments import cli
+from experiments.commands import curve
 from tests.conftest import mlflow_runs, run_cli
 
-COMMANDS = ("train", "tune", "parity", "evaluate", "zoo", "bench")
+COMMANDS = ("train", "tune", "parity", "evaluate", "zoo", "bench", "curve")
 # a valid command line of each, to which one bad option is added
 BASE = {"train": ["train", "--arch", "mlp", "--data", "digits", "--epochs", "1", "--quiet"],
         "tune": ["tune", "--study", "fuzz", "--data", "digits", "--archs", "mlp", "--frameworks", "torch",
@@ -23,7 +24,9 @@ BASE = {"train": ["train", "--arch", "mlp", "--data", "digits", "--epochs", "1",
         "parity": ["parity", "--arch", "mlp"],
         "evaluate": ["evaluate", "--model", "model.pt", "--arch", "mlp", "--framework", "torch", "--data", "digits"],
         "zoo": ["zoo", "--archs", "mlp", "--frameworks", "torch", "--epochs", "1"],
-        "bench": ["bench", "--models", "mlp", "--repeats", "1", "--epochs", "1"]}
+        "bench": ["bench", "--models", "mlp", "--repeats", "1", "--epochs", "1"],
+        "curve": ["curve", "--arch", "mlp", "--data", "digits", "--train-sizes", "20", "--frameworks", "torch",
+                  "--epochs", "1", "--limit-batches", "1"]}
 ZERO, NEGATIVE, NAN, INF, NEG_INF, HUGE, HUGER, FRACTION, WORD, EMPTY = (
     "0", "-1", "nan", "inf", "-inf", "1e400", str(2**64), "1.5", "abc", "")
 NUMBERS = (ZERO, NEGATIVE, NAN, INF, NEG_INF, HUGE, HUGER, FRACTION, WORD, EMPTY)
@@ -31,6 +34,7 @@ NUMBERS = (ZERO, NEGATIVE, NAN, INF, NEG_INF, HUGE, HUGER, FRACTION, WORD, EMPTY
 # (a huge float is a valid --timeout or --grad-clip; a huge --lr diverges: test_hardening.py)
 ACCEPTS = {cli.positive_int: set(), cli.positive_float: {FRACTION, HUGER}, cli.seed: {ZERO},
            cli.non_negative_float: {ZERO, FRACTION, HUGER}, cli.shape: set(), cli.non_negative_int: {ZERO},
+           curve.train_sizes: set(), curve.seeds: {ZERO},  # comma lists; one value here
            # a registry name: letters, digits, `_.-`, not starting with a sign
            cli.registered_model_name: {ZERO, NAN, INF, HUGE, HUGER, FRACTION, WORD}}
 # options whose value is a free string, checked when the command runs: what kind of value it is
