@@ -30,7 +30,7 @@ def dense(units: int, init: str, name: str) -> layers.Dense:
     return layers.Dense(units, kernel_initializer=INITIALIZERS[init], name=name)
 
 
-def mlp(input_shape: tuple, num_classes: int, *, depth: int, width: int, widths, activation: str,
+def mlp(input_shape: tuple, num_classes: int, *, depth: int, width: int, widths: str | None, activation: str,
         dropout: float, init: str) -> keras.Model:
     """Multilayer perceptron (Rumelhart, Hinton & Williams 1986, https://doi.org/10.1038/323533a0)."""
     inputs = keras.Input(channels_last_shape(tuple(input_shape)), name="input")

@@ -39,7 +39,7 @@ def hidden_block(name: str, in_features: int, width: int, activation: str, dropo
 class MLP:
     """Hidden dense layers (`widths`, else `depth` of `width` units), then a linear output (logits)."""
 
-    def __init__(self, input_shape: tuple, num_classes: int, *, depth: int, width: int, widths,
+    def __init__(self, input_shape: tuple, num_classes: int, *, depth: int, width: int, widths: str | None,
                  activation: str, dropout: float, init: str, seed: int = 0, dtype=np.float32) -> None:
         rng = np.random.default_rng(seed)
         self.layers: list[tuple[str, object]] = [("flatten", Flatten())]

@@ -29,7 +29,7 @@ WIDTHS_SEPARATOR = "-"  # "256-128-100"; a comma (the form `--set` gives other l
 ZALANDO_WIDTHS = "256-128-100"
 
 
-def parse_widths(widths) -> tuple[int, ...]:
+def parse_widths(widths: str | int | tuple | list) -> tuple[int, ...]:
     """The hidden-layer widths `widths` names ("256-128-100", "256,128,100", a sequence or one
     int); UserError naming the fix unless they are 1 to 1000 whole numbers in WIDTH_BOUNDS."""
     example = f"e.g. widths={ZALANDO_WIDTHS} (or widths=none: depth layers of width units)"
@@ -56,7 +56,7 @@ def parse_widths(widths) -> tuple[int, ...]:
     return sizes
 
 
-def hidden_widths(depth: int, width: int, widths) -> tuple[int, ...]:
+def hidden_widths(depth: int, width: int, widths: str | tuple | None) -> tuple[int, ...]:
     """The width of every hidden layer: `widths` when it is set, else `depth` layers of `width`."""
     return parse_widths(widths) if widths is not None else (width,) * depth
 

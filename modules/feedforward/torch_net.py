@@ -38,7 +38,7 @@ def dense(in_features: int, out_features: int, init: str) -> nn.Linear:
 class MLP(nn.Module):
     """Hidden dense layers (`widths`, else `depth` of `width` units), then a linear output (logits)."""
 
-    def __init__(self, input_shape: tuple, num_classes: int, *, depth: int, width: int, widths,
+    def __init__(self, input_shape: tuple, num_classes: int, *, depth: int, width: int, widths: str | None,
                  activation: str, dropout: float, init: str) -> None:
         super().__init__()
         self.flatten = nn.Flatten()  # (C, H, W) order
@@ -54,7 +54,7 @@ class MLP(nn.Module):
         return self.head(self.hidden(self.flatten(x)))  # (B, num_classes) logits
 
 
-def mlp(input_shape: tuple, num_classes: int, *, depth: int, width: int, widths, activation: str,
+def mlp(input_shape: tuple, num_classes: int, *, depth: int, width: int, widths: str | None, activation: str,
         dropout: float, init: str) -> MLP:
     """Multilayer perceptron (Rumelhart, Hinton & Williams 1986, https://doi.org/10.1038/323533a0)."""
     return MLP(tuple(input_shape), num_classes, depth=depth, width=width, widths=widths,
