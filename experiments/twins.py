@@ -42,6 +42,14 @@ def dropout_off(hparams: dict) -> tuple[dict, list[str]]:
     return {**hparams, **{k: 0.0 for k in changed}}, changed
 
 
+def check_classifier(arch, info) -> None:
+    """UserError unless `arch` is a classifier and `info` (a `DatasetInfo`) classification data:
+    asks the registry and the catalog only, so a command can refuse before any data loads."""
+    if arch.task != "classify" or info.task != "classify":
+        raise UserError(f"nnlab twins compares classifiers on classification data; got {arch.name} "
+                        f"({arch.task}) on {info.name} ({info.task})")
+
+
 def global_relative_difference(pairs: list[tuple[np.ndarray, np.ndarray]]) -> float:
     """||a - b|| / ||a|| over every pair together (as np.allclose weighs a whole model): a tensor
     that starts at zero, such as a batch-norm shift, has no scale of its own."""
@@ -68,9 +76,7 @@ def train_twins(plan, datamodule, steps: int, on_step=None, dtype: str = "float3
     from modules.optim.torch_optim import make_optimizer as torch_optimizer
 
     config, arch = plan.config, plan.arch
-    if arch.task != "classify" or datamodule.info.task != "classify":
-        raise UserError(f"nnlab twins compares classifiers on classification data; got {arch.name} "
-                        f"({arch.task}) on {datamodule.info.name} ({datamodule.info.task})")
+    check_classifier(arch, datamodule.info)
     shape, classes = datamodule.input_shape, datamodule.num_classes
     regularization = regularization_of(config)  # --weight-decay, --momentum, --nesterov, AdamW's decay
     torch.manual_seed(config.seed)

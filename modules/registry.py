@@ -80,6 +80,9 @@ class Architecture:
     # the paper's own test accuracy of this network on `default_data`, by the `--data-option`s it was
     # trained with ("" for none, else "key=value,..." sorted): `nnlab zoo` prints it beside the runs
     published: dict[str, float] = field(default_factory=dict)
+    # `fn(hparams) -> hparams`: checks what one range per key cannot (e.g. the mlp's `widths` text,
+    # "256-128-100") and returns the values in their one written form; raises UserError naming the fix
+    check_hparams: Callable[[dict], dict] | None = None
 
     @property
     def builder_name(self) -> str:
@@ -108,7 +111,7 @@ class Architecture:
                 raise UserError(f"{self.name}: bad value for {key}: {err}") from None
             if key in self.space:
                 self.space[key].validate(key, merged[key])
-        return merged
+        return self.check_hparams(merged) if self.check_hparams else merged
 
     def build(self, framework: str, input_shape: tuple, num_classes: int, preset: str | None = None,
               **hparams):

@@ -127,7 +127,7 @@ def test_a_preset_is_resolved_under_set_logged_and_restored_from_the_logged_para
     assert config == untouched  # validation completes a copy, never the config it checks
 
     assert main(["train", "--arch", "mlp", "--preset", "wide", "--quiet"]) == 2
-    assert "mlp has no preset 'wide'; valid: default, narrow" in capsys.readouterr().err
+    assert "mlp has no preset 'wide'; valid: default, zalando, narrow" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("settings", [{"arch": "mlp", "data": "digits", "image_size": 12},

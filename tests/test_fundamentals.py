@@ -17,7 +17,7 @@ INPUT, CLASSES, DEPTH, WIDTH, BATCH = (12,), 4, 2, 5, 8
 
 def small_problem(activation: str, seed: int = 0):
     """A float64 NumPy MLP (12 -> 5 -> 5 -> 4) and one batch of 8."""
-    net = numpy_mlp(INPUT, CLASSES, depth=DEPTH, width=WIDTH, activation=activation, dropout=0.0,
+    net = numpy_mlp(INPUT, CLASSES, depth=DEPTH, width=WIDTH, widths=None, activation=activation, dropout=0.0,
                     init="default", seed=seed, dtype=np.float64)
     rng = np.random.default_rng(seed + 1)
     return net, rng.standard_normal((BATCH, *INPUT)), rng.integers(0, CLASSES, BATCH)
@@ -117,7 +117,7 @@ def test_finite_difference_check_catches_a_wrong_derivative(monkeypatch):
 def test_numpy_mlp_with_dropout_has_torchs_parameter_names_and_count():
     from modules.toolkit.numpy_layers import count_parameters
 
-    net = numpy_mlp((1, 8, 8), 10, depth=3, width=32, activation="relu", dropout=0.2, init="default")
+    net = numpy_mlp((1, 8, 8), 10, depth=3, width=32, widths=None, activation="relu", dropout=0.2, init="default")
     twin = registry.get("mlp").build("torch", (1, 8, 8), 10, depth=3, width=32, dropout=0.2)
     assert {k: v.shape for k, v in net.state_dict().items()} == \
         {k: tuple(v.shape) for k, v in twin.state_dict().items()}

@@ -81,3 +81,20 @@ def test_twins_command_logs_one_run_and_says_they_agree(tmp_path):
     run_id = runs.iloc[0]["run_id"]
     assert len(client.get_metric_history(run_id, "twins/loss_rel_diff")) == 5
     assert [a.path for a in client.list_artifacts(run_id)] == ["twins.png"]
+
+
+@pytest.mark.parametrize("arch", ["autoencoder", "esn"])
+def test_twins_refuses_a_non_classifier_before_preparing_any_data(monkeypatch, capsys, arch):
+    import datamodules.core
+    import experiments.train
+    from experiments import cli
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("data was prepared before the refusal")
+
+    monkeypatch.setattr(experiments.train, "make_datamodule", no_data)
+    monkeypatch.setattr(datamodules.core.ArrayDataModule, "prepare_data", no_data)
+    code = cli.main(["twins", "--arch", arch])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2 and len(err) == 1, err
+    assert "compares classifiers on classification data" in err[0] and arch in err[0]

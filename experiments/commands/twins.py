@@ -42,7 +42,7 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     from experiments.plan import resolve
     from experiments.train import make_datamodule
-    from experiments.twins import dropout_off, train_twins
+    from experiments.twins import check_classifier, dropout_off, train_twins
     from experiments.twins_report import log_twins, print_verdict
     from modules.errors import UserError
 
@@ -51,6 +51,7 @@ def run(args) -> int:
              "data_dir": args.data_dir, "preset": args.preset, "hparams": dict(args.hparams),
              "data_options": dict(args.data_options), "quiet": True, **recipe_settings(args)}
     plan = resolve(given)
+    check_classifier(plan.arch, plan.data)  # before the data is prepared: a refusal costs no download
     unused = [flag for flag, on in (("--label-smoothing", plan.config.label_smoothing),
                                     ("--warmup-epochs", plan.config.warmup_epochs),
                                     ("--augment", plan.config.augment)) if on]

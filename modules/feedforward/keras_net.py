@@ -8,6 +8,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from modules.feedforward.spec import hidden_widths
 from modules.toolkit.keras_layers import activation as make_activation, channels_last_shape
 
 # "xavier" and "he" as torch's xavier_uniform_ and kaiming_uniform_(nonlinearity="relu"), zero
@@ -29,7 +30,7 @@ def dense(units: int, init: str, name: str) -> layers.Dense:
     return layers.Dense(units, kernel_initializer=INITIALIZERS[init], name=name)
 
 
-def mlp(input_shape: tuple, num_classes: int, *, depth: int, width: int, activation: str,
+def mlp(input_shape: tuple, num_classes: int, *, depth: int, width: int, widths: str | None, activation: str,
         dropout: float, init: str) -> keras.Model:
     """Multilayer perceptron (Rumelhart, Hinton & Williams 1986, https://doi.org/10.1038/323533a0)."""
     inputs = keras.Input(channels_last_shape(tuple(input_shape)), name="input")
@@ -37,7 +38,7 @@ def mlp(input_shape: tuple, num_classes: int, *, depth: int, width: int, activat
     if len(input_shape) == 3:  # flatten in torch's (C, H, W) order so weights transfer 1:1
         x = layers.Permute((3, 1, 2), name="channels_first")(x)
     x = layers.Flatten(name="flatten")(x)
-    for i in range(depth):
-        x = hidden_block(x, f"hidden.{i}", width, activation, dropout, init)
+    for i, units in enumerate(hidden_widths(depth, width, widths)):
+        x = hidden_block(x, f"hidden.{i}", units, activation, dropout, init)
     outputs = dense(num_classes, init, name="head")(x)
     return keras.Model(inputs, outputs, name="mlp")

@@ -2,14 +2,15 @@
 
 Twin of `torch_net.py` layer for layer and name for name (`hidden.0.linear.weight`,
 ..., `head.bias`), so weights move between the two as they are, and the same builder
-`mlp(input_shape, num_classes, depth=..., width=..., activation=..., dropout=..., init=...)`
-makes it.
+`mlp(input_shape, num_classes, depth=..., width=..., widths=..., activation=..., dropout=...,
+init=...)` makes it.
 
-Forward, for a batch x of shape (B, D):
+Forward, for a batch x of shape (B, D), with hidden widths n_1..n_L (`widths`, else `depth`
+layers of `width`):
     a_0 = flatten(x)                            (B, D)
-    z_l = a_{l-1} W_l^T + b_l                   (B, width)     l = 1..depth
-    a_l = f(z_l)                                (B, width)
-    logits = a_depth W_head^T + b_head          (B, K)
+    z_l = a_{l-1} W_l^T + b_l                   (B, n_l)       l = 1..L
+    a_l = f(z_l)                                (B, n_l)
+    logits = a_L W_head^T + b_head              (B, K)
     loss = mean cross-entropy(softmax(logits), y)
 
 Backward runs the same list of layers in reverse: each layer turns dL/d(its
@@ -21,6 +22,7 @@ import math
 
 import numpy as np
 
+from modules.feedforward.spec import hidden_widths
 from modules.toolkit.numpy_layers import Activation, Dense, Dropout, Flatten, softmax_cross_entropy
 
 
@@ -35,17 +37,17 @@ def hidden_block(name: str, in_features: int, width: int, activation: str, dropo
 
 
 class MLP:
-    """`depth` hidden dense layers of `width` units, then a linear output (logits)."""
+    """Hidden dense layers (`widths`, else `depth` of `width` units), then a linear output (logits)."""
 
-    def __init__(self, input_shape: tuple, num_classes: int, *, depth: int, width: int,
+    def __init__(self, input_shape: tuple, num_classes: int, *, depth: int, width: int, widths: str | None,
                  activation: str, dropout: float, init: str, seed: int = 0, dtype=np.float32) -> None:
         rng = np.random.default_rng(seed)
         self.layers: list[tuple[str, object]] = [("flatten", Flatten())]
         in_features = math.prod(input_shape)
-        for i in range(depth):
-            self.layers += hidden_block(f"hidden.{i}", in_features, width, activation, dropout, init,
+        for i, units in enumerate(hidden_widths(depth, width, widths)):
+            self.layers += hidden_block(f"hidden.{i}", in_features, units, activation, dropout, init,
                                         rng, dtype)
-            in_features = width
+            in_features = units
         self.layers.append(("head", Dense(in_features, num_classes, rng, dtype, init)))
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:

@@ -11,6 +11,7 @@ from collections import OrderedDict
 
 from torch import nn
 
+from modules.feedforward.spec import hidden_widths
 from modules.toolkit.torch_layers import activation as make_activation
 
 
@@ -35,17 +36,17 @@ def dense(in_features: int, out_features: int, init: str) -> nn.Linear:
 
 
 class MLP(nn.Module):
-    """`depth` hidden dense layers of `width` units, then a linear output (logits)."""
+    """Hidden dense layers (`widths`, else `depth` of `width` units), then a linear output (logits)."""
 
-    def __init__(self, input_shape: tuple, num_classes: int, *, depth: int, width: int,
+    def __init__(self, input_shape: tuple, num_classes: int, *, depth: int, width: int, widths: str | None,
                  activation: str, dropout: float, init: str) -> None:
         super().__init__()
         self.flatten = nn.Flatten()  # (C, H, W) order
         in_features = math.prod(input_shape)
         blocks = []
-        for _ in range(depth):
-            blocks.append(hidden_block(in_features, width, activation, dropout, init))
-            in_features = width
+        for units in hidden_widths(depth, width, widths):
+            blocks.append(hidden_block(in_features, units, activation, dropout, init))
+            in_features = units
         self.hidden = nn.Sequential(*blocks)
         self.head = dense(in_features, num_classes, init)
 
@@ -53,8 +54,8 @@ class MLP(nn.Module):
         return self.head(self.hidden(self.flatten(x)))  # (B, num_classes) logits
 
 
-def mlp(input_shape: tuple, num_classes: int, *, depth: int, width: int, activation: str,
+def mlp(input_shape: tuple, num_classes: int, *, depth: int, width: int, widths: str | None, activation: str,
         dropout: float, init: str) -> MLP:
     """Multilayer perceptron (Rumelhart, Hinton & Williams 1986, https://doi.org/10.1038/323533a0)."""
-    return MLP(tuple(input_shape), num_classes, depth=depth, width=width, activation=activation,
-               dropout=dropout, init=init)
+    return MLP(tuple(input_shape), num_classes, depth=depth, width=width, widths=widths,
+               activation=activation, dropout=dropout, init=init)
