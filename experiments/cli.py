@@ -175,6 +175,26 @@ def add_recipe_options(parser: argparse.ArgumentParser) -> None:
                         "4 pixels of padding, horizontal flip)")
 
 
+def add_lr_schedule_option(parser: argparse.ArgumentParser) -> None:
+    """`--lr-schedule`: the learning rate per optimizer step (`modules.optim.LR_SCHEDULES`)."""
+    parser.add_argument("--lr-schedule", help="constant, cosine (to 0 over the run) or step (x0.1 at 50%% "
+                        "and 75%% of the run), per optimizer step (default: params.yaml)")
+
+
+def add_hardware_options(parser: argparse.ArgumentParser) -> None:
+    """`--accelerator`, `--precision` and `--force-precision` (`experiments.hardware`, docs/hardware.md)."""
+    parser.add_argument("--accelerator", help="auto (a GPU when the framework sees one), cpu or gpu (default: auto)")
+    parser.add_argument("--precision", help="32, bf16-mixed (a CPU with avx512_bf16/AMX, or a GPU) or 16-mixed "
+                        "(GPUs) (default: 32; docs/hardware.md)")
+    parser.add_argument("--force-precision", action="store_true", default=None,
+                        help="train at --precision bf16-mixed even on a CPU without native bf16 (slower)")
+
+
+def hardware_settings(args) -> dict:
+    """The TrainConfig settings of `add_hardware_options`' flags (None: not given)."""
+    return {key: getattr(args, key) for key in ("accelerator", "precision", "force_precision")}
+
+
 def recipe_settings(args) -> dict:
     """The TrainConfig settings of `add_recipe_options`' flags (None: not given)."""
     return {key: getattr(args, key) for key in ("weight_decay", "decoupled_weight_decay", "momentum",

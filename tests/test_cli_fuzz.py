@@ -41,7 +41,7 @@ ACCEPTS = {cli.positive_int: set(), cli.positive_float: {FRACTION, HUGER}, cli.s
 NAMES = {  # a name from a fixed list: an unknown one is refused with the valid names
     "framework", "arch", "data", "optimizer", "lr_schedule", "strategy", "preset", "select_best", "archs",
     "family", "frameworks", "objective", "sampler", "pruner", "task", "models", "resume", "run", "epochs",
-    "accelerator", "precision", "augment"}
+    "accelerator", "precision", "augment", "optimizers", "search"}
 FREE = {  # any text is valid: a file or folder to write, a new name, a storage URL
     "data_dir", "experiment", "metrics_out", "study", "storage", "out", "json", "model",
     "init_weights", "workers"}  # a file to read (checked before the run), worker addresses (checked in the plan)

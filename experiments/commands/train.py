@@ -4,9 +4,12 @@ from __future__ import annotations
 from experiments.cli import (
     add_control_options,
     add_data_options,
+    add_hardware_options,
+    add_lr_schedule_option,
     add_network_options,
     add_recipe_options,
     control_settings,
+    hardware_settings,
     non_negative_int,
     positive_float,
     positive_int,
@@ -29,7 +32,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--batch-size", type=positive_int)
     p.add_argument("--lr", type=positive_float, help="learning rate")
     p.add_argument("--optimizer", help="adam, adamw, sgd or rmsprop")
-    p.add_argument("--lr-schedule", help="constant, or cosine (to 0 over the run, per step)")
+    add_lr_schedule_option(p)
     p.add_argument("--seed", type=seed)
     p.add_argument("--image-size", type=positive_int, help="resize image data to N x N")
     p.add_argument("--data-dir", help="folder holding the dataset's files (e.g. MNIST IDX files)")
@@ -39,11 +42,7 @@ def add_parser(subparsers) -> None:
     add_data_options(p)
     p.add_argument("--experiment", help="MLflow experiment (default: the dataset's name)")
     p.add_argument("--metrics-out", help="write the final metrics as JSON to this file")
-    p.add_argument("--accelerator", help="auto (a GPU when the framework sees one), cpu or gpu (default: auto)")
-    p.add_argument("--precision", help="32, bf16-mixed (a CPU with avx512_bf16/AMX, or a GPU) or 16-mixed "
-                   "(GPUs) (default: 32; docs/hardware.md)")
-    p.add_argument("--force-precision", action="store_true", default=None,
-                   help="train at --precision bf16-mixed even on a CPU without native bf16 (slower)")
+    add_hardware_options(p)
     p.add_argument("--devices", type=positive_int,
                    help="torch: Lightning DDP processes (GPUs, or CPU cores) per node; keras: GPUs (MirroredStrategy)")
     p.add_argument("--num-nodes", type=positive_int, help="Lightning DDP: number of machines")
@@ -71,12 +70,11 @@ def plan_from_args(args):
              "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer,
              "lr_schedule": args.lr_schedule, "seed": args.seed, "image_size": args.image_size,
              "data_dir": args.data_dir, "experiment": args.experiment, "devices": args.devices,
-             "accelerator": args.accelerator, "precision": args.precision, "force_precision": args.force_precision,
              "num_nodes": args.num_nodes, "strategy": args.strategy, "distribute": args.distribute,
              "workers": args.workers, "worker_index": args.worker_index, "worker_timeout": args.worker_timeout,
              "preset": args.preset, "hparams": dict(args.hparams), "data_options": dict(args.data_options),
              "quiet": args.quiet, "init_weights": args.init_weights, **control_settings(args),
-             **recipe_settings(args)}
+             **hardware_settings(args), **recipe_settings(args)}
     return resolve(given)
 
 

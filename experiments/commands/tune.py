@@ -1,7 +1,17 @@
 """`nnlab tune`: an Optuna study over architectures, frameworks and their settings."""
 from __future__ import annotations
 
-from experiments.cli import non_negative_float, positive_float, positive_int, seed
+from experiments.cli import (
+    add_hardware_options,
+    add_lr_schedule_option,
+    add_recipe_options,
+    hardware_settings,
+    non_negative_float,
+    positive_float,
+    positive_int,
+    recipe_settings,
+    seed,
+)
 
 ORDER = 30
 
@@ -15,6 +25,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--archs", help="comma-separated architectures (default: all for the data's task)")
     p.add_argument("--family", help="every architecture of one family (cnn, rnn, ...)")
     p.add_argument("--frameworks", default="torch,keras", help="comma-separated: torch,keras (default both)")
+    p.add_argument("--optimizers", help="comma-separated optimizers the study draws from "
+                   "(default all: adam, adamw, sgd, rmsprop)")
     p.add_argument("--trials", type=positive_int, default=20,
                    help="the study's budget of finished trials, counting earlier runs (default 20)")
     p.add_argument("--timeout", type=positive_float, help="stop starting trials after S seconds")
@@ -31,7 +43,16 @@ def add_parser(subparsers) -> None:
                    help="stop a trial after PATIENCE epochs without a lower val/loss (pruning still applies)")
     p.add_argument("--min-delta", type=non_negative_float, metavar="X",
                    help="with --early-stop: the least change that counts as an improvement (default 0)")
+    p.add_argument("--limit-batches", type=positive_int, metavar="N",
+                   help="debug: at most N batches of each split per epoch in every trial")
     p.add_argument("--seed", type=seed, default=0, help="seed of the sampler and of every trial")
+    # the training recipe and hardware of every trial: `nnlab train`'s flags (docs/tuning.md)
+    add_lr_schedule_option(p)
+    add_recipe_options(p)
+    p.add_argument("--search", metavar="SETTINGS",
+                   help="also search these recipe settings, comma-separated: weight_decay (log, adam/sgd/"
+                   "rmsprop trials), decoupled_weight_decay (adamw trials), label_smoothing (ranges: --show-space)")
+    add_hardware_options(p)
     p.add_argument("--experiment", help="MLflow experiment (default: the dataset's name)")
     p.add_argument("--show-space", action="store_true", help="print the search space and exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-trial lines")
@@ -77,17 +98,24 @@ def run(args) -> int:
     datamodules.get_info(args.data)  # an unknown dataset is one line, before anything loads
     if not args.study and not args.show_space:
         raise UserError("--study NAME is required (the same name again resumes the study)")
+    settings = {key: value for key, value in {"lr_schedule": args.lr_schedule, **recipe_settings(args),
+                                              **hardware_settings(args)}.items() if value is not None}
     options = TuneOptions(study=args.study or "show-space", data=args.data, archs=names(args.archs, "--archs"),
                           family=args.family, frameworks=names(args.frameworks, "--frameworks"),
+                          optimizers=names(args.optimizers, "--optimizers"), settings=settings,
+                          search=names(args.search, "--search"),
                           trials=args.trials, timeout=args.timeout, objective=args.objective,
                           sampler=args.sampler, pruner=args.pruner, storage=storage_url(args), jobs=args.jobs,
                           seed=args.seed, epochs=args.epochs, image_size=args.image_size,
-                          early_stop=args.early_stop, min_delta=args.min_delta, experiment=args.experiment,
+                          early_stop=args.early_stop, min_delta=args.min_delta,
+                          limit_batches=args.limit_batches, experiment=args.experiment,
                           quiet=args.quiet, worker_of=args.worker_of, worker_index=args.worker_index)
     space = SearchSpace.build(args.data, archs=options.archs, family=options.family,
-                              frameworks=options.frameworks, epochs=parse_epochs(args.epochs),
-                              image_size=args.image_size, seed=args.seed,
-                              controls={"early_stop": args.early_stop, "min_delta": args.min_delta})
+                              frameworks=options.frameworks, optimizers=options.optimizers,
+                              epochs=parse_epochs(args.epochs), image_size=args.image_size, seed=args.seed,
+                              controls={"early_stop": args.early_stop, "min_delta": args.min_delta,
+                                        "limit_batches": args.limit_batches},
+                              settings=settings, search=tuple(options.search or ()))
     if args.show_space:
         print(space.describe())
         return 0

@@ -80,6 +80,7 @@ def describe(trial, keys: list[str]) -> str:
 def plan_of(study, trial, quiet: bool = False):
     """The run plan trial `trial` trained, rebuilt from its parameters and the study's settings,
     to refit on train+val (params.yaml, e.g. its `data.split_seed`, as the trial read it)."""
+    from experiments.tune.recipe import SEARCHABLE, SETTINGS_ATTR
     from experiments.tune.space import SearchSpace
     from modules import registry
 
@@ -88,7 +89,9 @@ def plan_of(study, trial, quiet: bool = False):
     epochs = params.get("epochs") or study.user_attrs["epochs"][0]  # a fixed --epochs is no dimension
     space = SearchSpace(data=study.user_attrs["data"], archs=[arch.name], frameworks=[params["framework"]],
                         epochs=(epochs, epochs), image_size=study.user_attrs.get("image_size"),
-                        seed=int(study.user_attrs["seed"]))
+                        seed=int(study.user_attrs["seed"]),
+                        settings=dict(study.user_attrs.get(SETTINGS_ATTR, {})))  # the study's recipe
+    searched = {key: params[key] for key in SEARCHABLE if key in params}
     hparams = {}
     for key, param in arch.space.items():
         value = params.get(f"{arch.name}.{key}")
@@ -97,7 +100,7 @@ def plan_of(study, trial, quiet: bool = False):
         by_text = {str(c): c for c in param.choices} if param.kind == "categorical" else {}
         hparams[key] = by_text.get(value, value) if isinstance(value, str) else value
     return space.plan(params["framework"], arch, int(epochs), hparams, batch_size=int(params["batch_size"]),
-                      lr=float(params["lr"]), optimizer=params["optimizer"],
+                      lr=float(params["lr"]), optimizer=params["optimizer"], **searched,
                       experiment=study.user_attrs.get("experiment"), train_on_val=True, quiet=quiet)
 
 

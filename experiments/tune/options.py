@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from experiments.tune.recipe import setting_flags
 from experiments.tune.space import Objective, parse_objectives
 from modules.errors import UserError
 
@@ -19,6 +20,7 @@ class TuneOptions:
     archs: list[str] | None = None
     family: str | None = None
     frameworks: list[str] | None = None
+    optimizers: list[str] | None = None  # None: every optimizer (modules.optim.OPTIMIZERS)
     trials: int = 20
     timeout: float | None = None
     objective: str = "val/acc"
@@ -30,7 +32,12 @@ class TuneOptions:
     epochs: str | None = None
     early_stop: int | None = None  # every trial's patience (experiments.controls), with min_delta
     min_delta: float | None = None
+    limit_batches: int | None = None  # debug: at most N batches of each split per epoch, every trial
     image_size: int | None = None
+    # the recipe and hardware flags every trial trains with, TrainConfig names (given ones only),
+    # and the recipe settings searched (experiments.tune.recipe)
+    settings: dict = field(default_factory=dict)
+    search: list[str] | None = None
     experiment: str | None = None
     quiet: bool = False
     worker_of: str | None = None  # set in the processes `--jobs` starts: the study's MLflow run
@@ -62,12 +69,13 @@ class TuneOptions:
                 "--seed", str(self.seed), "--experiment", self.experiment, "--quiet",
                 "--worker-of", parent_run_id, "--worker-index", str(index)]
         for flag, value in (("--archs", self.archs), ("--family", self.family),
-                            ("--frameworks", self.frameworks)):
+                            ("--frameworks", self.frameworks), ("--optimizers", self.optimizers),
+                            ("--search", self.search)):
             if value:
                 argv += [flag, value if isinstance(value, str) else ",".join(value)]
         for flag, value in (("--timeout", self.timeout), ("--epochs", self.epochs),
                             ("--image-size", self.image_size), ("--early-stop", self.early_stop),
-                            ("--min-delta", self.min_delta)):
+                            ("--min-delta", self.min_delta), ("--limit-batches", self.limit_batches)):
             if value is not None:
                 argv += [flag, str(value)]
-        return argv
+        return argv + setting_flags(self.settings)

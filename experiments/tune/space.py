@@ -3,17 +3,19 @@
 Framework and architecture are dimensions themselves; the shared training
 settings (learning rate, batch size, optimizer, epochs) apply to every trial;
 an architecture's own hyperparameters (its registry `space`) are suggested only
-when a trial picks that architecture, under the name `<arch>.<param>`. Nothing
-here names an architecture: a network registered tomorrow is searched the day
-it is registered.
+when a trial picks that architecture, under the name `<arch>.<param>`; recipe
+settings a study searches (`experiments.tune.recipe.SEARCHABLE`) only when the
+trial's optimizer takes them. Nothing here names an architecture: a network
+registered tomorrow is searched the day it is registered.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from experiments.controls import higher_is_better
+from experiments.tune.recipe import SEARCHABLE, applies, check_study_settings
 from modules.errors import UserError
-from modules.optim import OPTIMIZERS
+from modules.optim import OPTIMIZERS, optimizer_settings
 from modules.registry import FRAMEWORKS, Param
 
 # The settings every trial draws, whatever the architecture.
@@ -135,11 +137,17 @@ class SearchSpace:
     shared: dict[str, Param] = field(default_factory=lambda: dict(SHARED_SPACE))
     # training controls every trial runs with (`nnlab tune --early-stop`), TrainConfig names
     controls: dict = field(default_factory=dict)
+    # what every trial, and `nnlab best`'s refit, trains with: the recipe and hardware flags given
+    # (`--weight-decay`, `--precision`, ...), TrainConfig names (experiments.tune.recipe)
+    settings: dict = field(default_factory=dict)
+    search: tuple = ()  # recipe settings searched (`--search`), keys of `recipe.SEARCHABLE`
 
     @classmethod
     def build(cls, data: str, archs: list[str] | None = None, family: str | None = None,
-              frameworks: list[str] | None = None, **kw) -> "SearchSpace":
-        """Resolve `--archs`/`--family` against the registry and `data`; raise UserError if empty."""
+              frameworks: list[str] | None = None, optimizers: list[str] | None = None,
+              **kw) -> "SearchSpace":
+        """Resolve `--archs`/`--family` against the registry and `data`, `--optimizers`, and check
+        the study's recipe and hardware settings; raise UserError if empty or invalid."""
         import datamodules
         from modules import registry
 
@@ -168,7 +176,13 @@ class SearchSpace:
         if unknown or not frameworks:
             raise UserError(f"unknown framework {', '.join(unknown) or '(none)'} in --frameworks; "
                             f"valid: {', '.join(FRAMEWORKS)}")
-        return cls(data=data, archs=chosen, frameworks=frameworks, **kw)
+        optimizers = list(dict.fromkeys(optimizers or OPTIMIZERS))
+        for name in optimizers:
+            optimizer_settings(name)  # an unknown name lists the valid ones
+        space = cls(data=data, archs=chosen, frameworks=frameworks, **kw)
+        space.shared["optimizer"] = Param("categorical", choices=tuple(optimizers))
+        check_study_settings(space.settings, list(space.search), data, frameworks, optimizers, space.epochs[0])
+        return space
 
     # --- what a trial draws ---------------------------------------------------------
     def dimensions(self) -> dict[str, Param]:
@@ -179,6 +193,8 @@ class SearchSpace:
                 "arch": Param("categorical", choices=tuple(self.archs)), **self.shared}
         if self.epochs[0] != self.epochs[1]:
             dims["epochs"] = Param("int", *self.epochs)
+        for key in self.search:
+            dims[key] = SEARCHABLE[key]
         for name in self.archs:
             for key, param in registry.get(name).space.items():
                 dims[f"{name}.{key}"] = param
@@ -208,17 +224,20 @@ class SearchSpace:
         shared = {key: suggest(trial, key, param) for key, param in self.shared.items()}
         epochs = (suggest(trial, "epochs", Param("int", *self.epochs))
                   if self.epochs[0] != self.epochs[1] else self.epochs[0])
+        recipe = {key: suggest(trial, key, SEARCHABLE[key]) for key in self.search
+                  if applies(key, shared["optimizer"])}
         hparams = {key: suggest(trial, f"{arch.name}.{key}", param) for key, param in arch.space.items()}
         return self.plan(framework, arch, epochs, hparams, experiment=experiment, quiet=True, **shared,
-                         **self.controls)
+                         **recipe, **self.controls)
 
     def plan(self, framework: str, arch, epochs: int, hparams: dict, **settings):
-        """The run plan of one point of this space (a trial's draw, or a refit of it)."""
+        """The run plan of one point of this space (a trial's draw, or a refit of it), with the
+        study's recipe and hardware settings."""
         from experiments.plan import resolve
 
         return resolve({"framework": framework, "arch": arch.name, "data": self.data, "epochs": epochs,
                         "image_size": self.image_size_for(arch), "seed": self.seed, "hparams": hparams,
-                        **settings}, source="a trial", arch_data_options=False)
+                        **self.settings, **settings}, source="a trial", arch_data_options=False)
 
     # --- what a user reads ------------------------------------------------------------
     def describe(self) -> str:
@@ -228,8 +247,13 @@ class SearchSpace:
         dims = self.dimensions()
         if "epochs" not in dims:
             lines.append(f"  {'epochs':<28} fixed       {self.epochs[0]}")
+        for key, value in self.settings.items():
+            lines.append(f"  {key:<28} fixed       {value}")
+        optimizers = self.shared["optimizer"].choices
         for name, param in dims.items():
-            lines.append(f"  {name:<28} {describe_param(param)}")
+            only = [o for o in optimizers if applies(name, o)] if name in self.search else optimizers
+            note = f"   ({', '.join(only)} trials)" if len(only) < len(optimizers) else ""
+            lines.append(f"  {name:<28} {describe_param(param)}{note}")
         for name in self.archs:
             if not any(key.startswith(f"{name}.") for key in dims):
                 lines.append(f"  {name + '.*':<28} (no tunable hyperparameters)")

@@ -8,7 +8,8 @@ import warnings
 from experiments.tune import storage as tune_storage, tracking as tune_tracking, workers
 from experiments.tune.objective import FAIL_REASON_ATTR, budget_used, counts_toward_budget, on_trial_lost
 from experiments.tune.options import TuneOptions
-from experiments.tune.space import SearchSpace
+from experiments.tune.recipe import SEARCH_ATTR, SEARCHABLE, SETTINGS_ATTR, check_resumed
+from experiments.tune.space import SHARED_SPACE, SearchSpace
 from modules.errors import UserError
 
 
@@ -53,8 +54,8 @@ def describe_trial(trial, keys: list[str]) -> str:
     p = trial.params
     values = (f"{' '.join(f'{k}={v:.4f}' for k, v in zip(keys, trial.values))}"
               if trial.values else "")
-    arch_params = " ".join(f"{k.split('.', 1)[1]}={v:.3g}" if isinstance(v, float) else
-                           f"{k.split('.', 1)[1]}={v}" for k, v in p.items() if "." in k)
+    arch_params = " ".join(f"{k.split('.', 1)[-1]}={v:.3g}" if isinstance(v, float) else
+                           f"{k.split('.', 1)[-1]}={v}" for k, v in p.items() if "." in k or k in SEARCHABLE)
     setting = (f"{p.get('framework', '?')} {p.get('arch', '?')} lr={p.get('lr', float('nan')):.2g} "
                f"bs={p.get('batch_size', '?')} {p.get('optimizer', '?')}"
                f"{' epochs=' + str(p['epochs']) if 'epochs' in p else ''} {arch_params}").strip()
@@ -129,6 +130,8 @@ def open_study(options: TuneOptions, space: SearchSpace, url: str, storage, max_
         data = summary.user_attrs.get("data")
         if data and data != options.data:
             raise UserError(f"study {options.study!r} tunes on {data}; pass --data {data} or a new --study name")
+        check_resumed(options.study, summary.user_attrs.get(SETTINGS_ATTR, {}),
+                      summary.user_attrs.get(SEARCH_ATTR, []), space.settings, list(space.search))
     # a resumed study's sampler is seeded past its trials, so it does not replay their draws
     seed = options.seed + 7919 * options.worker_index + used
     sampler = make_sampler(options.sampler, seed, len(directions), parallel=options.jobs > 1 or
@@ -148,7 +151,8 @@ def open_study(options: TuneOptions, space: SearchSpace, url: str, storage, max_
     if created:
         for key, value in {"data": options.data, "objective": options.objective, "seed": options.seed,
                            "epochs": list(space.epochs), "image_size": space.image_size,
-                           "experiment": options.experiment, "space": space.as_dict()}.items():
+                           "experiment": options.experiment, "space": space.as_dict(),
+                           SETTINGS_ATTR: space.settings, SEARCH_ATTR: list(space.search)}.items():
             study.set_user_attr(key, value)
     return study, created
 
@@ -170,7 +174,10 @@ def study_run(study, options: TuneOptions, space: SearchSpace, url: str, created
               "directions": ",".join(o.direction for o in options.objectives), "sampler": options.sampler,
               "pruner": pruner, "storage": tune_storage.redact(url), "seed": options.seed,
               "archs": ",".join(space.archs), "frameworks": ",".join(space.frameworks),
-              "epochs": f"{space.epochs[0]}-{space.epochs[1]}"}
+              "epochs": f"{space.epochs[0]}-{space.epochs[1]}",
+              **({"optimizers": ",".join(space.shared["optimizer"].choices)} if len(
+                  space.shared["optimizer"].choices) < len(SHARED_SPACE["optimizer"].choices) else {}),
+              **({"search": ",".join(space.search)} if space.search else {}), **space.settings}
     run_id = tune_tracking.create_study_run(options.experiment, options.study, params, space.as_dict())
     study.set_user_attr(tune_tracking.STUDY_RUN_ATTR, run_id)
     return run_id
