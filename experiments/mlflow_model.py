@@ -12,6 +12,7 @@ lab installed (`mlflow models serve --env-manager local` in the lab's environmen
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -84,6 +85,27 @@ def requirements(framework: str) -> list[str]:
     return [f"{name}=={version(name)}" for name in ("mlflow", "numpy", *libraries)]
 
 
+@contextlib.contextmanager
+def pins_trusted():
+    """Skip MLflow's check of the model's pip requirements against this environment while a model
+    is logged (on saving it, and on loading it to validate the input example): it maps every
+    installed distribution to its modules (`importlib_metadata.packages_distributions`, about a
+    second of every run: docs/benchmarks.md), and `requirements` reads the pins from this very
+    environment, so they cannot mismatch. A module where MLflow has no such check is left alone."""
+    import mlflow.pyfunc
+    from mlflow.utils import environment
+
+    checked = [m for m in (environment, mlflow.pyfunc) if hasattr(m, "warn_dependency_requirement_mismatches")]
+    saved = [m.warn_dependency_requirement_mismatches for m in checked]
+    for module in checked:
+        module.warn_dependency_requirement_mismatches = lambda requirements: None
+    try:
+        yield
+    finally:
+        for module, check in zip(checked, saved):
+            module.warn_dependency_requirement_mismatches = check
+
+
 def check_registrable(plan) -> None:
     """Refuse, before training, a `--register` for a run that logs no MLflow Model."""
     if plan.config.framework not in ("torch", "keras") or plan.task not in MODEL_TASKS:
@@ -119,12 +141,13 @@ def log_model(run_id: str, plan, datamodule, result, weights: Path, folder: Path
     saved = os.environ.get("MLFLOW_EXPERIMENT_ID")
     os.environ["MLFLOW_EXPERIMENT_ID"] = tracking.client().get_run(run_id).info.experiment_id
     try:
-        return mlflow.models.Model.log(
-            artifact_path=None, name=MODEL_NAME, flavor=mlflow.pyfunc, run_id=run_id, python_model=str(ENTRY_FILE),
-            artifacts={"weights": str(weights), "network": str(spec_path)}, signature=signature,
-            input_example=np.ascontiguousarray(x[:EXAMPLE_ROWS], np.float32),
-            pip_requirements=requirements(config.framework),
-            tags={"framework": config.framework, "arch": config.arch, "data": config.data})
+        with pins_trusted():
+            return mlflow.models.Model.log(
+                artifact_path=None, name=MODEL_NAME, flavor=mlflow.pyfunc, run_id=run_id,
+                python_model=str(ENTRY_FILE), artifacts={"weights": str(weights), "network": str(spec_path)},
+                signature=signature, input_example=np.ascontiguousarray(x[:EXAMPLE_ROWS], np.float32),
+                pip_requirements=requirements(config.framework),
+                tags={"framework": config.framework, "arch": config.arch, "data": config.data})
     finally:
         if saved is None:
             del os.environ["MLFLOW_EXPERIMENT_ID"]

@@ -6,7 +6,9 @@ library and TensorFlow's clash (torch alone loads safely either way). Every
 other module asks this one for a framework instead of importing it, so the
 torch side loads first when both are used and `nnlab --help` loads none.
 
-A process that will use Keras alone (`nnlab train --framework keras`) says so
+A torch run needs Lightning Fabric alone: `fabric()` loads the standalone `lightning_fabric`
+package, without `lightning.pytorch`, torchmetrics or torchvision (the `lightning` package's
+`__init__` imports all three). A process that will use Keras alone (`nnlab train --framework keras`) says so
 with `keras_alone()`: `keras()` then loads no torch side; asking for Lightning or
 torchvision after TensorFlow is then one clear error instead of a segfault.
 """
@@ -51,7 +53,7 @@ def quiet_environment() -> None:
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
     warnings.filterwarnings("ignore", message=".*Skipping variable loading for optimizer.*")
-    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning",
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning", "lightning_fabric",
                  "lightning.pytorch.utilities.rank_zero", "lightning.pytorch.accelerators.cuda",
                  "absl", "tensorflow", "h5py", "alembic", "mlflow"):
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -104,8 +106,50 @@ def torch():
     return _torch
 
 
+@contextlib.contextmanager
+def _torchmetrics_version_only():
+    """While `lightning_fabric` is imported, answer its `compare_version("torchmetrics", ...)`
+    (`lightning_fabric/utilities/imports.py`, used only by its SpikeDetection) from the installed
+    version without importing torchmetrics, which imports torchvision and scipy.signal
+    (https://github.com/Lightning-AI/pytorch-lightning/issues/19261: slow `import lightning`)."""
+    if "torchmetrics" in sys.modules:
+        yield
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = version("torchmetrics")
+    except PackageNotFoundError:  # compare_version answers False itself
+        yield
+        return
+    stand_in = type(sys)("torchmetrics")
+    stand_in.__version__ = installed
+    sys.modules["torchmetrics"] = stand_in
+    try:
+        yield
+    finally:
+        if sys.modules.get("torchmetrics") is stand_in:
+            del sys.modules["torchmetrics"]
+
+
+def fabric():
+    """Return the `lightning_fabric` package (Fabric, seed_everything) with torch, and neither
+    `lightning.pytorch`, torchmetrics nor torchvision; before TensorFlow (it loads triton)."""
+    if "lightning_fabric" not in sys.modules:
+        if "tensorflow" in sys.modules and "lightning.fabric" not in sys.modules:
+            raise RuntimeError("Lightning Fabric cannot load after TensorFlow (the process would "
+                               "segfault); call modules.backend.fabric() before backend.keras()")
+        torch()
+        with _torchmetrics_version_only():
+            import lightning_fabric  # noqa: F401
+    logging.getLogger("lightning_fabric").setLevel(logging.ERROR)
+    import lightning_fabric as _lightning_fabric
+
+    return _lightning_fabric
+
+
 def _torch_side() -> None:
-    """Import torch, lightning (which pulls torchmetrics) and torchvision: before TensorFlow."""
+    """Import torch, Fabric, lightning (which pulls torchmetrics) and torchvision: before TensorFlow."""
     global _TORCH_SIDE_READY
     if _TORCH_SIDE_READY:
         return
@@ -113,7 +157,7 @@ def _torch_side() -> None:
     if "tensorflow" in sys.modules and not already:  # loaded before TensorFlow by someone else: fine
         raise RuntimeError("lightning/torchvision cannot load after TensorFlow (the process would "
                            "segfault); call modules.backend.lightning() before backend.keras()")
-    torch()
+    fabric()
     import lightning  # noqa: F401
     import lightning.pytorch  # noqa: F401
     import torchvision  # noqa: F401  (must precede TensorFlow)

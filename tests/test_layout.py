@@ -46,10 +46,12 @@ def test_help_and_list_import_no_framework():
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
-# a framework's run loads its own package and never the other framework's
+# a framework's run loads its own package and never the other framework's, nor what it does not
+# use: a torch run on digits needs Fabric alone (`lightning_fabric`), not `lightning` (whose
+# `__init__` imports lightning.pytorch), torchmetrics or torchvision (docs/benchmarks.md, start-up)
 OWN = {"keras": "tensorflow", "torch": "torch"}
-FOREIGN = {"keras": ("torch", "torchvision", "lightning", "torchmetrics"),
-           "torch": ("tensorflow", "keras")}
+FOREIGN = {"keras": ("torch", "torchvision", "lightning", "lightning_fabric", "torchmetrics"),
+           "torch": ("tensorflow", "keras", "lightning", "pytorch_lightning", "torchvision", "torchmetrics")}
 
 
 @pytest.mark.parametrize("framework", ["keras", "torch"])

@@ -33,6 +33,17 @@ def logged_model_uri(run_id: str) -> str:
     return f"models:/{output.model_id}"
 
 
+def record_package_scans(monkeypatch) -> list:
+    """Count MLflow's scans of every installed distribution (its requirements check)."""
+    from mlflow.utils import requirements_utils
+
+    scans = []
+    monkeypatch.setattr(requirements_utils, "_MODULES_TO_PACKAGES", None)  # not cached from before
+    monkeypatch.setattr(requirements_utils.importlib_metadata, "packages_distributions",
+                        lambda: scans.append(1) or {})
+    return scans
+
+
 @pytest.mark.parametrize("framework", ["torch", "keras"])
 def test_the_mlflow_model_predicts_what_nnlab_evaluate_scores(framework):
     import mlflow
@@ -40,7 +51,10 @@ def test_the_mlflow_model_predicts_what_nnlab_evaluate_scores(framework):
     from experiments.tasks import scorer
 
     plan = quick(framework)
-    summary = train(plan, progress=lambda *a: None)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        scans = record_package_scans(monkeypatch)
+        summary = train(plan, progress=lambda *a: None)
+    assert scans == []  # the pins come from this environment: no scan of it (`mlflow_model.pins_trusted`)
     model = mlflow.pyfunc.load_model(logged_model_uri(summary["run_id"]))
     datamodule = make_datamodule(plan)
     x = datamodule.splits["test"].x
@@ -56,6 +70,8 @@ def test_the_mlflow_model_predicts_what_nnlab_evaluate_scores(framework):
     assert signature.outputs.to_dict() == [{"type": "tensor", "tensor-spec": {"dtype": "float32",
                                                                              "shape": (-1, 10)}}]
     assert model.metadata.get_input_schema() is not None and model.metadata.saved_input_example_info
+    requirements = Path(mlflow.pyfunc.get_model_dependencies(logged_model_uri(summary["run_id"])))
+    assert f"mlflow=={mlflow.__version__}" in requirements.read_text().split()
 
 
 def test_register_adds_a_version_with_its_alias_and_tags():

@@ -1,5 +1,6 @@
-"""Train with PyTorch Lightning: the tasks are LightningModules, the loop is the lab's own on
-Lightning Fabric (devices, DDP launch and gradient sync, backward, checkpoint files).
+"""Train with PyTorch on Lightning Fabric: the tasks are `nn.Module`s with LightningModule's
+method names (`experiments.tasks.torch_base`), the loop is the lab's own on Lightning Fabric
+(devices, DDP launch and gradient sync, backward, checkpoint files).
 
 Why not `lightning.Trainer`: its per-batch machinery (a dozen hook dispatches, the closure of
 automatic optimisation, result collection) costs a fixed time per step that held small networks
@@ -23,9 +24,8 @@ from experiments.runners import EpochCallback, EpochProgress, FitResult, check_f
 from modules import backend
 
 torch = backend.torch()
-pl = backend.lightning()
-
-from lightning.fabric import Fabric  # noqa: E402
+lightning_fabric = backend.fabric()
+Fabric = lightning_fabric.Fabric
 
 from experiments.controls import make_watch  # noqa: E402
 from experiments.files import atomic_path  # noqa: E402
@@ -319,7 +319,7 @@ def fit(arch, datamodule, config, on_epoch: EpochCallback, callbacks: list = (),
         # batch_size / world_size: the ranks' k-th batches together are the one-process k-th batch
         datamodule.rank, datamodule.world_size = fabric.global_rank, fabric.world_size
         datamodule.batch_size = max(1, config.batch_size // fabric.world_size)
-    pl.seed_everything(config.seed, verbose=False)
+    lightning_fabric.seed_everything(config.seed, verbose=False)
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # as Lightning's `deterministic=True`
     torch.use_deterministic_algorithms(True)
     # but without its debugging aid of filling every new tensor with NaN: it costs a share of

@@ -1,10 +1,11 @@
 """The lab's tasks, one folder each: how a network is trained and how its outputs are scored.
 
-`experiments/tasks/<task>/` holds the task's twins, `torch_task.py` (a LightningModule that
-the lab's loop trains) and `keras_task.py` (what Keras `fit` trains), which define the same
-class, and `scorer.py`: NumPy code that scores the outputs of either framework, so their test
-metrics mean exactly the same thing. Networks hold no training logic: a task takes one by
-injection. The bases the twins share are `torch_base.py` and `keras_base.py` beside this file.
+`experiments/tasks/<task>/` holds the task's twins, `torch_task.py` (an `nn.Module` with
+LightningModule's method names, that the lab's loop trains on Fabric) and `keras_task.py` (what
+Keras `fit` trains), which define the same class, and `scorer.py`: NumPy code that scores the
+outputs of either framework, so their test metrics mean exactly the same thing. Networks hold no
+training logic: a task takes one by injection. The bases the twins share are `torch_base.py` and
+`keras_base.py` beside this file.
 
 Every task class offers `predict_split(datamodule, split)` and `test_outputs(datamodule)`
 (NumPy outputs, channels-first); the torch side also `epoch_metrics()`. Every scorer offers

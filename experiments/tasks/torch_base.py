@@ -1,14 +1,11 @@
-"""What every Lightning task module shares: optimizer, epoch means, predictions. Twin of `keras_base.py`."""
+"""What every torch task module shares: optimizer, epoch means, predictions. Twin of `keras_base.py`."""
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from modules import backend
 from modules.optim import PLAIN_RECIPE, Recipe, lr_factor
 from modules.optim.torch_optim import make_optimizer
-
-pl = backend.lightning()
 
 
 class EpochMeans:
@@ -30,15 +27,21 @@ class EpochMeans:
         return {k: float(v) / max(self.count, 1) for k, v in self.sums.items()}
 
 
-class LabTask(pl.LightningModule):
+class LabTask(torch.nn.Module):
     """Base task: holds the network, builds the optimizer, tracks epoch means.
 
     Subclasses implement `_step(batch, stage)` (adding to `self.epoch_means[stage]`
     and returning the loss) and may override `predict_split`.
+
+    A plain `nn.Module` with the few `LightningModule` members the lab's loop and tasks use, under
+    their names (`training_step`, `configure_optimizers`, the epoch hooks, `automatic_optimization`,
+    `optimizers()`, `manual_backward`): a torch run then needs Lightning Fabric alone, not
+    `lightning.pytorch`, which imports torchmetrics and torchvision (docs/benchmarks.md, start-up).
     """
 
     # the per-epoch metric of each optimizer's learning rate, in `configure_optimizers`' order
     LR_KEYS = ("train/lr",)
+    automatic_optimization = True  # False: `training_step` steps its optimizers itself
 
     def __init__(self, network: torch.nn.Module, lr: float = 1e-3, optimizer: str = "adam",
                  lr_schedule: str = "constant", total_steps: int | None = None, recipe: Recipe = PLAIN_RECIPE) -> None:
@@ -48,6 +51,17 @@ class LabTask(pl.LightningModule):
         self.lr_schedule, self.total_steps = lr_schedule, total_steps
         self.recipe = recipe
         self.epoch_means = {"train": EpochMeans(), "val": EpochMeans()}
+        # `Fabric.setup` fills these in on a module that has `_fabric` (as on a LightningModule)
+        self._fabric, self._fabric_optimizers = None, []
+
+    def optimizers(self):
+        """The optimizers as Fabric set them up: the one, or the list of them."""
+        optimizers = self._fabric_optimizers
+        return optimizers[0] if len(optimizers) == 1 else optimizers
+
+    def manual_backward(self, loss: torch.Tensor) -> None:
+        """Backward through Fabric (its precision plugin's loss scaling, DDP's gradient sync)."""
+        self._fabric.backward(loss)
 
     def forward(self, *inputs):
         return self.network(*inputs)
@@ -66,6 +80,9 @@ class LabTask(pl.LightningModule):
 
     def on_validation_epoch_start(self) -> None:
         self.epoch_means["val"].reset()
+
+    def on_train_epoch_end(self) -> None:
+        """After the epoch's validation (the loop calls it before its callbacks)."""
 
     def epoch_metrics(self) -> dict[str, float]:
         """This epoch's metrics under the lab's keys (`train/loss`, `val/acc`, ...)."""
