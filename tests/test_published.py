@@ -23,12 +23,12 @@ def test_every_fashion_run_is_its_frameworks_twin_of_a_recipe_train_accepts():
     published = {ref.arch for ref in PUBLISHED["fashion_mnist"]}
     for key, run in params["runs"].items():
         args = parser.parse_args(["train", "--framework", run["framework"], *shlex.split(run["recipe"]),
-                                  "--data", "fashion_mnist"])
-        assert key == f"{args.framework}-{args.arch}"
+                                  "--seed", str(run["seed"]), "--data", "fashion_mnist"])
+        assert key == f"{args.framework}-{args.arch}" + (f"-seed{args.seed}" if args.seed else "")
         assert args.arch in published, f"{key}: no published row to compare it with"
     twins = {}
     for key in params["runs"]:
-        framework, arch = key.split("-", 1)
+        framework, arch = key.split("-")[:2]
         twins.setdefault(arch, set()).add(framework)
     assert all(fws == {"torch", "keras"} for fws in twins.values()), twins  # every row in both
 
