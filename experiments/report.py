@@ -44,7 +44,7 @@ def collect(train_dir: Path, params: Path = Path("params.yaml")) -> list[dict]:
         if info_path(path).is_file():  # names and run id beside the numbers
             m.update(json.loads(info_path(path).read_text()))
         score = m.get("test/acc", m.get("test/exact_match"))
-        rows.append({"arch": m["arch"], "framework": m["framework"], "data": m["data"],
+        rows.append({"run": path.stem, "arch": m["arch"], "framework": m["framework"], "data": m["data"],
                      "n_params": m["n_params"], "test_acc": score,
                      "train_time_s": round(m["train_time_s"], 2), "run_id": m["run_id"]})
     return sorted(rows, key=lambda r: (r["data"], -(r["test_acc"] if r["test_acc"] is not None else -1),
@@ -62,7 +62,7 @@ def learning_curves(rows: list[dict]) -> list[dict]:
     for row in rows:
         for key in ("val/acc", "val/loss"):
             for m in client.get_metric_history(row["run_id"], key):
-                points.append({"run": f"{row['framework']}-{row['arch']}-{row['data']}",
+                points.append({"run": f"{row['run']}-{row['data']}",
                                "framework": row["framework"], "arch": row["arch"], "data": row["data"],
                                "epoch": m.step, "metric": key, "value": m.value})
     return points
@@ -121,17 +121,16 @@ def scatter(rows: list[dict], x: str, xlabel: str, path: Path, log_x: bool = Fal
 
 
 def curves_png(points: list[dict], path: Path) -> Path:
-    """Validation accuracy per epoch: one panel per (dataset, architecture), its torch and Keras
-    twins side by side in it."""
+    """Validation accuracy per epoch: one panel per (dataset, architecture), one line per run of
+    it (its torch and Keras twins, and their seeds)."""
     plt = pyplot()
     panels = sorted({(p["data"], p["arch"]) for p in points}) or [("", "")]
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5), squeeze=False)
     for ax, (data, arch) in zip(axes[0], panels):
-        for framework in sorted({p["framework"] for p in points if (p["data"], p["arch"]) == (data, arch)}):
-            mine = [p for p in points if (p["data"], p["arch"], p["framework"]) == (data, arch, framework)
-                    and p["metric"] == "val/acc"]
-            ax.plot([p["epoch"] for p in mine], [p["value"] for p in mine], marker=MARKERS.get(framework, "."),
-                    label=framework)
+        for run in sorted({p["run"] for p in points if (p["data"], p["arch"]) == (data, arch)}):
+            mine = [p for p in points if p["run"] == run and p["metric"] == "val/acc"]
+            ax.plot([p["epoch"] for p in mine], [p["value"] for p in mine], label=run.removesuffix(f"-{data}"),
+                    marker=MARKERS.get(mine[0]["framework"], ".") if mine else ".")
         ax.set(title=f"{arch} on {data}", xlabel="epoch", ylabel="val/acc")
         ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers, from 1
         ax.legend(fontsize=7)
@@ -188,9 +187,10 @@ def build_report(train_dir: Path, tune_dir: Path | None, out: Path, params: Path
     scatter(rows, "n_params", "parameters", out / "accuracy_vs_params.png", log_x=True)
     scatter(rows, "train_time_s", "training time (s)", out / "accuracy_vs_time.png")
     curves_png(points, out / "learning_curves.png")
-    # numbers only (a DVC metric), per dataset: {"digits": {"torch-lenet5": 0.99, ...}, ...}
+    # numbers only (a DVC metric), per dataset and run (the metrics file's name, so a second seed
+    # keeps its own entry): {"mnist_5k": {"torch-lenet5": 0.97, ...}, ...}
     summary = {"runs": len(rows), "test_acc": {
-        data: {f"{r['framework']}-{r['arch']}": r["test_acc"] for r in rows if r["data"] == data}
+        data: {r["run"]: r["test_acc"] for r in rows if r["data"] == data}
         for data in sorted({r["data"] for r in rows})}}
     if tune and tune.get("best_value") is not None:
         summary["tune_best_value"] = tune["best_value"]
