@@ -62,7 +62,8 @@ def learning_curves(rows: list[dict]) -> list[dict]:
     for row in rows:
         for key in ("val/acc", "val/loss"):
             for m in client.get_metric_history(row["run_id"], key):
-                points.append({"run": f"{row['run']}-{row['data']}",
+                run = row["run"] if row["run"].endswith(row["data"]) else f"{row['run']}-{row['data']}"
+                points.append({"run": run,
                                "framework": row["framework"], "arch": row["arch"], "data": row["data"],
                                "epoch": m.step, "metric": key, "value": m.value})
     return points

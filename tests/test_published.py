@@ -42,8 +42,8 @@ def test_verdicts_name_what_keeps_a_row_from_its_target():
     assert rows["mlp"]["verdict"] == "met" and rows["mlp"]["gap"] == pytest.approx(0.002)
     assert rows["lenet5"]["verdict"] == "keras below 0.905; |torch - keras| > 0.005"
     assert rows["alexnet"]["verdict"] == "keras over 75 min"
-    assert rows["resnet20"]["verdict"] == "not run in both frameworks" and rows["resnet20"]["keras"] is None
-    assert rows["densenet_bc40"]["torch"] is None
+    assert rows["resnet20"]["verdict"] == "not run in keras" and rows["resnet20"]["keras"] is None
+    assert rows["densenet_bc40"]["verdict"] == "not run" and rows["densenet_bc40"]["torch"] is None
     table = comparison_markdown("fashion_mnist", list(rows.values()))
     assert "| mlp | MLP 256-128-100 | 0.883 | 0.885 | 0.8900 | 0.8880 | 0.0020 | 10.0 | 10.0 | met |" in table
 

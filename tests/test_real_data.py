@@ -110,6 +110,8 @@ def test_real_fashion_mnist_loads_from_the_debian_package(lab_dir):
 
 
 def test_the_fashion_mnist_pipeline_runs_valid_train_commands():
+    import shlex
+
     import yaml
     from conftest import ROOT
 
@@ -117,15 +119,16 @@ def test_the_fashion_mnist_pipeline_runs_valid_train_commands():
     from experiments.commands.train import plan_from_args
 
     pipeline = ROOT / "pipelines" / "fashion_mnist"
-    stage = yaml.safe_load((pipeline / "dvc.yaml").read_text())["stages"]["train"]
-    settings = yaml.safe_load((pipeline / "params.yaml").read_text())["fashion"]
+    stage = yaml.safe_load((pipeline / "dvc.yaml").read_text())["stages"]["train"]["do"]
+    runs = yaml.safe_load((pipeline / "params.yaml").read_text())["runs"]
     parser, _ = build_parser()
-    for framework in settings["frameworks"]:
-        for arch in settings["archs"]:
-            cmd = (stage["cmd"].replace("${item.framework}", framework).replace("${item.arch}", arch)
-                   .replace("${fashion.epochs}", str(settings["epochs"])))
-            argv = cmd.split()
-            assert argv[0] == "nnlab" and "$" not in cmd
-            plan = plan_from_args(parser.parse_args(argv[1:]))
-            assert (plan.config.data, plan.config.epochs, plan.config.framework) == (
-                "fashion_mnist", settings["epochs"], framework)
+    for key, item in runs.items():
+        cmd = stage["cmd"].replace("${key}", key)
+        for field, value in item.items():
+            cmd = cmd.replace("${item.%s}" % field, str(value))
+        argv = shlex.split(cmd)
+        assert argv[0] == "nnlab" and "$" not in cmd
+        plan = plan_from_args(parser.parse_args(argv[1:]))  # every recipe resolves: presets, --set values
+        assert (plan.config.data, plan.config.framework, plan.config.seed) == (
+            "fashion_mnist", item["framework"], item["seed"])
+        assert f"{plan.config.framework}-{plan.config.arch}" == key.removesuffix(f"-seed{item['seed']}")

@@ -113,7 +113,7 @@ def test_metrics_files_hold_numbers_and_the_report_ranks_within_each_dataset(lab
     assert {"run_id", "framework", "arch", "data", "dataset_digest"} <= set(info)
     summary = build_report(lab_dir / "m", None, lab_dir / "reports")
     assert sorted(summary["test_acc"]) == ["digits", "mnist1d"]  # never averaged across datasets
-    assert sorted(summary["test_acc"]["digits"]) == ["keras-mlp", "torch-mlp"]
+    assert sorted(summary["test_acc"]["digits"]) == ["keras-mlp-digits", "torch-mlp-digits"]  # by run
     board = (lab_dir / "reports/leaderboard.md").read_text()
     assert "## digits" in board and "## mnist1d" in board and board.count("| 1 |") == 2
     header = (lab_dir / "reports/learning_curves.csv").read_text().splitlines()
