@@ -8,6 +8,7 @@ from conftest import run_cli
 
 
 @pytest.mark.integration
+@pytest.mark.slow  # six paths in fresh processes, about a minute: keeps `make test` under 8 minutes
 def test_bench_prints_and_writes_every_pair_with_a_median_ratio(lab_dir):
     result = run_cli("bench", "--models", "mlp", "--repeats", "1", "--epochs", "2",
                      "--no-trial-overhead", "--json", "bench.json", cwd=lab_dir)
