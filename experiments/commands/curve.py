@@ -5,6 +5,7 @@ import argparse
 
 from experiments.cli import (
     add_data_options,
+    add_lr_schedule_option,
     add_network_options,
     add_recipe_options,
     positive_float,
@@ -49,7 +50,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--batch-size", type=positive_int)
     p.add_argument("--lr", type=positive_float, help="learning rate")
     p.add_argument("--optimizer", help="adam, adamw, sgd or rmsprop")
-    p.add_argument("--lr-schedule", help="constant, or cosine (to 0 over the run, per step)")
+    add_lr_schedule_option(p)
     p.add_argument("--image-size", type=positive_int, help="resize image data to N x N")
     p.add_argument("--data-dir", help="folder holding the dataset's files (e.g. Fashion-MNIST IDX files)")
     p.add_argument("--limit-batches", type=positive_int, metavar="N",
