@@ -3,7 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup setup-dev setup-cpu run test test-all clean
+.PHONY: setup setup-dev setup-cpu check-disk run test test-all clean
+
+# A first install writes about 8.4 GiB (torch's CUDA build, TensorFlow; the dev extra adds little):
+# refuse it in one line, before pip fills the disk half-way, when less is free.
+MIN_FREE_GIB ?= 9
 
 # PyTorch's CPU-only wheels (no CUDA libraries, several GB less): `make setup-cpu` installs torch
 # and torchvision from this index first, then nnlab. The README says what each install takes.
@@ -12,7 +16,13 @@ TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 # `make run` installs nnlab alone; `make test` adds the test tools (the `dev` extra)
 setup: $(VENV)/.installed
 
+check-disk:
+	@$(PYTHON) -c "import shutil, sys; free = shutil.disk_usage('.').free / 2**30; \
+	sys.exit(0 if free >= $(MIN_FREE_GIB) else 'nnlab: installing needs about $(MIN_FREE_GIB) GiB free here, ' \
+	f'only {free:.1f} GiB is free: free some space (old clones, virtual environments) and rerun')"
+
 $(VENV)/.installed: pyproject.toml
+	@[ -d $(VENV) ] || $(MAKE) --no-print-directory check-disk
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --progress-bar off -e .
@@ -24,7 +34,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/pip install --quiet --progress-bar off -e '.[dev]'
 	touch $@
 
-setup-cpu:
+setup-cpu: check-disk
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --progress-bar off torch torchvision --index-url $(TORCH_CPU_INDEX)
