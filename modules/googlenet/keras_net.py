@@ -19,7 +19,7 @@ from modules.googlenet.spec import (
     is_pool,
     stem_layers,
 )
-from modules.toolkit.keras_layers import channels_last_shape
+from modules.toolkit.keras_layers import channels_last_shape, torch_dense
 from modules.toolkit.keras_plans import apply_plan
 from modules.toolkit.plans import scaled
 
@@ -54,8 +54,9 @@ def aux_classifier(x, name: str, num_classes: int, width: float, batch_norm: boo
     x = apply_plan(x, aux_conv_layers(width, batch_norm), f"{name}.conv")  # 1x1 conv [BN] ReLU
     x = layers.Permute((3, 1, 2), name=f"{name}.permute")(x)  # flatten in torch's (C, H, W) order
     x = layers.Flatten(name=f"{name}.flatten")(x)
-    x = layers.Dense(scaled(AUX_HIDDEN, width), activation="relu", name=f"{name}.fc1")(x)
-    return layers.Dense(num_classes, name=f"{name}.fc2")(layers.Dropout(AUX_DROPOUT, name=f"{name}.dropout")(x))
+    x = torch_dense(scaled(AUX_HIDDEN, width), x.shape[-1], activation="relu", name=f"{name}.fc1")(x)
+    x = layers.Dropout(AUX_DROPOUT, name=f"{name}.dropout")(x)
+    return torch_dense(num_classes, x.shape[-1], name=f"{name}.fc2")(x)
 
 
 def googlenet(input_shape: tuple, num_classes: int, *, width: float, dropout: float, aux_logits: bool, lrn: bool,
@@ -71,7 +72,8 @@ def googlenet(input_shape: tuple, num_classes: int, *, width: float, dropout: fl
             aux_outputs.append(aux_classifier(x, f"aux{AUX_AFTER.index(spec[0]) + 1}", num_classes, width,
                                               batch_norm))
     x = layers.GlobalAveragePooling2D(name="avgpool")(x)
-    outputs = layers.Dense(num_classes, name="fc")(layers.Dropout(dropout, name="dropout")(x))
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = torch_dense(num_classes, x.shape[-1], name="fc")(x)
     if aux_outputs:
         return AuxiliaryOutputsModel(inputs, [outputs, *aux_outputs], name="googlenet")
     return keras.Model(inputs, outputs, name="googlenet")

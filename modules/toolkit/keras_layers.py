@@ -53,19 +53,29 @@ def linear_bias_initializer(fan_in: int) -> keras.initializers.Initializer:
     return keras.initializers.RandomUniform(-bound, bound)
 
 
+def torch_dense(units: int, fan_in: int, *, name: str, **kwargs) -> layers.Dense:
+    """torch's `nn.Linear(fan_in, units)` as a Keras Dense layer, starting from torch's default
+    initialisers (Keras's are Glorot-uniform and zero biases). `kwargs` go to the layer."""
+    return layers.Dense(units, kernel_initializer=linear_kernel_initializer(),
+                        bias_initializer=linear_bias_initializer(fan_in), name=name, **kwargs)
+
+
 def conv2d(x, filters: int, kernel: int, stride: int, padding: int, bias: bool = True, *, name: str,
-           kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform"):
-    """torch's Conv2d(kernel, stride, padding) on an NHWC tensor. Keras's "same" is torch's
-    padding only at stride 1 with an odd kernel (elsewhere it pads an even side only at the
-    bottom/right, shifting every map by one pixel), so other cases pad explicitly
-    (`<name>.pad`) and convolve "valid"."""
+           kernel_initializer: keras.initializers.Initializer | None = None):
+    """torch's Conv2d(kernel, stride, padding) on an NHWC tensor, by default from torch's
+    initialisers (`kaiming_uniform(a=sqrt(5))` kernel, U(+-1/sqrt(fan_in)) bias, fan_in =
+    in_channels x kernel^2: both twins start from one distribution; a family that initialises
+    otherwise passes its `kernel_initializer`). Keras's "same" is torch's padding only at stride 1
+    with an odd kernel (elsewhere it pads an even side only at the bottom/right, shifting every map
+    by one pixel), so other cases pad explicitly (`<name>.pad`) and convolve "valid"."""
+    fan_in = x.shape[-1] * kernel * kernel
+    initializers = {"kernel_initializer": kernel_initializer or linear_kernel_initializer(),
+                    "bias_initializer": linear_bias_initializer(fan_in)}
     if stride == 1 and kernel % 2 == 1 and padding == kernel // 2:
-        return layers.Conv2D(filters, kernel, padding="same", use_bias=bias, name=name,
-                             kernel_initializer=kernel_initializer)(x)
+        return layers.Conv2D(filters, kernel, padding="same", use_bias=bias, name=name, **initializers)(x)
     if padding:
         x = layers.ZeroPadding2D(padding, name=f"{name}.pad")(x)
-    return layers.Conv2D(filters, kernel, strides=stride, use_bias=bias, name=name,
-                         kernel_initializer=kernel_initializer)(x)
+    return layers.Conv2D(filters, kernel, strides=stride, use_bias=bias, name=name, **initializers)(x)
 
 
 def count_parameters(model: keras.Model) -> int:

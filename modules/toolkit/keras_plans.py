@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from keras import layers
 
-from modules.toolkit.keras_layers import activation as make_activation, batch_norm, conv2d
+from modules.toolkit.keras_layers import activation as make_activation, batch_norm, conv2d, torch_dense
 from modules.toolkit.keras_local_response_norm import LocalResponseNorm
 
 
@@ -66,7 +66,7 @@ def apply_plan(x, plan: list[tuple], prefix: str, activation: str = "relu"):
         elif kind == "flatten":
             x = flatten_channels_first(x, name)
         elif kind == "linear":
-            x = layers.Dense(args[0], name=name)(x)
+            x = torch_dense(args[0], x.shape[-1], name=name)(x)
         else:
             raise ValueError(f"unknown plan entry {kind!r}")
     return x
