@@ -12,13 +12,7 @@ import keras
 from keras import layers
 
 from modules.mnist1d_paper.spec import CONV_KERNELS, CONV_PADDING, CONV_STRIDE
-from modules.toolkit.keras_layers import linear_bias_initializer, linear_kernel_initializer
-
-
-def dense(units: int, fan_in: int, name: str) -> layers.Dense:
-    """nn.Linear's twin, initialised as torch initialises it."""
-    return layers.Dense(units, kernel_initializer=linear_kernel_initializer(),
-                        bias_initializer=linear_bias_initializer(fan_in), name=name)
+from modules.toolkit.keras_layers import linear_bias_initializer, linear_kernel_initializer, torch_dense
 
 
 def flat_input(input_shape: tuple):
@@ -30,15 +24,17 @@ def flat_input(input_shape: tuple):
 def linear_base(input_shape: tuple, num_classes: int) -> keras.Model:
     """The paper's logistic regression."""
     inputs, x = flat_input(input_shape)
-    return keras.Model(inputs, dense(num_classes, math.prod(input_shape), "linear")(x), name="mnist1d_linear")
+    logits = torch_dense(num_classes, math.prod(input_shape), name="linear")(x)
+    return keras.Model(inputs, logits, name="mnist1d_linear")
 
 
 def mlp_base(input_shape: tuple, num_classes: int, *, hidden_size: int) -> keras.Model:
     """The paper's MLP with its residual hidden layer."""
     inputs, x = flat_input(input_shape)
-    h = layers.ReLU(name="relu1")(dense(hidden_size, math.prod(input_shape), "linear1")(x))
-    h = layers.Add(name="residual")([h, layers.ReLU(name="relu2")(dense(hidden_size, hidden_size, "linear2")(h))])
-    return keras.Model(inputs, dense(num_classes, hidden_size, "linear3")(h), name="mnist1d_mlp")
+    h = layers.ReLU(name="relu1")(torch_dense(hidden_size, math.prod(input_shape), name="linear1")(x))
+    branch = layers.ReLU(name="relu2")(torch_dense(hidden_size, hidden_size, name="linear2")(h))
+    h = layers.Add(name="residual")([h, branch])
+    return keras.Model(inputs, torch_dense(num_classes, hidden_size, name="linear3")(h), name="mnist1d_mlp")
 
 
 def conv_base(input_shape: tuple, num_classes: int, *, channels: int) -> keras.Model:
@@ -52,7 +48,7 @@ def conv_base(input_shape: tuple, num_classes: int, *, channels: int) -> keras.M
                           kernel_initializer=linear_kernel_initializer(),
                           bias_initializer=linear_bias_initializer(widths[k] * kernel), name=f"conv{k + 1}")(h)
     h = layers.Flatten(name="features")(layers.Permute((2, 1), name="channels_first")(h))  # torch's (C, L)
-    return keras.Model(inputs, dense(num_classes, h.shape[-1], "linear")(h), name="mnist1d_cnn")
+    return keras.Model(inputs, torch_dense(num_classes, h.shape[-1], name="linear")(h), name="mnist1d_cnn")
 
 
 def gru_base(input_shape: tuple, num_classes: int, *, hidden_size: int, bidirectional: bool) -> keras.Model:
@@ -64,4 +60,4 @@ def gru_base(input_shape: tuple, num_classes: int, *, hidden_size: int, bidirect
                      recurrent_initializer=start, bias_initializer=start, name="gru.l0")
     h = layers.Bidirectional(gru, name="gru.l0")(h) if bidirectional else gru(h)  # [forward, backward] per step
     h = layers.Flatten(name="features")(h)  # torch's (T, directions * H) order
-    return keras.Model(inputs, dense(num_classes, h.shape[-1], "linear")(h), name="mnist1d_gru")
+    return keras.Model(inputs, torch_dense(num_classes, h.shape[-1], name="linear")(h), name="mnist1d_gru")

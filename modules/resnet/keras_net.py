@@ -23,8 +23,7 @@ from modules.toolkit.keras_layers import (
     channels_last_shape,
     conv2d,
     kaiming_normal,
-    linear_bias_initializer,
-    linear_kernel_initializer,
+    torch_dense,
 )
 
 
@@ -104,8 +103,7 @@ def build_resnet(name: str, spec: ResNetSpec, input_shape: tuple, num_classes: i
                       residual_gamma, f"layer{i + 1}.{j}")
     x = layers.GlobalAveragePooling2D(name="avgpool")(x)  # (B, C)
     features = spec.stage_channels()[-1][2]
-    outputs = layers.Dense(num_classes, name="fc", kernel_initializer=linear_kernel_initializer(),
-                           bias_initializer=linear_bias_initializer(features))(x)
+    outputs = torch_dense(num_classes, features, name="fc")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
