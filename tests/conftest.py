@@ -6,6 +6,7 @@ torchvision or lightning kills the process (see `modules.backend`).
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -37,12 +38,29 @@ def data_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("data")
 
 
+@pytest.fixture(scope="session")
+def empty_mlflow_store(tmp_path_factory) -> Path:
+    """An empty MLflow SQLite store, made once per worker by MLflow itself. A new store runs
+    MLflow's alembic migrations (about 2 s); copying this file instead spares that to every test
+    that opens a store, in its own process or in a child."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    folder = tmp_path_factory.mktemp("empty-mlflow-store")
+    SqlAlchemyStore(f"sqlite:///{folder / 'mlflow.db'}", str(folder / "artifacts")).engine.dispose()
+    return folder / "mlflow.db"
+
+
 @pytest.fixture(autouse=True)
-def lab_dir(tmp_path, monkeypatch, data_cache) -> Path:
-    """Run in a fresh folder: its own `mlruns/` SQLite store; generated data shared."""
+def lab_dir(request, tmp_path, monkeypatch, data_cache) -> Path:
+    """Run in a fresh folder: its own `mlruns/` SQLite store (a copy of an empty one, unless the
+    test is marked `no_store`: it sees the folder as a new user's, with no `mlruns/`); generated
+    data shared."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NNLAB_DATA_DIR", str(data_cache))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    if not request.node.get_closest_marker("no_store"):
+        (tmp_path / "mlruns").mkdir()
+        shutil.copyfile(request.getfixturevalue("empty_mlflow_store"), tmp_path / "mlruns" / "mlflow.db")
     return tmp_path
 
 

@@ -121,6 +121,7 @@ def run_in_process(argv: list[str], capsys) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
+@pytest.mark.no_store
 @pytest.mark.parametrize("command,flag", name_cases(), ids=[f"{c} {f}" for c, f in name_cases()])
 def test_an_unknown_name_is_refused_in_one_line_before_anything_runs(capsys, command, flag):
     base = BASE[command]

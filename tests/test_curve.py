@@ -62,6 +62,7 @@ def test_a_curve_writes_csv_table_and_plot_of_runs_nested_under_one_parent(lab_d
     (["--train-sizes", "20", "--frameworks", ","], "--frameworks is empty"),
     (["--train-sizes", "20", "--data-option", "train_size=30"], "--train-sizes"),
 ], ids=["above the split", "below the classes", "unknown framework", "no framework", "train_size twice"])
+@pytest.mark.no_store
 def test_a_bad_curve_is_one_line_and_exit_2_before_any_run(lab_dir, capsys, extra, message):
     code, _, err = run_in_process([*TINY, *extra], capsys)
     assert code == 2

@@ -224,6 +224,7 @@ def test_a_classifier_on_forecast_data_becomes_a_one_output_forecaster():
     (["--arch", "seq2seq", "--data", "mackey_glass"], "choose --data dates (or, to forecast mackey_glass"),
     (["--arch", "han", "--data", "sunspots"], "choose --data documents (or"),
 ])
+@pytest.mark.no_store
 def test_bad_forecast_input_is_one_line_and_exit_2(args, message, capsys, lab_dir):
     from experiments.cli import main
 

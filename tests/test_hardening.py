@@ -259,7 +259,7 @@ def small_tmpfs(lab_dir):
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
     folder = lab_dir / "mlruns"
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)  # mounted over: the store is made anew on the tmpfs
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(folder)],
                              capture_output=True)
     if mounted.returncode != 0:

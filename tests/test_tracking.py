@@ -6,6 +6,7 @@ import pytest
 from conftest import ROOT, mlflow_runs, run_cli
 
 
+@pytest.mark.no_store
 @pytest.mark.integration
 def test_four_concurrent_trainings_on_the_default_sqlite_store_all_finish_and_log(lab_dir):
     import os

@@ -105,6 +105,7 @@ BASE = ["tune", "--study", "bad", "--data", "digits", "--archs", "mlp", "--epoch
     (["--accelerator", "tpu"], "unknown accelerator 'tpu'"),
     (["--precision", "16-mixed", "--accelerator", "cpu"], "--precision 16-mixed needs a GPU"),
 ])
+@pytest.mark.no_store
 def test_a_bad_recipe_or_hardware_setting_is_one_line_and_exit_2_before_the_study(capsys, args, message):
     code, _, err = nnlab(capsys, *BASE, *args)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
