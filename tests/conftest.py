@@ -26,10 +26,13 @@ SLOW_TIMEOUT_S = 3600  # a slow test trains a network to its target: up to an ho
 
 
 def pytest_collection_modifyitems(items):
-    """Slow tests get an hour before pytest-timeout stops them (the default is 10 minutes)."""
+    """Slow tests get an hour before pytest-timeout stops them (the default is 10 minutes).
+    Integration tests (seconds to a minute and a half each) run first, so the two pytest-xdist
+    workers end on sub-second unit tests instead of one waiting for the other's long test."""
     for item in items:
         if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
+    items.sort(key=lambda item: item.get_closest_marker("integration") is None)  # stable
 
 
 @pytest.fixture(scope="session")
