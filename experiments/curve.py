@@ -77,10 +77,9 @@ def markdown(rows: list[dict], title: str) -> str:
 
 def plot(rows: list[dict], title: str, path: Path) -> Path:
     """Test accuracy against training images, one line per framework, the seeds' min-max shaded."""
-    from experiments.plots import pyplot, save_figure
+    from experiments.plots import figures, save_figure
 
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    fig, ax = figures.subplots(figsize=(5.5, 3.8))
     for framework, marker in zip(dict.fromkeys(r["framework"] for r in rows), "os^v"):
         mine = sorted((r for r in rows if r["framework"] == framework), key=lambda r: r["train_size"])
         sizes = [r["train_size"] for r in mine]
@@ -94,7 +93,7 @@ def plot(rows: list[dict], title: str, path: Path) -> Path:
     try:
         return save_figure(fig, path)
     finally:
-        plt.close(fig)
+        figures.close(fig)
 
 
 def write_outputs(rows: list[dict], folder: Path, stem: str, title: str) -> dict[str, Path]:

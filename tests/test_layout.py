@@ -59,6 +59,7 @@ def test_a_train_run_imports_only_its_own_framework(framework, lab_dir):
     code = ("import sys\nfrom experiments.cli import main\n"
             f"code = main(['train', '--framework', '{framework}', '--arch', 'mlp', '--data', 'digits', "
             "'--epochs', '1', '--limit-batches', '2', '--quiet'])\n"
+            "print('PYPLOT', 'matplotlib.pyplot' in sys.modules)\n"
             "print('LOADED', sorted({m.split('.')[0] for m in sys.modules}))\nsys.exit(code)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=lab_dir,
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
@@ -66,3 +67,6 @@ def test_a_train_run_imports_only_its_own_framework(framework, lab_dir):
     loaded = ast.literal_eval(result.stdout.split("LOADED ")[-1].strip())
     assert OWN[framework] in loaded
     assert sorted(set(FOREIGN[framework]) & set(loaded)) == []
+    # the lab's plots draw on bare matplotlib figures, pyplot would add 0.4 s (experiments/plots.py);
+    # Keras 3 imports pyplot itself (keras/src/visualization/plot_image_gallery.py)
+    assert framework == "keras" or "PYPLOT False" in result.stdout

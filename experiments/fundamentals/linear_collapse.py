@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.plots import pyplot, save_figure
+from experiments.plots import figures, save_figure
 from modules import backend
 from modules.errors import UserError
 
@@ -92,14 +92,13 @@ def compare(data: str = "moons", depth: int = 6, width: int = 64, steps: int = 3
 
 def plot_decision_boundaries(comparison: dict, path: Path) -> Path:
     """One panel per model: its predicted class over the plane, the test points on top."""
-    plt = pyplot()
     x_train, y_train, x_test, y_test = comparison["_arrays"]
     both = np.concatenate([x_train, x_test])
     (x0, y0), (x1, y1) = both.min(axis=0) - 0.5, both.max(axis=0) + 0.5
     gx, gy = np.meshgrid(np.linspace(x0, x1, 200), np.linspace(y0, y1, 200))
     grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float32)
     models = comparison["_models"]
-    fig, axes = plt.subplots(1, len(models), figsize=(4.5 * len(models), 4))
+    fig, axes = figures.subplots(1, len(models), figsize=(4.5 * len(models), 4))
     for ax, (name, model) in zip(axes, models.items()):
         zone = predictor(model)(grid).reshape(gx.shape)
         ax.contourf(gx, gy, zone, levels=[-0.5, 0.5, 1.5], colors=["#c6dbef", "#fdd0a2"])
@@ -110,5 +109,5 @@ def plot_decision_boundaries(comparison: dict, path: Path) -> Path:
     fig.suptitle(f"Linear collapse on {comparison['data']}: a deep linear network is one linear map")
     fig.tight_layout()
     save_figure(fig, path)
-    plt.close(fig)
+    figures.close(fig)
     return path
