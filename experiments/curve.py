@@ -77,9 +77,9 @@ def markdown(rows: list[dict], title: str) -> str:
 
 def plot(rows: list[dict], title: str, path: Path) -> Path:
     """Test accuracy against training images, one line per framework, the seeds' min-max shaded."""
-    from experiments.plots import figures, save_figure
+    from experiments.plots import save_figure, subplots
 
-    fig, ax = figures.subplots(figsize=(5.5, 3.8))
+    fig, ax = subplots(figsize=(5.5, 3.8))
     for framework, marker in zip(dict.fromkeys(r["framework"] for r in rows), "os^v"):
         mine = sorted((r for r in rows if r["framework"] == framework), key=lambda r: r["train_size"])
         sizes = [r["train_size"] for r in mine]
@@ -90,10 +90,7 @@ def plot(rows: list[dict], title: str, path: Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    try:
-        return save_figure(fig, path)
-    finally:
-        figures.close(fig)
+    return save_figure(fig, path)
 
 
 def write_outputs(rows: list[dict], folder: Path, stem: str, title: str) -> dict[str, Path]:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.plots import figures
+from experiments.plots import subplots
 
 
 def tile(images: np.ndarray, columns: int) -> np.ndarray:
@@ -28,26 +28,24 @@ def _show(ax, images: np.ndarray, columns: int) -> None:
 
 def save_image_grid(images: np.ndarray, title: str, path: Path, columns: int = 8) -> Path:
     """Save (N, C, H, W) images in [0, 1] as one grid."""
-    fig, ax = figures.subplots(figsize=(6, 6 * (-(-len(images) // columns)) / columns + 0.5))
+    fig, ax = subplots(figsize=(6, 6 * (-(-len(images) // columns)) / columns + 0.5))
     _show(ax, images, columns)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    figures.close(fig)
     return path
 
 
 def save_reconstructions(inputs: np.ndarray, reconstructions: np.ndarray, title: str, path: Path,
                          columns: int = 8) -> Path:
     """Save inputs (top) above their reconstructions (bottom)."""
-    fig, axes = figures.subplots(2, 1, figsize=(6, 6 * 2 * (-(-len(inputs) // columns)) / columns + 0.8))
+    fig, axes = subplots(2, 1, figsize=(6, 6 * 2 * (-(-len(inputs) // columns)) / columns + 0.8))
     for ax, images, name in zip(axes, (inputs, reconstructions), ("inputs", "reconstructions")):
         _show(ax, images, columns)
         ax.set_title(name, fontsize=9)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    figures.close(fig)
     return path
 
 
@@ -65,20 +63,19 @@ def save_latent_scatter(latent: np.ndarray, labels: np.ndarray, title: str, path
     points = principal_components(latent)
     if points.shape[1] == 1:
         points = np.column_stack([points[:, 0], np.zeros(len(points))])
-    fig, ax = figures.subplots(figsize=(5.5, 5))
+    fig, ax = subplots(figsize=(5.5, 5))
     scatter = ax.scatter(points[:, 0], points[:, 1], c=labels, cmap="tab10", s=8)
     ax.legend(*scatter.legend_elements(), title="label", fontsize=7, loc="best")
     axis = "PC" if latent.shape[1] > 2 else "z"
     ax.set(xlabel=f"{axis}1", ylabel=f"{axis}2", title=title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    figures.close(fig)
     return path
 
 
 def save_loss_curves(history: list[dict], keys: list[str], title: str, path: Path) -> Path:
     """Plot each of `keys` (e.g. `train/d_loss`) per epoch."""
-    fig, ax = figures.subplots(figsize=(6, 3.5))
+    fig, ax = subplots(figsize=(6, 3.5))
     epochs = np.arange(1, len(history) + 1)
     for key in keys:
         ax.plot(epochs, [h.get(key, np.nan) for h in history], marker="o", markersize=3, label=key)
@@ -86,5 +83,4 @@ def save_loss_curves(history: list[dict], keys: list[str], title: str, path: Pat
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    figures.close(fig)
     return path

@@ -8,7 +8,7 @@ import csv
 import json
 from pathlib import Path
 
-from experiments.plots import figures
+from experiments.plots import subplots
 
 COLUMNS = ("arch", "framework", "data", "n_params", "test_acc", "train_time_s", "run_id")
 
@@ -99,7 +99,7 @@ MARKERS = {"torch": "o", "keras": "s", "numpy": "^"}
 def scatter(rows: list[dict], x: str, xlabel: str, path: Path, log_x: bool = False) -> Path:
     """Test accuracy against `x`, one panel per dataset; the legend lists the frameworks that ran."""
     datasets = sorted({r["data"] for r in rows})
-    fig, axes = figures.subplots(1, len(datasets), figsize=(5 * len(datasets), 4), squeeze=False)
+    fig, axes = subplots(1, len(datasets), figsize=(5 * len(datasets), 4), squeeze=False)
     for ax, data in zip(axes[0], datasets):
         for framework in sorted({r["framework"] for r in rows}):
             mine = [r for r in rows if r["framework"] == framework and r["data"] == data
@@ -116,7 +116,6 @@ def scatter(rows: list[dict], x: str, xlabel: str, path: Path, log_x: bool = Fal
         ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    figures.close(fig)
     return path
 
 
@@ -124,7 +123,7 @@ def curves_png(points: list[dict], path: Path) -> Path:
     """Validation accuracy per epoch: one panel per (dataset, architecture), one line per run of
     it (its torch and Keras twins, and their seeds)."""
     panels = sorted({(p["data"], p["arch"]) for p in points}) or [("", "")]
-    fig, axes = figures.subplots(1, len(panels), figsize=(5 * len(panels), 3.5), squeeze=False)
+    fig, axes = subplots(1, len(panels), figsize=(5 * len(panels), 3.5), squeeze=False)
     for ax, (data, arch) in zip(axes[0], panels):
         for run in sorted({p["run"] for p in points if (p["data"], p["arch"]) == (data, arch)}):
             mine = [p for p in points if p["run"] == run and p["metric"] == "val/acc"]
@@ -135,7 +134,6 @@ def curves_png(points: list[dict], path: Path) -> Path:
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    figures.close(fig)
     return path
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from experiments.plots import figures, save_figure
+from experiments.plots import save_figure, subplots
 
 
 def plot_twins(result, path: Path) -> None:
     """Both training-loss curves (one panel) and their relative difference (log scale)."""
     steps = range(1, len(result.torch_losses) + 1)
-    fig, (curves, diff) = figures.subplots(1, 2, figsize=(10, 3.6))
+    fig, (curves, diff) = subplots(1, 2, figsize=(10, 3.6))
     curves.plot(steps, result.torch_losses, label="torch", color="tab:red")
     curves.plot(steps, result.keras_losses, label="keras", color="tab:blue", linestyle="--")
     curves.set(xlabel="step", ylabel="training loss", title="same start, same batches")

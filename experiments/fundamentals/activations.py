@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.plots import figures, save_figure
+from experiments.plots import save_figure, subplots
 from modules import backend
 from modules.activations import ACTIVATIONS
 
@@ -72,7 +72,7 @@ def plot_activation_curves(curves: dict, path: Path) -> Path:
     """A grid: each activation (solid) and its derivative (dashed); torch lines, Keras dots."""
     cols = 3
     rows = -(-len(curves) // cols)
-    fig, axes = figures.subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False)
+    fig, axes = subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False)
     for ax, (name, c) in zip(axes.flat, curves.items()):
         x, (f_t, d_t), (f_k, d_k) = c["x"], c["torch"], c["keras"]
         ax.plot(x, f_t, color="C0", label="f(x), torch")
@@ -90,5 +90,4 @@ def plot_activation_curves(curves: dict, path: Path) -> Path:
     fig.suptitle("Activations and their derivatives, by each framework's autograd")
     fig.tight_layout()
     save_figure(fig, path)
-    figures.close(fig)
     return path

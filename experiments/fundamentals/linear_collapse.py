@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.plots import figures, save_figure
+from experiments.plots import save_figure, subplots
 from modules import backend
 from modules.errors import UserError
 
@@ -98,7 +98,7 @@ def plot_decision_boundaries(comparison: dict, path: Path) -> Path:
     gx, gy = np.meshgrid(np.linspace(x0, x1, 200), np.linspace(y0, y1, 200))
     grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float32)
     models = comparison["_models"]
-    fig, axes = figures.subplots(1, len(models), figsize=(4.5 * len(models), 4))
+    fig, axes = subplots(1, len(models), figsize=(4.5 * len(models), 4))
     for ax, (name, model) in zip(axes, models.items()):
         zone = predictor(model)(grid).reshape(gx.shape)
         ax.contourf(gx, gy, zone, levels=[-0.5, 0.5, 1.5], colors=["#c6dbef", "#fdd0a2"])
@@ -109,5 +109,4 @@ def plot_decision_boundaries(comparison: dict, path: Path) -> Path:
     fig.suptitle(f"Linear collapse on {comparison['data']}: a deep linear network is one linear map")
     fig.tight_layout()
     save_figure(fig, path)
-    figures.close(fig)
     return path

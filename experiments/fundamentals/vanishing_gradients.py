@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from experiments.plots import figures, save_figure
+from experiments.plots import save_figure, subplots
 from modules import backend
 
 PROBE_SIZE = 256  # samples of the fixed batch the gradients are measured on
@@ -165,7 +165,7 @@ def plot_gradient_norms(records: list[dict], path: Path) -> Path:
     """Gradient norm by layer (log scale), one line per activation; rows: depths."""
     depths = sorted({r["depth"] for r in records})
     colours = {a: f"C{i}" for i, a in enumerate(dict.fromkeys(r["activation"] for r in records))}
-    fig, axes = figures.subplots(len(depths), 2, figsize=(12, 4 * len(depths)), squeeze=False)
+    fig, axes = subplots(len(depths), 2, figsize=(12, 4 * len(depths)), squeeze=False)
     for row, depth in enumerate(depths):
         for col, when in enumerate(("init", "trained")):
             ax = axes[row, col]
@@ -181,7 +181,6 @@ def plot_gradient_norms(records: list[dict], path: Path) -> Path:
     fig.suptitle("Gradient norm by layer: torch (lines) and Keras (x), same initial weights")
     fig.tight_layout()
     save_figure(fig, path)
-    figures.close(fig)
     return path
 
 
@@ -189,7 +188,7 @@ def plot_training_curves(records: list[dict], path: Path) -> Path:
     """Mean training loss per epoch, one line per activation and framework; one panel per depth."""
     depths = sorted({r["depth"] for r in records})
     colours = {a: f"C{i}" for i, a in enumerate(dict.fromkeys(r["activation"] for r in records))}
-    fig, axes = figures.subplots(1, len(depths), figsize=(6 * len(depths), 4), squeeze=False)
+    fig, axes = subplots(1, len(depths), figsize=(6 * len(depths), 4), squeeze=False)
     for ax, depth in zip(axes[0], depths):
         for r in (r for r in records if r["depth"] == depth):
             epochs = np.arange(1, len(r["train_loss"]) + 1)
@@ -202,5 +201,4 @@ def plot_training_curves(records: list[dict], path: Path) -> Path:
     fig.suptitle("Training curves of the deep MLPs on digits: torch (solid), Keras (dashed)")
     fig.tight_layout()
     save_figure(fig, path)
-    figures.close(fig)
     return path

@@ -54,7 +54,7 @@ def evaluate(outputs: dict, datamodule) -> dict[str, float]:
 
 def plot_forecast(values: dict[str, np.ndarray], title: str, path: Path) -> Path:
     """Save prediction vs truth over the test split, and the free run vs truth."""
-    fig, (one, free) = plots.figures.subplots(2, 1, figsize=(10, 6))
+    fig, (one, free) = plots.subplots(2, 1, figsize=(10, 6))
     steps = np.arange(len(values["truth"]))
     one.plot(steps, values["truth"], color="black", lw=1.2, label="truth")
     one.plot(steps, values["one_step"], color="tab:orange", lw=1, ls="--", label="one step ahead")
@@ -69,13 +69,12 @@ def plot_forecast(values: dict[str, np.ndarray], title: str, path: Path) -> Path
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plots.figures.close(fig)
     return path
 
 
 def plot_loss_curves(history: list[dict], title: str, path: Path) -> Path:
     """Save the training and validation loss (MSE) per epoch."""
-    fig, ax = plots.figures.subplots(figsize=(5, 3.5))
+    fig, ax = plots.subplots(figsize=(5, 3.5))
     epochs = np.arange(1, len(history) + 1)
     for stage in ("train", "val"):
         ax.plot(epochs, [h.get(f"{stage}/loss", np.nan) for h in history], marker="o", label=stage)
@@ -83,7 +82,6 @@ def plot_loss_curves(history: list[dict], title: str, path: Path) -> Path:
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plots.figures.close(fig)
     return path
 
 

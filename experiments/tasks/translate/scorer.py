@@ -44,7 +44,7 @@ def evaluate(outputs: np.ndarray, datamodule) -> dict[str, float]:
 
 def plot_accuracy_by_length(curves: dict[str, dict], title: str, path: Path) -> Path:
     """Exact match against source length, one line per labelled `accuracy_by_length` result."""
-    fig, ax = plots.figures.subplots(figsize=(6, 3.5))
+    fig, ax = plots.subplots(figsize=(6, 3.5))
     for label, by_length in curves.items():
         points = sorted((int(n), v["exact_match"]) for n, v in by_length.items())  # JSON keys are str
         ax.plot(*zip(*points), marker="o", label=label)
@@ -52,14 +52,13 @@ def plot_accuracy_by_length(curves: dict[str, dict], title: str, path: Path) -> 
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plots.figures.close(fig)
     return path
 
 
 def plot_attention(source: np.ndarray, predicted: np.ndarray, weights: np.ndarray, title: str,
                    path: Path, examples: int = 4) -> Path:
     """Heat maps of the attention weights of the first `examples` test sources."""
-    fig, axes = plots.figures.subplots(1, examples, figsize=(4 * examples, 3.2))
+    fig, axes = plots.subplots(1, examples, figsize=(4 * examples, 3.2))
     for ax, src, out, w in zip(np.atleast_1d(axes), source, predicted, weights):
         text, result = decode_chars(src), decode_chars(out)
         ax.imshow(w[:, :len(text)], cmap="viridis", vmin=0, vmax=1, aspect="auto")
@@ -70,7 +69,6 @@ def plot_attention(source: np.ndarray, predicted: np.ndarray, weights: np.ndarra
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plots.figures.close(fig)
     return path
 
 
