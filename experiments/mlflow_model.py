@@ -106,6 +106,24 @@ def pins_trusted():
             module.warn_dependency_requirement_mismatches = check
 
 
+@contextlib.contextmanager
+def serving_input_unchecked():
+    """Skip MLflow's check, while a model is logged, that it loads and predicts its input example
+    (`Model.log` calls `mlflow.models.utils._validate_serving_input` unless a flavor's `save_model`
+    takes `validate_serving_input`, which pyfunc's does not)."""
+    from mlflow.models import utils
+
+    saved = getattr(utils, "_validate_serving_input", None)
+    if saved is None:  # a version without the check: nothing to skip
+        yield
+        return
+    utils._validate_serving_input = lambda model_uri, serving_input: None
+    try:
+        yield
+    finally:
+        utils._validate_serving_input = saved
+
+
 def check_registrable(plan) -> None:
     """Refuse, before training, a `--register` for a run that logs no MLflow Model."""
     if plan.config.framework not in ("torch", "keras") or plan.task not in MODEL_TASKS:
@@ -113,13 +131,10 @@ def check_registrable(plan) -> None:
                         f"(torch and Keras runs of the {', '.join(MODEL_TASKS)} task do)")
 
 
-def log_model(run_id: str, plan, datamodule, result, weights: Path, folder: Path):
-    """Log `result`'s network (its weights already saved to `weights`) as run `run_id`'s MLflow
-    Model; the ModelInfo, or None for a framework or task it does not cover."""
-    import mlflow
-    from mlflow.models import ModelSignature
-    from mlflow.types import Schema, TensorSpec
-
+def model_payload(plan, datamodule, result) -> dict | None:
+    """What logging `result`'s network as an MLflow Model needs, in plain values (no MLflow
+    import): its spec (`SPEC_FILE`), the input example, the outputs' dtype and shape, the pins
+    and tags; None for a framework or task it does not cover."""
     config = plan.config
     outputs = result.test_outputs
     if config.framework not in ("torch", "keras") or plan.task not in MODEL_TASKS \
@@ -130,10 +145,26 @@ def log_model(run_id: str, plan, datamodule, result, weights: Path, folder: Path
             "input_shape": list(datamodule.input_shape), "num_classes": datamodule.num_classes,
             "hparams": config.hparams, "batch_size": config.batch_size, "data": config.data,
             "dataset_digest": datamodule.digest}
+    return {"spec": spec, "example": np.ascontiguousarray(x[:EXAMPLE_ROWS], np.float32),
+            "outputs": (outputs.dtype.str, list(outputs.shape[1:])),
+            "requirements": requirements(config.framework),
+            "tags": {"framework": config.framework, "arch": config.arch, "data": config.data}}
+
+
+def log_payload(run_id: str, payload: dict, weights: Path, folder: Path, validate: bool = True):
+    """Log the network `payload` (`model_payload`) describes, its weights in `weights`, as run
+    `run_id`'s MLflow Model (files written in `folder`); the ModelInfo. `validate=False` skips
+    MLflow's check that the logged model loads and predicts its input example (a process without
+    the framework imported would pay that import for it; tests/test_mlflow_model.py loads them)."""
+    import mlflow
+    from mlflow.models import ModelSignature
+    from mlflow.types import Schema, TensorSpec
+
+    example, (out_dtype, out_shape) = payload["example"], payload["outputs"]
     spec_path = folder / SPEC_FILE
-    spec_path.write_text(json.dumps(spec, indent=1))
-    signature = ModelSignature(inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, *x.shape[1:]))]),
-                               outputs=Schema([TensorSpec(np.dtype(outputs.dtype), (-1, *outputs.shape[1:]))]))
+    spec_path.write_text(json.dumps(payload["spec"], indent=1))
+    signature = ModelSignature(inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, *example.shape[1:]))]),
+                               outputs=Schema([TensorSpec(np.dtype(out_dtype), (-1, *out_shape))]))
     # MLflow 3 files a logged model under the *active* experiment (else experiment 0, whose
     # artifacts live in ./mlruns/0 of the working folder), not the run's: name the run's
     from experiments import tracking
@@ -141,13 +172,12 @@ def log_model(run_id: str, plan, datamodule, result, weights: Path, folder: Path
     saved = os.environ.get("MLFLOW_EXPERIMENT_ID")
     os.environ["MLFLOW_EXPERIMENT_ID"] = tracking.client().get_run(run_id).info.experiment_id
     try:
-        with pins_trusted():
+        with pins_trusted(), contextlib.nullcontext() if validate else serving_input_unchecked():
             return mlflow.models.Model.log(
                 artifact_path=None, name=MODEL_NAME, flavor=mlflow.pyfunc, run_id=run_id,
                 python_model=str(ENTRY_FILE), artifacts={"weights": str(weights), "network": str(spec_path)},
-                signature=signature, input_example=np.ascontiguousarray(x[:EXAMPLE_ROWS], np.float32),
-                pip_requirements=requirements(config.framework),
-                tags={"framework": config.framework, "arch": config.arch, "data": config.data})
+                signature=signature, input_example=example, pip_requirements=payload["requirements"],
+                tags=payload["tags"])
     finally:
         if saved is None:
             del os.environ["MLFLOW_EXPERIMENT_ID"]

@@ -10,6 +10,7 @@ import os
 import platform
 import signal
 import subprocess
+import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -114,12 +115,13 @@ HEARTBEAT_S = 60.0  # a running run's heartbeat tag is rewritten this often (one
 STALE_AFTER_S = 10 * HEARTBEAT_S  # a run whose heartbeat is older than this has lost its owner
 
 
-def owner_tags() -> dict:
-    """Tags naming this process as a run's owner, with a fresh heartbeat."""
+def owner_tags(pid: int | None = None) -> dict:
+    """Tags naming this process (or process `pid` on this host) as a run's owner, with a fresh
+    heartbeat."""
     import socket
     import time
 
-    return {OWNER_HOST: socket.gethostname(), OWNER_PID: os.getpid(), HEARTBEAT: f"{time.time():.0f}"}
+    return {OWNER_HOST: socket.gethostname(), OWNER_PID: pid or os.getpid(), HEARTBEAT: f"{time.time():.0f}"}
 
 
 def owner_gone(tags: dict, now: float | None = None) -> str | None:
@@ -335,20 +337,18 @@ def git_commit() -> str:
 
 def command_name() -> str:
     """How this process was started, as MLflow's Source column shows it: `nnlab train`, ..."""
-    import sys
-
     program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
     if program in ("nnlab", "__main__.py") and len(sys.argv) > 1:
         return f"nnlab {sys.argv[1]}"
     return program
 
 
-def source_tags() -> dict:
-    """MLflow's source tags (Source column: command, type, git commit) plus the DVC stage or
-    experiment running this process and the changed paths that are not pipeline outputs
-    (`nnlab.git.dirty`, absent on a clean checkout)."""
+def source_tags(command: str | None = None) -> dict:
+    """MLflow's source tags (Source column: `command`, default this process's `command_name`;
+    type; git commit) plus the DVC stage or experiment running this process and the changed
+    paths that are not pipeline outputs (`nnlab.git.dirty`, absent on a clean checkout)."""
     sha, dirty = git_state()
-    tags = {"mlflow.source.type": "LOCAL", "mlflow.source.name": command_name(),
+    tags = {"mlflow.source.type": "LOCAL", "mlflow.source.name": command or command_name(),
             "mlflow.source.git.commit": sha}
     if os.environ.get("DVC_STAGE"):  # set by `dvc repro` / `dvc exp run` for each stage's command
         tags["nnlab.dvc_stage"] = os.environ["DVC_STAGE"]
@@ -382,29 +382,38 @@ def run_origin(label: str, tags: dict) -> tuple[str, dict]:
     return f"train:{label}", {ORIGIN_TAG: "command"}
 
 
-def log_dataset_inputs(mlflow_client, run_id: str, datamodule, splits=("train", "val", "test")) -> None:
-    """Each split of `datamodule` as an MLflow dataset input (name, digest, source; the
-    context tag says the split), so the runs table's Dataset column names what was trained on."""
+def dataset_inputs(datamodule, splits=("train", "val", "test")) -> list[dict]:
+    """Each split of `datamodule` as a plain description of an MLflow dataset input (name, digest,
+    source, split), built without MLflow (`log_dataset_inputs` logs them)."""
+    path = datamodule.prepared_path() if hasattr(datamodule, "prepared_path") else None
+    source = {"nnlab.data": datamodule.name, "split_seed": str(datamodule.split_seed),
+              **({"file": str(Path(path).resolve())} if path and Path(path).is_file() else {})}
+    return [{"name": f"{datamodule.name}-{split}", "digest": datamodule.split_digest(split),
+             "source": source, "split": split} for split in splits if split in datamodule.splits]
+
+
+def log_dataset_inputs(mlflow_client, run_id: str, inputs: list[dict]) -> None:
+    """Log `dataset_inputs` to run `run_id` (the context tag says the split), so the runs table's
+    Dataset column names what was trained on."""
     from mlflow.data.code_dataset_source import CodeDatasetSource
     from mlflow.data.meta_dataset import MetaDataset
     from mlflow.entities import DatasetInput, InputTag
 
-    path = datamodule.prepared_path() if hasattr(datamodule, "prepared_path") else None
-    source = CodeDatasetSource({"nnlab.data": datamodule.name, "split_seed": str(datamodule.split_seed),
-                                **({"file": str(Path(path).resolve())} if path and Path(path).is_file() else {})})
-    inputs = []
-    for split in splits:
-        if split not in datamodule.splits:
-            continue
-        dataset = MetaDataset(source, name=f"{datamodule.name}-{split}", digest=datamodule.split_digest(split))
-        inputs.append(DatasetInput(dataset._to_mlflow_entity(), tags=[InputTag("mlflow.data.context", split)]))
-    mlflow_client.log_inputs(run_id, datasets=inputs)
+    datasets = []
+    for found in inputs:
+        dataset = MetaDataset(CodeDatasetSource(found["source"]), name=found["name"], digest=found["digest"])
+        datasets.append(DatasetInput(dataset._to_mlflow_entity(),
+                                     tags=[InputTag("mlflow.data.context", found["split"])]))
+    mlflow_client.log_inputs(run_id, datasets=datasets)
 
 
 class TrackedRun:
-    """One MLflow run: params at the start, metrics per epoch, artifacts at the end."""
+    """One MLflow run: params at the start, metrics per epoch, artifacts at the end.
 
-    def __init__(self, client, run_id: str, skip_epochs_before: int = 0, paced: bool = False) -> None:
+    Every write goes through `_log_batch` and `log_artifact`, so a run whose MLflow lives in
+    another process (`experiments.tracking_process.RemoteRun`) overrides just those."""
+
+    def __init__(self, client, run_id: str | None, skip_epochs_before: int = 0, paced: bool = False) -> None:
         from experiments.pacing import Pacer
 
         self.client, self.run_id = client, run_id
@@ -415,15 +424,20 @@ class TrackedRun:
         # a resumed run recomputes the epochs after its checkpoint; those already logged stay once
         self.skip_epochs_before = skip_epochs_before
 
-    def log_params(self, params: dict) -> None:
-        from mlflow.entities import Param
+    def _log_batch(self, params: dict | None = None, tags: dict | None = None,
+                   metrics: list | None = None) -> None:
+        """Write `params` and `tags` ({key: value}) and `metrics` ([(key, value, ms, step)])."""
+        from mlflow.entities import Metric, Param, RunTag
 
-        self.client.log_batch(self.run_id, params=[Param(k, str(v)) for k, v in params.items()])
+        self.client.log_batch(self.run_id, params=[Param(k, str(v)) for k, v in (params or {}).items()],
+                              tags=[RunTag(k, str(v)) for k, v in (tags or {}).items()],
+                              metrics=[Metric(k, v, ms, step) for k, v, ms, step in metrics or ()])
+
+    def log_params(self, params: dict) -> None:
+        self._log_batch(params=params)
 
     def set_tags(self, tags: dict) -> None:
-        from mlflow.entities import RunTag
-
-        self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+        self._log_batch(tags=tags)
 
     def log_metrics(self, metrics: dict, step: int = 0, epoch_step: bool = True) -> None:
         """Log metrics; for per-epoch metrics, `step` is the epoch, counted from 1 (the step of
@@ -436,12 +450,10 @@ class TrackedRun:
         """
         import time
 
-        from mlflow.entities import Metric
-
         if epoch_step and step < self.skip_epochs_before:
             return
         now = int(time.time() * 1000)
-        self._pending.extend(Metric(k, float(v), now, step) for k, v in metrics.items())
+        self._pending.extend((k, float(v), now, step) for k, v in metrics.items())
         if self._pacer is None:
             self.flush()
         elif self._pacer.due():
@@ -451,10 +463,29 @@ class TrackedRun:
         """Write every held metric now."""
         pending, self._pending = self._pending, []
         for start in range(0, len(pending), 1000):  # MLflow's limit per batch
-            self.client.log_batch(self.run_id, metrics=pending[start:start + 1000])
+            self._log_batch(metrics=pending[start:start + 1000])
 
     def log_artifact(self, path: Path, folder: str | None = None) -> None:
         self.client.log_artifact(self.run_id, str(path), folder)
+
+    def log_dataset_inputs(self, datamodule, splits=("train", "val", "test")) -> None:
+        """The splits of `datamodule` as the run's dataset inputs (`dataset_inputs`)."""
+        log_dataset_inputs(self.client, self.run_id, dataset_inputs(datamodule, splits))
+
+    def log_plots(self, task_scorer, outputs, datamodule, history: list[dict], folder: Path, title: str) -> None:
+        """Draw the run's plots (`task_scorer.artifacts`) into `folder` and log them under `plots/`."""
+        for path in task_scorer.artifacts(outputs, datamodule, history, folder, title):
+            self.log_artifact(path, "plots")
+
+    def log_model(self, payload: dict, weights: Path):
+        """Log the network described by `payload` (`experiments.mlflow_model.model_payload`), its
+        weights in `weights`, as the run's MLflow Model; its ModelInfo."""
+        import tempfile
+
+        from experiments import mlflow_model
+
+        with tempfile.TemporaryDirectory() as tmp:
+            return mlflow_model.log_payload(self.run_id, payload, weights, Path(tmp))
 
 
 def lab_run(run_id: str, not_found_hint: str, required: tuple = ("framework", "arch", "data"),
@@ -510,7 +541,8 @@ def _raise_keyboard_interrupt(signum, frame):
 
 @contextmanager
 def tracked_run(experiment: str, run_name: str, params: dict, tags: dict,
-                parent_run_id: str | None = None, resume_run_id: str | None = None) -> Iterator[TrackedRun]:
+                parent_run_id: str | None = None, resume_run_id: str | None = None,
+                own_process: bool = False) -> Iterator[TrackedRun]:
     """Start an MLflow run; it ends FINISHED, FAILED (an error) or KILLED (Ctrl-C, SIGTERM).
 
     With `resume_run_id`, reopen that run instead (status RUNNING again; params already logged).
@@ -518,67 +550,106 @@ def tracked_run(experiment: str, run_name: str, params: dict, tags: dict,
     so that a `kill -9` leaves a run the next command marks KILLED (`mark_ghost_runs`). A full
     disk is one line naming the folder (`disk_full_error`), the run FAILED if the store still
     takes that write.
+
+    `own_process=True` (a new run in a process that has not imported MLflow): MLflow runs in a
+    second process (`experiments.tracking_process`) that imports it and opens the run while this
+    one goes on, so its seconds of start-up overlap the framework's import on another core.
     """
+    if own_process and resume_run_id is None and "mlflow" not in sys.modules:
+        from experiments import tracking_process
+
+        with tracking_process.remote_run(experiment, run_name, params, tags, parent_run_id) as run:
+            yield run
+        return
     mlflow_client = client()
     resumable = "epochs" in params  # an `nnlab train` run (`experiments.resume` reads its params)
+    tracked = start_run(mlflow_client, experiment, run_name, tags, parent_run_id, resume_run_id)
+    heartbeat = Heartbeat(mlflow_client, tracked.run_id).start()
+    with terminate_as_interrupt():
+        status, error = "FAILED", None
+        try:
+            if not resume_run_id:
+                tracked.log_params(params)
+            yield tracked
+            tracked.flush()
+            status = "FINISHED"
+        except BaseException as err:
+            status, error = ending_of(err, tracked.run_id, resumable)
+            raise_error = error_to_raise(err, tracked.run_id, resumable)
+            with contextlib.suppress(Exception):  # what was measured, if the store still takes it
+                tracked.flush()
+            if error is not None:
+                with contextlib.suppress(Exception):
+                    tracked.set_tags({"error": error})
+            if raise_error is not None:
+                raise raise_error from None
+            raise
+        finally:
+            heartbeat.stop()
+            _end_run(mlflow_client, tracked.run_id, status, resumable)
+
+
+def start_run(mlflow_client, experiment: str, run_name: str, tags: dict, parent_run_id: str | None = None,
+              resume_run_id: str | None = None, owner_pid: int | None = None,
+              command: str | None = None) -> TrackedRun:
+    """Create run `run_name` in `experiment` with `tags` (or reopen `resume_run_id`), owned by
+    this process (or `owner_pid`); a full disk is one line (`disk_full_error`)."""
     try:
         if resume_run_id:
             tracked = TrackedRun(mlflow_client, resume_run_id, paced=True,
                                  skip_epochs_before=logged_epochs(mlflow_client, resume_run_id) + 1)
-            tracked.set_tags(owner_tags())  # the new owner, then RUNNING
+            tracked.set_tags(owner_tags(owner_pid))  # the new owner, then RUNNING
             if "error" in mlflow_client.get_run(resume_run_id).data.tags:  # why it stopped: no longer so
                 mlflow_client.delete_tag(resume_run_id, "error")
             mlflow_client.update_run(resume_run_id, status="RUNNING")
-        else:
-            exp_id = experiment_id(mlflow_client, experiment)
-            all_tags = {"mlflow.runName": run_name, **source_tags(),
-                        **library_versions(), **owner_tags(), **tags}
-            if parent_run_id:
-                all_tags["mlflow.parentRunId"] = parent_run_id
-            # str values: a tracking server's REST store refuses others (SQLite converts them)
-            run = mlflow_client.create_run(exp_id, tags={k: str(v) for k, v in all_tags.items()},
-                                           run_name=run_name)
-            tracked = TrackedRun(mlflow_client, run.info.run_id, paced=True)
+            return tracked
+        exp_id = experiment_id(mlflow_client, experiment)
+        all_tags = {"mlflow.runName": run_name, **source_tags(command),
+                    **library_versions(), **owner_tags(owner_pid), **tags}
+        if parent_run_id:
+            all_tags["mlflow.parentRunId"] = parent_run_id
+        # str values: a tracking server's REST store refuses others (SQLite converts them)
+        run = mlflow_client.create_run(exp_id, tags={k: str(v) for k, v in all_tags.items()},
+                                       run_name=run_name)
+        return TrackedRun(mlflow_client, run.info.run_id, paced=True)
     except Exception as err:  # noqa: BLE001  (no run to end yet)
         full = disk_full_error(err)
         if full is None:
             raise
         raise full from None
-    heartbeat = Heartbeat(mlflow_client, tracked.run_id).start()
+
+
+def ending_of(err: BaseException, run_id: str, resumable: bool) -> tuple[str, str | None]:
+    """(the end status, the `error` tag or None) of a run stopped by `err`: KILLED for Ctrl-C and
+    SIGTERM, or what a caller registered in `STATUS_FOR_EXCEPTION` (a pruned Optuna trial, no
+    error); anything else FAILED, with the reason as the tag."""
+    status = next((s for kind, s in STATUS_FOR_EXCEPTION.items() if isinstance(err, kind)), "FAILED")
+    if not isinstance(err, Exception) or status == "FINISHED":
+        return status, None
+    full = disk_full_error(err, run_id, resumable)
+    return status, str(full) if full else f"{type(err).__name__}: {err}"[:500]
+
+
+def error_to_raise(err: BaseException, run_id: str, resumable: bool) -> UserError | None:
+    """The one-line error a run stopped by `err` raises instead of it (a full disk), or None."""
+    return disk_full_error(err, run_id, resumable)
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """While open (in the main thread), SIGTERM raises KeyboardInterrupt, so a run ends KILLED."""
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt) if in_main_thread else None
-    status = "FAILED"
     try:
-        if not resume_run_id:
-            tracked.log_params(params)
-        yield tracked
-        tracked.flush()
-        status = "FINISHED"
-    except BaseException as err:
-        # KILLED for Ctrl-C and SIGTERM, or what a caller registered in STATUS_FOR_EXCEPTION
-        # (a pruned Optuna trial); anything else FAILED, with the reason as the `error` tag
-        status = next((s for kind, s in STATUS_FOR_EXCEPTION.items() if isinstance(err, kind)), "FAILED")
-        full = disk_full_error(err, tracked.run_id, resumable)
-        with contextlib.suppress(Exception):  # what was measured, if the store still takes it
-            tracked.flush()
-        if isinstance(err, Exception) and status != "FINISHED":  # a pruned trial is no error
-            with contextlib.suppress(Exception):
-                tracked.set_tags({"error": str(full) if full else f"{type(err).__name__}: {err}"[:500]})
-        if full is not None:
-            raise full from None
-        raise
+        yield
     finally:
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
-        heartbeat.stop()
-        _end_run(mlflow_client, tracked.run_id, status, resumable)
 
 
 def _end_run(client, run_id: str, status: str, resumable: bool) -> None:
     """Set the run's end status; on a full disk say that it stays RUNNING until a later command
     marks it KILLED (its owner, this process, will be gone)."""
-    import sys
-
     try:
         client.set_terminated(run_id, status)
     except Exception as err:  # noqa: BLE001

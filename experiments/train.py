@@ -91,8 +91,8 @@ def log_mlflow_model(run, plan: RunPlan, datamodule, result, weights: Path, regi
     the summary's `registered_model`, `model_version` and `model_alias` when registered."""
     from experiments import mlflow_model
 
-    with tempfile.TemporaryDirectory() as tmp:
-        info = mlflow_model.log_model(run.run_id, plan, datamodule, result, weights, Path(tmp))
+    payload = mlflow_model.model_payload(plan, datamodule, result)
+    info = None if payload is None else run.log_model(payload, weights)
     if register is None:
         return {}
     if info is None:
@@ -109,7 +109,7 @@ def log_mlflow_model(run, plan: RunPlan, datamodule, result, weights: Path, regi
 def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress=print,
           parent_run_id: str | None = None, callbacks: list = (), tags: dict | None = None,
           resume_run_id: str | None = None, plots: bool = True, log_model: bool = True,
-          register: str | None = None, alias: str | None = None) -> dict:
+          register: str | None = None, alias: str | None = None, own_process: bool = False) -> dict:
     """Train `plan` (a TrainConfig is validated into one), log it to MLflow and return
     the final metrics.
 
@@ -121,7 +121,9 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
     The network is logged as an MLflow Model (`experiments.mlflow_model`) unless `log_model=False`
     (an Optuna trial: it would cost more than the rest of a trial's overhead; the refit logs one);
     `register` names the registered model to add it to as a new version, with `alias` (default
-    `challenger`) pointing at it.
+    `challenger`) pointing at it. `own_process=True` (the `nnlab train` command) tracks a new run
+    in a second process (`experiments.tracking_process`) that imports MLflow while this one
+    imports the framework; not with `register` or system metrics, which need MLflow here.
     """
     from experiments import resume, runners, tracking
     from experiments.hardware import run_device_tags
@@ -142,7 +144,8 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
     run_name, origin = tracking.run_origin(label, tags or {})
     with tracking.tracked_run(config.experiment or config.data, run_name, plan.params(),
                               {**plan.tags(), **origin, **(tags or {})}, parent_run_id=parent_run_id,
-                              resume_run_id=resume_run_id) as run:
+                              resume_run_id=resume_run_id,
+                              own_process=own_process and register is None and not config.system_metrics) as run:
         datamodule = make_datamodule(plan)
         splits = {s: len(datamodule.splits[s]) for s in ("train", "val", "test")}
         run.set_tags({"dataset.digest": datamodule.digest, "dataset.source_digest": datamodule.source_digest,
@@ -150,8 +153,8 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
                       "dataset.splits": "/".join(map(str, splits.values()))})
         run.set_tags(run_device_tags(config))  # device.type, device.name, device.count
         if not resume_run_id:
-            tracking.log_dataset_inputs(run.client, run.run_id, datamodule,
-                                        ("train", "val", "test") if config.score_test else ("train", "val"))
+            run.log_dataset_inputs(datamodule, ("train", "val", "test") if config.score_test else ("train", "val"))
+        runners.runner(config.framework)  # its import, while a tracking process creates the run
         progress(("resuming " if resume_run_id else "")
                  + f"{label} on {config.data} {datamodule.input_shape}: {splits['train']} train / "
                  f"{splits['val']} val / {splits['test']} test; MLflow run {run.run_id}")
@@ -187,11 +190,12 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
             folder = Path(tmp)
             weights = runners.save_model(config.framework, result.model, folder)
             run.log_artifact(weights, "model")
+            # a tracking process logs the model while the plots are drawn; the artifact calls
+            # after it wait for it, before this folder goes (experiments.tracking_process)
             registered = log_mlflow_model(run, plan, datamodule, result, weights, register, alias,
                                           tags) if log_model else {}
             if plots and config.score_test:
-                for path in task_scorer.artifacts(result.test_outputs, datamodule, result.history, folder, title):
-                    run.log_artifact(path, "plots")
+                run.log_plots(task_scorer, result.test_outputs, datamodule, result.history, folder, title)
             (folder / "history.json").write_text(json.dumps(result.history, indent=1))
             run.log_artifact(folder / "history.json")
 

@@ -386,10 +386,16 @@ def test_runs_whose_owner_is_gone_are_marked_killed_and_live_ones_are_left():
 
 @pytest.mark.integration
 def test_kill_9_of_training_leaves_a_run_the_next_command_marks_killed_and_resumes(lab_dir):
+    import psutil
+
     from tests.test_resume import start_training
 
     process, folder = start_training(lab_dir, epochs=4)
-    process.kill()  # SIGKILL: nothing in the process can end its run
+    # SIGKILL to the command and its tracking process, as the OOM killer or a lost machine would:
+    # nothing can end the run (the command alone: tests/test_tracking_process.py)
+    for child in psutil.Process(process.pid).children(recursive=True):
+        child.kill()
+    process.kill()
     process.communicate(timeout=60)
     run_id = folder.name
     [run] = mlflow_runs()

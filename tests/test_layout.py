@@ -48,10 +48,12 @@ def test_help_and_list_import_no_framework():
 
 # a framework's run loads its own package and never the other framework's, nor what it does not
 # use: a torch run on digits needs Fabric alone (`lightning_fabric`), not `lightning` (whose
-# `__init__` imports lightning.pytorch), torchmetrics or torchvision (docs/benchmarks.md, start-up)
+# `__init__` imports lightning.pytorch), torchmetrics or torchvision (docs/benchmarks.md, start-up);
+# MLflow is imported by the command's tracking process (experiments/tracking_process.py), not by it
 OWN = {"keras": "tensorflow", "torch": "torch"}
-FOREIGN = {"keras": ("torch", "torchvision", "lightning", "lightning_fabric", "torchmetrics"),
-           "torch": ("tensorflow", "keras", "lightning", "pytorch_lightning", "torchvision", "torchmetrics")}
+FOREIGN = {"keras": ("torch", "torchvision", "lightning", "lightning_fabric", "torchmetrics", "mlflow"),
+           "torch": ("tensorflow", "keras", "lightning", "pytorch_lightning", "torchvision", "torchmetrics",
+                     "mlflow")}
 
 
 @pytest.mark.parametrize("framework", ["keras", "torch"])

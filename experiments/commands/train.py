@@ -98,7 +98,7 @@ def run(args) -> int:
 
     try:
         summary = train(plan, metrics_out=args.metrics_out, resume_run_id=args.resume, register=args.register,
-                        progress=(lambda *a: None) if args.quiet else print)
+                        own_process=True, progress=(lambda *a: None) if args.quiet else print)
     except TrainingInterrupted as stop:
         import sys
 

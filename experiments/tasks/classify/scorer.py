@@ -24,7 +24,18 @@ def evaluate(outputs: np.ndarray, datamodule) -> dict[str, float]:
 
 def artifacts(outputs: np.ndarray, datamodule, history: list[dict], folder: Path, title: str) -> list[Path]:
     """A confusion-matrix PNG and a learning-curve PNG."""
+    return draw_plots(plot_payload(outputs, datamodule, history, title), folder)
+
+
+def plot_payload(outputs: np.ndarray, datamodule, history: list[dict], title: str) -> dict:
+    """What `draw_plots` needs, in plain values: a tracking process draws them from it
+    (`experiments.tracking_process`), so the command does not import matplotlib."""
     y = datamodule.splits["test"].y
-    matrix = plots.confusion_matrix(y, outputs.argmax(axis=1), datamodule.num_classes)
-    return [plots.plot_confusion_matrix(matrix, title, folder / "confusion_matrix.png"),
-            plots.plot_learning_curves(history, title, folder / "learning_curves.png")]
+    return {"matrix": plots.confusion_matrix(y, outputs.argmax(axis=1), datamodule.num_classes),
+            "history": history, "title": title}
+
+
+def draw_plots(payload: dict, folder: Path) -> list[Path]:
+    """The PNGs of `artifacts`, from its `plot_payload`."""
+    return [plots.plot_confusion_matrix(payload["matrix"], payload["title"], folder / "confusion_matrix.png"),
+            plots.plot_learning_curves(payload["history"], payload["title"], folder / "learning_curves.png")]
