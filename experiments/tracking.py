@@ -575,7 +575,7 @@ def tracked_run(experiment: str, run_name: str, params: dict, tags: dict,
             status = "FINISHED"
         except BaseException as err:
             status, error = ending_of(err, tracked.run_id, resumable)
-            raise_error = error_to_raise(err, tracked.run_id, resumable)
+            raise_error = disk_full_error(err, tracked.run_id, resumable)
             with contextlib.suppress(Exception):  # what was measured, if the store still takes it
                 tracked.flush()
             if error is not None:
@@ -628,11 +628,6 @@ def ending_of(err: BaseException, run_id: str, resumable: bool) -> tuple[str, st
         return status, None
     full = disk_full_error(err, run_id, resumable)
     return status, str(full) if full else f"{type(err).__name__}: {err}"[:500]
-
-
-def error_to_raise(err: BaseException, run_id: str, resumable: bool) -> UserError | None:
-    """The one-line error a run stopped by `err` raises instead of it (a full disk), or None."""
-    return disk_full_error(err, run_id, resumable)
 
 
 @contextmanager

@@ -231,7 +231,7 @@ def remote_run(experiment: str, run_name: str, params: dict, tags: dict,
             except BaseException as err:
                 run_id = run.opened_run_id()
                 status, error = tracking.ending_of(err, run_id, resumable)
-                raise_error = tracking.error_to_raise(err, run_id, resumable)
+                raise_error = tracking.disk_full_error(err, run_id, resumable)
                 with contextlib.suppress(Exception):  # what was measured, if the store still takes it
                     run.flush()
                 if error is not None and run_id is not None:

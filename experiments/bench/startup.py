@@ -84,7 +84,7 @@ def startup(frameworks: tuple[str, ...] = ("torch", "keras"), repeats: int = 3, 
                 run["overhead_cpu_s"] = run["cpu_s"] - run["fit_s"] - run["import_cpu_s"]
                 runs[framework].append(run)
                 progress(f"  {framework:6s} wall {run['wall_s']:6.2f} s  fit {run['fit_s']:5.2f} s  "
-                         f"import {run['import_s']:5.2f} s (+ first step {run['step_s']:5.2f} s)  "
+                         f"import {run['import_s']:5.2f} s (with a first step {run['step_s']:5.2f} s)  "
                          f"overhead {run['overhead_s']:5.2f} s (past the first step {run['past_step_s']:5.2f} s; "
                          f"CPU: {run['overhead_cpu_s']:5.2f} s)")
         for framework, measured in runs.items():
@@ -96,10 +96,10 @@ def startup(frameworks: tuple[str, ...] = ("torch", "keras"), repeats: int = 3, 
 
 
 def format_startup(results: dict) -> str:
-    lines = [f"{'framework':9s} {'train wall':>10s} {'fit':>6s} {'import':>7s} {'+ 1st step':>10s} "
+    lines = [f"{'framework':9s} {'train wall':>10s} {'fit':>6s} {'import':>7s} {'with a step':>11s} "
              f"{'overhead':>9s} {'past 1st step':>13s} {'overhead in CPU time':>21s}  (medians, s)"]
     for framework, r in results.items():
         lines.append(f"{framework:9s} {r['wall_s']:10.2f} {r['fit_s']:6.2f} {r['import_s']:7.2f} "
-                     f"{r['step_s']:10.2f} {r['overhead_s']:9.2f} {r['past_step_s']:13.2f} "
+                     f"{r['step_s']:11.2f} {r['overhead_s']:9.2f} {r['past_step_s']:13.2f} "
                      f"{r['overhead_cpu_s']:21.2f}")
     return "\n".join(lines)
