@@ -555,7 +555,7 @@ def tracked_run(experiment: str, run_name: str, params: dict, tags: dict,
     second process (`experiments.tracking_process`) that imports it and opens the run while this
     one goes on, so its seconds of start-up overlap the framework's import on another core.
     """
-    if own_process and resume_run_id is None and "mlflow" not in sys.modules:
+    if own_process and resume_run_id is None and not mlflow_loaded():
         from experiments import tracking_process
 
         with tracking_process.remote_run(experiment, run_name, params, tags, parent_run_id) as run:
@@ -587,6 +587,11 @@ def tracked_run(experiment: str, run_name: str, params: dict, tags: dict,
         finally:
             heartbeat.stop()
             _end_run(mlflow_client, tracked.run_id, status, resumable)
+
+
+def mlflow_loaded() -> bool:
+    """Whether this process has imported MLflow already (a tracking process would gain nothing)."""
+    return "mlflow" in sys.modules
 
 
 def start_run(mlflow_client, experiment: str, run_name: str, tags: dict, parent_run_id: str | None = None,

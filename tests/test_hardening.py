@@ -269,8 +269,14 @@ def small_tmpfs(lab_dir):
 
 
 @pytest.mark.integration
-def test_a_real_full_disk_mid_run_is_one_line_and_the_run_resumes_once_space_is_free(small_tmpfs, capsys):
-    """The store on a 16 MiB tmpfs; after the first epoch a ballast file fills it."""
+@pytest.mark.parametrize("tracking_process", [False, True], ids=["in-process", "tracking-process"])
+def test_a_real_full_disk_mid_run_is_one_line_and_the_run_resumes_once_space_is_free(small_tmpfs, capsys,
+                                                                                    monkeypatch, tracking_process):
+    """The store on a 16 MiB tmpfs; after the first epoch a ballast file fills it. The run is
+    tracked in this process, or by a tracking process as `nnlab train` does."""
+    from experiments import tracking
+
+    monkeypatch.setattr(tracking, "mlflow_loaded", lambda: not tracking_process)
     from experiments.runners import torch_runner
 
     ballast = small_tmpfs / "ballast"
@@ -290,7 +296,7 @@ def test_a_real_full_disk_mid_run_is_one_line_and_the_run_resumes_once_space_is_
 
     config = TrainConfig(framework="torch", arch="mlp", data="digits", epochs=3, quiet=True).validate()
     with pytest.raises(UserError, match=r"^no space left on the disk of .*mlruns") as full:
-        train(config, progress=lambda *a: None, callbacks=[FillTheDisk()])
+        train(config, progress=lambda *a: None, callbacks=[FillTheDisk()], own_process=tracking_process)
     assert "\n" not in str(full.value)
     ballast.unlink()  # space is free again: the store is readable and the run resumes
     [run] = mlflow_runs()
