@@ -151,6 +151,7 @@ def train(plan: RunPlan | TrainConfig, metrics_out: Path | None = None, progress
         run.set_tags({"dataset.digest": datamodule.digest, "dataset.source_digest": datamodule.source_digest,
                       "dataset.test_digest": datamodule.split_digest("test"),
                       "dataset.splits": "/".join(map(str, splits.values()))})
+        runners.join_cluster(config)  # a Keras worker: before the device tags load TensorFlow
         run.set_tags(run_device_tags(config))  # device.type, device.name, device.count
         if not resume_run_id:
             run.log_dataset_inputs(datamodule, ("train", "val", "test") if config.score_test else ("train", "val"))

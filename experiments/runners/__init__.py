@@ -76,11 +76,24 @@ def fit(framework: str, arch, datamodule, config, on_epoch: EpochCallback,
     extra = {"on_epoch_outputs": on_epoch_outputs} if on_epoch_outputs is not None else {}
     if checkpoint_dir is not None and framework in ("torch", "keras"):
         extra["checkpoint_dir"] = Path(checkpoint_dir)
-    if getattr(config, "workers", None):  # the cluster is formed before TensorFlow loads
-        from experiments.runners.keras_multiworker import join_cluster
-
-        join_cluster(config.workers, config.worker_index, config.worker_timeout)
+    join_cluster(config)
     return runner(framework).fit(arch, datamodule, config, on_epoch, callbacks=callbacks, **extra)
+
+
+_JOINED = False  # this process's Keras worker has formed its cluster
+
+
+def join_cluster(config) -> None:
+    """A Keras worker (`config.workers`): form the cluster, once per process, before anything
+    loads TensorFlow: its MultiWorkerMirroredStrategy must come before the first op, which
+    `modules.backend` runs on import unless TF_CONFIG is set. Nothing for other configs."""
+    global _JOINED
+    if not getattr(config, "workers", None) or _JOINED:
+        return
+    from experiments.runners import keras_multiworker
+
+    keras_multiworker.join_cluster(config.workers, config.worker_index, config.worker_timeout)
+    _JOINED = True
 
 
 def save_model(framework: str, model, folder: Path) -> Path:
