@@ -566,7 +566,7 @@ def tracked_run(experiment: str, run_name: str, params: dict, tags: dict,
     tracked = start_run(mlflow_client, experiment, run_name, tags, parent_run_id, resume_run_id)
     heartbeat = Heartbeat(mlflow_client, tracked.run_id).start()
     with terminate_as_interrupt():
-        status, error = "FAILED", None
+        status = "FAILED"
         try:
             if not resume_run_id:
                 tracked.log_params(params)
@@ -574,19 +574,13 @@ def tracked_run(experiment: str, run_name: str, params: dict, tags: dict,
             tracked.flush()
             status = "FINISHED"
         except BaseException as err:
-            status, error = ending_of(err, tracked.run_id, resumable)
-            raise_error = disk_full_error(err, tracked.run_id, resumable)
-            with contextlib.suppress(Exception):  # what was measured, if the store still takes it
-                tracked.flush()
-            if error is not None:
-                with contextlib.suppress(Exception):
-                    tracked.set_tags({"error": error})
-            if raise_error is not None:
-                raise raise_error from None
+            status, full = record_stop(tracked, err, tracked.run_id, resumable)
+            if full is not None:
+                raise full from None
             raise
         finally:
             heartbeat.stop()
-            _end_run(mlflow_client, tracked.run_id, status, resumable)
+            end_run(mlflow_client, tracked.run_id, status, resumable)
 
 
 def mlflow_loaded() -> bool:
@@ -624,15 +618,21 @@ def start_run(mlflow_client, experiment: str, run_name: str, tags: dict, parent_
         raise full from None
 
 
-def ending_of(err: BaseException, run_id: str, resumable: bool) -> tuple[str, str | None]:
-    """(the end status, the `error` tag or None) of a run stopped by `err`: KILLED for Ctrl-C and
-    SIGTERM, or what a caller registered in `STATUS_FOR_EXCEPTION` (a pruned Optuna trial, no
-    error); anything else FAILED, with the reason as the tag."""
+def record_stop(run: TrackedRun, err: BaseException, run_id: str | None,
+                resumable: bool) -> tuple[str, UserError | None]:
+    """A run stopped by `err`: write what was measured and, for an error, the reason as its `error`
+    tag (if the store still takes them; `run_id` None: the run was never created). Returns the end
+    status (KILLED for Ctrl-C and SIGTERM, or what a caller registered in `STATUS_FOR_EXCEPTION`,
+    e.g. a pruned Optuna trial, which is no error; else FAILED) and the one-line error to raise
+    instead of `err` (a full disk), or None."""
     status = next((s for kind, s in STATUS_FOR_EXCEPTION.items() if isinstance(err, kind)), "FAILED")
-    if not isinstance(err, Exception) or status == "FINISHED":
-        return status, None
     full = disk_full_error(err, run_id, resumable)
-    return status, str(full) if full else f"{type(err).__name__}: {err}"[:500]
+    with contextlib.suppress(Exception):  # what was measured, if the store still takes it
+        run.flush()
+    if isinstance(err, Exception) and status != "FINISHED" and run_id is not None:
+        with contextlib.suppress(Exception):
+            run.set_tags({"error": str(full) if full else f"{type(err).__name__}: {err}"[:500]})
+    return status, full
 
 
 @contextmanager
@@ -647,7 +647,7 @@ def terminate_as_interrupt() -> Iterator[None]:
             signal.signal(signal.SIGTERM, previous)
 
 
-def _end_run(client, run_id: str, status: str, resumable: bool) -> None:
+def end_run(client, run_id: str, status: str, resumable: bool) -> None:
     """Set the run's end status; on a full disk say that it stays RUNNING until a later command
     marks it KILLED (its owner, this process, will be gone)."""
     try:

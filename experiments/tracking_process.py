@@ -229,16 +229,9 @@ def remote_run(experiment: str, run_name: str, params: dict, tags: dict,
                 run.flush()
                 status = "FINISHED"
             except BaseException as err:
-                run_id = run.opened_run_id()
-                status, error = tracking.ending_of(err, run_id, resumable)
-                raise_error = tracking.disk_full_error(err, run_id, resumable)
-                with contextlib.suppress(Exception):  # what was measured, if the store still takes it
-                    run.flush()
-                if error is not None and run_id is not None:
-                    with contextlib.suppress(Exception):
-                        run.set_tags({"error": error})
-                if raise_error is not None:
-                    raise raise_error from None
+                status, full = tracking.record_stop(run, err, run.opened_run_id(), resumable)
+                if full is not None:
+                    raise full from None
                 raise
     finally:
         process.end(status)
@@ -293,7 +286,7 @@ class Session:
             return
         run, self.run = self.run, None
         self.heartbeat.stop()
-        tracking._end_run(self.client, run.run_id, status, self.resumable)
+        tracking.end_run(self.client, run.run_id, status, self.resumable)
 
     def owner_lost(self) -> None:
         """The command closed the pipe without ending the run: mark it KILLED, saying why."""
