@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup setup-dev setup-cpu check-disk run test test-all clean
+.PHONY: setup setup-dev setup-cpu check-disk run test test-e2e test-all clean
 
 # A first install writes about 8.4 GiB (torch's CUDA build, TensorFlow; the dev extra adds little):
 # refuse it in one line, before pip fills the disk half-way, when less is free.
@@ -49,6 +49,10 @@ run: setup
 # two pytest workers (pytest-xdist): tests wait on subprocesses and imports as much as they compute
 test: setup-dev
 	$(BIN)/python -m pytest -n 2
+
+# whole user workflows (every documented command, dvc repro, servers): CI runs them after `make test`
+test-e2e: setup-dev
+	$(BIN)/python -m pytest -n 2 -m e2e
 
 test-all: setup-dev
 	$(BIN)/python -m pytest -n 2 -m ''

@@ -15,6 +15,13 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# One math thread per process: two pytest workers (and the commands they start) already fill
+# both cores, and a second torch/TensorFlow thread each only made them wait on one another
+# (docs/benchmarks.md, "The test suite's time": 572 -> 524 s of the default run on 2 cores).
+# Inherited by every command a test starts; an explicit setting wins.
+for _threads in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
+    os.environ.setdefault(_threads, "1")
+
 from modules import backend  # noqa: E402
 
 backend.lightning()  # the whole torch side, before any test loads TensorFlow
@@ -27,12 +34,14 @@ SLOW_TIMEOUT_S = 3600  # a slow test trains a network to its target: up to an ho
 
 def pytest_collection_modifyitems(items):
     """Slow tests get an hour before pytest-timeout stops them (the default is 10 minutes).
-    Integration tests (seconds to a minute and a half each) run first, so the two pytest-xdist
-    workers end on sub-second unit tests instead of one waiting for the other's long test."""
+    Whole-workflow and integration tests (seconds to a minute and a half each) run first, so the
+    two pytest-xdist workers end on sub-second unit tests instead of one waiting for the other's
+    long test."""
     for item in items:
         if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
-    items.sort(key=lambda item: item.get_closest_marker("integration") is None)  # stable
+    items.sort(key=lambda item: (item.get_closest_marker("e2e") is None,
+                                 item.get_closest_marker("integration") is None))  # stable
 
 
 @pytest.fixture(scope="session")

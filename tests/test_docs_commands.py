@@ -137,7 +137,7 @@ def test_runnable_blocks_are_plain_commands():
         argv(command)
 
 
-@pytest.mark.integration
+@pytest.mark.e2e
 @pytest.mark.parametrize("block", runnable_blocks())
 def test_documented_commands_run(block, lab_dir):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())

@@ -77,7 +77,7 @@ def stage_commands(stages: dict, params: dict) -> list[tuple[str, list[str]]]:
     return commands
 
 
-@pytest.mark.integration
+@pytest.mark.e2e
 def test_every_lab_module_a_stage_imports_lies_under_its_deps(lab_dir, data_cache):
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     (lab_dir / "params.yaml").write_text(yaml.safe_dump(TINY))

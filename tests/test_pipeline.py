@@ -53,7 +53,7 @@ def ran_stages(done: subprocess.CompletedProcess) -> set[str]:
     return {line.split("'")[1] for line in done.stdout.splitlines() if line.startswith("Running stage")}
 
 
-@pytest.mark.integration
+@pytest.mark.e2e
 def test_dvc_repro_runs_the_pipeline_then_reruns_only_what_changed(tmp_path):
     project = copy_project(tmp_path / "project")
     set_params(project, TINY)

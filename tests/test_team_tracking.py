@@ -38,7 +38,7 @@ def logged_text(run) -> str:
     return " ".join(f"{k}={v}" for k, v in {**run.data.params, **run.data.tags}.items())
 
 
-@pytest.mark.integration
+@pytest.mark.e2e
 @needs_server
 def test_the_team_server_refuses_a_request_without_credentials():
     url = f"{SERVER}/api/2.0/mlflow/experiments/search?max_results=1"
@@ -52,7 +52,7 @@ def test_the_team_server_refuses_a_request_without_credentials():
     assert "refused the credentials (HTTP 401); set MLFLOW_TRACKING_USERNAME" in anonymous.stderr
 
 
-@pytest.mark.integration
+@pytest.mark.e2e
 @needs_server
 def test_train_and_tune_log_to_the_team_server_with_credentials_from_the_environment(monkeypatch):
     for key, value in CREDENTIALS.items():

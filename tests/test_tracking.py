@@ -7,7 +7,7 @@ from conftest import ROOT, mlflow_runs, run_cli
 
 
 @pytest.mark.no_store
-@pytest.mark.integration
+@pytest.mark.e2e
 def test_four_concurrent_trainings_on_the_default_sqlite_store_all_finish_and_log(lab_dir):
     import os
 

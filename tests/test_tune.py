@@ -310,6 +310,7 @@ def test_a_study_killed_mid_trial_continues_when_rerun_and_the_killed_trial_fail
     assert killed_run.info.status == "FAILED" and killed_run.data.tags["trial.state"] == "FAIL"
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(not os.environ.get("NNLAB_TEST_POSTGRES_URL"),
                     reason="set NNLAB_TEST_POSTGRES_URL (.ci/run starts PostgreSQL) to run")
 def test_two_workers_on_one_postgres_study_run_distinct_trials_each_with_its_run():
