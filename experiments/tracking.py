@@ -14,7 +14,7 @@ import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from modules import backend
 from modules.errors import UserError
@@ -468,6 +468,10 @@ class TrackedRun:
     def log_artifact(self, path: Path, folder: str | None = None) -> None:
         self.client.log_artifact(self.run_id, str(path), folder)
 
+    def opened_run_id(self) -> str | None:
+        """The run's id (None where the run could not be created: `RemoteRun`)."""
+        return self.run_id
+
     def log_dataset_inputs(self, datamodule, splits=("train", "val", "test")) -> None:
         """The splits of `datamodule` as the run's dataset inputs (`dataset_inputs`)."""
         log_dataset_inputs(self.client, self.run_id, dataset_inputs(datamodule, splits))
@@ -562,25 +566,44 @@ def tracked_run(experiment: str, run_name: str, params: dict, tags: dict,
             yield run
         return
     mlflow_client = client()
-    resumable = "epochs" in params  # an `nnlab train` run (`experiments.resume` reads its params)
+    resumable = is_resumable(params)
     tracked = start_run(mlflow_client, experiment, run_name, tags, parent_run_id, resume_run_id)
     heartbeat = Heartbeat(mlflow_client, tracked.run_id).start()
+
+    def end(status: str) -> None:
+        heartbeat.stop()
+        end_run(mlflow_client, tracked.run_id, status, resumable)
+
+    with ended_by_how_it_stops(tracked, resumable, end):
+        if not resume_run_id:
+            tracked.log_params(params)
+        yield tracked
+
+
+@contextmanager
+def ended_by_how_it_stops(run: TrackedRun, resumable: bool, end: Callable[[str], None]) -> Iterator[None]:
+    """Around the body of a run (in this process or a tracking process): SIGTERM stops it as
+    Ctrl-C does, and on leaving `end(status)` is called: FINISHED once its last metrics are
+    written, else what `record_stop` makes of the error (a full disk raised as its one line)."""
+    status = "FAILED"
     with terminate_as_interrupt():
-        status = "FAILED"
         try:
-            if not resume_run_id:
-                tracked.log_params(params)
-            yield tracked
-            tracked.flush()
+            yield
+            run.flush()
             status = "FINISHED"
         except BaseException as err:
-            status, full = record_stop(tracked, err, tracked.run_id, resumable)
+            status, full = record_stop(run, err, run.opened_run_id(), resumable)
             if full is not None:
                 raise full from None
             raise
         finally:
-            heartbeat.stop()
-            end_run(mlflow_client, tracked.run_id, status, resumable)
+            end(status)
+
+
+def is_resumable(params: dict) -> bool:
+    """Whether a run with `params` is an `nnlab train` run, which `nnlab train --resume` can
+    continue (`experiments.resume` reads its params)."""
+    return "epochs" in params
 
 
 def mlflow_loaded() -> bool:

@@ -220,21 +220,8 @@ def remote_run(experiment: str, run_name: str, params: dict, tags: dict,
     process = TrackingProcess()
     run = RemoteRun(process, process.send("open", experiment, run_name, params, tags, parent_run_id,
                                           os.getpid(), tracking.command_name(), keep=True))
-    resumable = "epochs" in params
-    status = "FAILED"
-    try:
-        with tracking.terminate_as_interrupt():
-            try:
-                yield run
-                run.flush()
-                status = "FINISHED"
-            except BaseException as err:
-                status, full = tracking.record_stop(run, err, run.opened_run_id(), resumable)
-                if full is not None:
-                    raise full from None
-                raise
-    finally:
-        process.end(status)
+    with tracking.ended_by_how_it_stops(run, tracking.is_resumable(params), process.end):
+        yield run
 
 
 # --- the tracking process ------------------------------------------------------------------
@@ -246,7 +233,7 @@ class Session:
         self.owner, self.resumable = None, False
 
     def open(self, experiment, run_name, params, tags, parent_run_id, owner_pid, command) -> str:
-        self.owner, self.resumable = owner_pid, "epochs" in params
+        self.owner, self.resumable = owner_pid, tracking.is_resumable(params)
         self.client = tracking.client()
         self.run = tracking.start_run(self.client, experiment, run_name, tags, parent_run_id,
                                       owner_pid=owner_pid, command=command)
